@@ -1,0 +1,3 @@
+/** dbsnap's public library API. */
+export * from './errors/index.js';
+export { compareBsonValues } from './canonical/bson-order.js';
