@@ -1,3 +1,11 @@
-/** dbsnap's public library API. */
-export * from './errors/index.js';
+/**
+ * dbsnap's public library API.
+ *
+ * @example
+ * import { init, commit, log } from 'dbsnap';
+ * await init({ repo: 'backup-repo' });
+ * await commit({ repo: 'backup-repo', uri: 'mongodb://localhost:27017/shop' });
+ */
+export * from './core/index.js';
 export { compareBsonValues } from './canonical/bson-order.js';
+export { FORMAT_VERSION, type RepositoryConfig, type Manifest, type CollectionEntry } from './canonical/format.js';

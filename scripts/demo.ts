@@ -1,0 +1,66 @@
+/**
+ * npm run demo: the main job on an embedded MongoDB. Starts a server (see test/support/mongo-server.ts),
+ * loads the sample shop, and runs the real dbsnap binary the way a person would, printing each
+ * command and its output.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { MongoClient } from 'mongodb';
+import { startMongoServer } from '../test/support/mongo-server.js';
+import { loadShop, mutateShop } from '../test/support/shop.js';
+
+const BIN = new URL('../bin/dbsnap.js', import.meta.url).pathname;
+const docs = Number(process.env.DEMO_DOCS ?? 2000);
+
+const server = await startMongoServer();
+const work = mkdtempSync(join(tmpdir(), 'dbsnap-demo-'));
+const repo = join(work, 'backup-repo');
+const uriFor = (db: string) => {
+  const u = new URL(server.uri);
+  u.pathname = `/${db}`;
+  return u.toString();
+};
+const shopUri = uriFor('shop');
+let failed = false;
+
+function dbsnap(args: string[], opts: { allowFail?: boolean } = {}): void {
+  console.log(`\n$ dbsnap ${args.join(' ')}`);
+  const r = spawnSync(process.execPath, [BIN, ...args], {
+    env: { ...process.env, MONGODB_URI: shopUri, DBSNAP_REPO: repo },
+    encoding: 'utf8',
+  });
+  process.stdout.write(r.stdout);
+  process.stdout.write(r.stderr);
+  if (r.status !== 0 && !opts.allowFail) {
+    console.error(`demo: dbsnap ${args[0]} exited with ${r.status}`);
+    failed = true;
+  }
+}
+
+const client = new MongoClient(shopUri);
+try {
+  console.log(`MongoDB: ${server.description}`);
+  console.log(`Snapshot repository: ${repo}`);
+  console.log(`MONGODB_URI=${shopUri} DBSNAP_REPO=${repo}`);
+  await client.connect();
+  const db = client.db('shop');
+  const sizes = await loadShop(db, { totalDocs: docs, seed: 1 });
+  console.log(`Loaded the sample shop: ${JSON.stringify(sizes)}`);
+
+  dbsnap(['init']);
+  dbsnap(['commit', '-m', 'Initial shop data']);
+  dbsnap(['commit']);
+
+  const changed = await mutateShop(db, { fraction: 0.01, seed: 2 });
+  console.log(`\nChanged some documents: ${JSON.stringify(changed)}`);
+  dbsnap(['commit', '-m', 'Price and stock updates']);
+  dbsnap(['log']);
+  dbsnap(['show', 'HEAD']);
+} finally {
+  await client.close();
+  await server.stop();
+}
+if (failed) process.exit(1);
+console.log(`\nDone. Explore it: DBSNAP_REPO=${repo} npx dbsnap log`);

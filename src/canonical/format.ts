@@ -1,0 +1,165 @@
+/**
+ * The snapshot repository's files as data (docs/FORMAT.md is the public contract; bump
+ * FORMAT_VERSION when a reader of an older version could misread what a newer writer wrote).
+ *
+ *   dbsnap.json                         repository config (RepositoryConfig)
+ *   .gitattributes                      line endings and diff hints for the data files
+ *   manifest.json                       what the snapshot holds (Manifest)
+ *   collections/<dir>/collection.json   one collection's type, options, indexes and parts (CollectionEntry)
+ *   collections/<dir>/parts/<name>.json documents, `_id`-ordered, as a JSON array
+ *
+ * Everything in the tree is a function of the data and the config alone, so the same data gives
+ * the same tree hash anywhere; when, from where and by which server lives in the commit message.
+ */
+import { InvalidArgumentError, UnsupportedFormatError } from '../errors/index.js';
+
+export const FORMAT_VERSION = 1;
+export const CONFIG_FILE = 'dbsnap.json';
+export const MANIFEST_FILE = 'manifest.json';
+export const ATTRIBUTES_FILE = '.gitattributes';
+export const COLLECTIONS_DIR = 'collections';
+
+export interface Relation {
+  /** `orders.userId`, `orders.items.productId` (array elements are descended into). */
+  from: string;
+  /** `users._id`, `accounts.account_id`. */
+  to: string;
+}
+
+export interface RepositoryConfig {
+  format: 'dbsnap';
+  formatVersion: number;
+  /** Write document keys sorted (never `_id` values, index keys, validators or pipelines). */
+  sortKeys: boolean;
+  /** A part holds 2^partBits documents on average. */
+  partBits: number;
+  /** Parts are cut early at this size so every file stays diffable on GitHub (~500 KB). */
+  maxPartBytes: number;
+  /** Collections never snapshotted. */
+  exclude: string[];
+  /** Declared references checked by `verify` and reported by partial restores. */
+  relations: Relation[];
+  /** Sensitive fields per collection (`{ "users": ["email", "address.phone"] }`), stored encrypted. */
+  sensitive: Record<string, string[]>;
+  /** Key id of the key sensitive fields are encrypted with (never the key itself). */
+  keyId?: string;
+  /** Host names restore refuses without --force (production clusters). */
+  protectedHosts: string[];
+}
+
+export function defaultConfig(): RepositoryConfig {
+  return {
+    format: 'dbsnap',
+    formatVersion: FORMAT_VERSION,
+    sortKeys: false,
+    partBits: 5,
+    maxPartBytes: 256 * 1024,
+    exclude: [],
+    relations: [],
+    sensitive: {},
+    protectedHosts: [],
+  };
+}
+
+/** Validates a parsed dbsnap.json, filling defaults for keys it lacks. */
+export function parseConfig(value: unknown, source = CONFIG_FILE): RepositoryConfig {
+  if (!value || typeof value !== 'object' || (value as { format?: unknown }).format !== 'dbsnap') {
+    throw new InvalidArgumentError(`${source} is not a dbsnap config (missing "format": "dbsnap").`);
+  }
+  const v = value as Partial<RepositoryConfig>;
+  if ((v.formatVersion ?? 1) > FORMAT_VERSION) {
+    throw new UnsupportedFormatError(
+      `${source} is format version ${v.formatVersion}, newer than this dbsnap understands (${FORMAT_VERSION}); upgrade dbsnap.`,
+    );
+  }
+  const cfg = { ...defaultConfig(), ...v };
+  if (!Number.isInteger(cfg.partBits) || cfg.partBits < 0 || cfg.partBits > 16) {
+    throw new InvalidArgumentError(`${source}: partBits must be an integer from 0 to 16.`);
+  }
+  if (!Number.isInteger(cfg.maxPartBytes) || cfg.maxPartBytes < 1024) {
+    throw new InvalidArgumentError(`${source}: maxPartBytes must be an integer of at least 1024.`);
+  }
+  for (const r of cfg.relations) {
+    if (!r || typeof r.from !== 'string' || typeof r.to !== 'string' || !r.from.includes('.') || !r.to.includes('.')) {
+      throw new InvalidArgumentError(
+        `${source}: each relation needs "from" and "to" as collection.path, e.g. {"from": "orders.userId", "to": "users._id"}.`,
+      );
+    }
+  }
+  return cfg;
+}
+
+export interface ManifestCollection {
+  type: 'collection' | 'view' | 'timeseries';
+  documents: number;
+  parts: number;
+  /** SHA-256 of the collection's part files concatenated in order (hex). */
+  sha256: string;
+}
+
+export interface Manifest {
+  format: 'dbsnap';
+  formatVersion: number;
+  documents: number;
+  collections: Record<string, ManifestCollection>;
+}
+
+export interface PartEntry {
+  /** Path relative to the collection directory: `parts/first.json`. */
+  file: string;
+  documents: number;
+  bytes: number;
+  sha256: string;
+}
+
+export interface CollectionEntry {
+  name: string;
+  type: 'collection' | 'view' | 'timeseries';
+  /** Create options exactly as the server reported them, as canonical Extended JSON. */
+  options: Record<string, unknown>;
+  /** Index specs exactly as listIndexes reported them, as canonical Extended JSON. */
+  indexes: Record<string, unknown>[];
+  documents: number;
+  sha256: string;
+  parts: PartEntry[];
+}
+
+export function checkManifest(value: unknown, source: string): Manifest {
+  const m = value as Manifest;
+  if (!m || m.format !== 'dbsnap' || typeof m.collections !== 'object') {
+    throw new InvalidArgumentError(`${source} is not a dbsnap manifest.`);
+  }
+  if (m.formatVersion > FORMAT_VERSION) {
+    throw new UnsupportedFormatError(
+      `${source} is format version ${m.formatVersion}, newer than this dbsnap understands (${FORMAT_VERSION}); upgrade dbsnap.`,
+    );
+  }
+  return m;
+}
+
+/**
+ * Directory name of a collection. Collection names may hold dots, spaces and any unicode; only
+ * characters that are unsafe in a path on some system (and `%` itself) are percent-encoded, so
+ * the mapping is reversible and readable.
+ */
+export function collectionDir(name: string): string {
+  let out = name.replace(/[%/\\:*?"<>|\x00-\x1f\x7f]/g, (c) => '%' + c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0'));
+  if (out.startsWith('.')) out = '%2E' + out.slice(1);
+  return `${COLLECTIONS_DIR}/${out}`;
+}
+
+export function collectionNameFromDir(dir: string): string {
+  return decodeURIComponent(dir.replace(/^collections\//, ''));
+}
+
+export const GITATTRIBUTES = [
+  '# dbsnap data files: always LF, always diffed as text (GitHub ignores custom diff drivers).',
+  '*.json text eol=lf diff',
+  'collections/** linguist-generated=false',
+  '',
+].join('\n');
+
+/** Stable JSON for dbsnap's own metadata files: 2-space indent, trailing newline. */
+export function metadataText(value: unknown): string {
+  return JSON.stringify(value, null, 2) + '\n';
+}

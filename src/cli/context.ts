@@ -1,0 +1,47 @@
+import type { Argv } from 'yargs';
+import * as core from '../core/index.js';
+import type { CliIO } from './io.js';
+
+/** The core functions the CLI calls (injectable, so tests can check argv -> core call). */
+export type Core = typeof core;
+
+export interface CliContext {
+  io: CliIO;
+  core: Core;
+  /** Set by a command; the entry point exits with it. */
+  exitCode: number;
+}
+
+export interface GlobalArgs {
+  repo: string;
+  uri?: string;
+  db?: string;
+  json: boolean;
+  quiet: boolean;
+  debug: boolean;
+}
+
+export type CommandFactory = (ctx: CliContext) => {
+  command: string | string[];
+  describe: string;
+  builder: (y: Argv<GlobalArgs>) => Argv<any>;
+  handler: (args: any) => Promise<void>;
+};
+
+/** Collections given as `a,b` or repeated flags. */
+export function listArg(v: unknown): string[] | undefined {
+  if (v === undefined || v === null) return undefined;
+  const items = (Array.isArray(v) ? v : [v]).flatMap((x) => String(x).split(',')).map((s) => s.trim()).filter(Boolean);
+  return items.length ? items : undefined;
+}
+
+export function requireUri(args: GlobalArgs): string {
+  if (!args.uri) {
+    throw new core.InvalidArgumentError('no MongoDB URI: pass --uri mongodb://host/db or set MONGODB_URI.');
+  }
+  return args.uri;
+}
+
+export function printJson(ctx: CliContext, value: unknown): void {
+  ctx.io.stdout(JSON.stringify(value, null, 2) + '\n');
+}

@@ -1,0 +1,46 @@
+/**
+ * What the CLI writes to and reads from: injected so tests can run the CLI in-process and
+ * capture output exactly.
+ */
+import { Chalk, type ChalkInstance } from 'chalk';
+
+export interface CliIO {
+  stdout: (s: string) => void;
+  stderr: (s: string) => void;
+  env: NodeJS.ProcessEnv;
+  /** stdout and stderr are terminals (progress and colour only then). */
+  isTTY: boolean;
+  /** Ask a yes/no question on the terminal; undefined when there is no terminal to ask on. */
+  confirm?: (question: string) => Promise<boolean>;
+  /** Aborted on Ctrl-C. */
+  signal?: AbortSignal;
+}
+
+/** chalk with colour only on a terminal, never with NO_COLOR set or FORCE_COLOR=0. */
+export function paint(io: CliIO): ChalkInstance {
+  const noColor = (io.env.NO_COLOR ?? '') !== '' || io.env.FORCE_COLOR === '0' || io.env.TERM === 'dumb';
+  const force = io.env.FORCE_COLOR && io.env.FORCE_COLOR !== '0';
+  return new Chalk({ level: noColor ? 0 : force || io.isTTY ? 1 : 0 });
+}
+
+export function processIO(signal?: AbortSignal): CliIO {
+  return {
+    stdout: (s) => process.stdout.write(s),
+    stderr: (s) => process.stderr.write(s),
+    env: process.env,
+    isTTY: Boolean(process.stdout.isTTY && process.stderr.isTTY),
+    confirm: process.stdin.isTTY ? askOnTerminal : undefined,
+    signal,
+  };
+}
+
+async function askOnTerminal(question: string): Promise<boolean> {
+  const { createInterface } = await import('node:readline/promises');
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    const answer = await rl.question(`${question} [y/N] `);
+    return /^y(es)?$/i.test(answer.trim());
+  } finally {
+    rl.close();
+  }
+}

@@ -1,0 +1,423 @@
+import { EJSON, type Document } from 'bson';
+import { encodeCollection, type EncodedCollection } from '../canonical/encode-collection.js';
+import {
+  collectionDir,
+  COLLECTIONS_DIR,
+  FORMAT_VERSION,
+  MANIFEST_FILE,
+  metadataText,
+  type CollectionEntry,
+  type Manifest,
+    type RepositoryConfig,
+} from '../canonical/format.js';
+import { CollectionNotFoundError, InterruptedError } from '../errors/index.js';
+import { assertDatabaseExists, connect, type Connection } from '../mongo/connection.js';
+import {
+  collectionHashes,
+  estimatedCount,
+  listCollections,
+  listIndexes,
+  readRawDocuments,
+  snapshotTime,
+  startSnapshotSession,
+  type CollectionInfo,
+} from '../mongo/reader.js';
+import { formatSource } from '../mongo/uri.js';
+import { acquireLock, SnapshotRepository, type TreeEntryInput } from '../store/index.js';
+import { readServerHashCache, writeServerHashCache, type ServerHashCache } from './hash-cache.js';
+import { defaultIdentity, gitTime } from './identity.js';
+import type { Identity, ProgressCallback } from './progress.js';
+import { buildDocumentTransform } from './sensitive.js';
+import { openSnapshot, readCollectionEntry, readHeadConfig, readManifest, type SnapshotRef } from './snapshot.js';
+import { DBSNAP_VERSION } from './version.js';
+
+export interface CommitOptions {
+  /** Snapshot repository directory. */
+  repo: string;
+  /** MongoDB connection string (credentials are never recorded). */
+  uri: string;
+  /** Database; defaults to the one in the URI. */
+  db?: string;
+  /** First line of the commit message; a summary is generated when absent. */
+  message?: string;
+  /** Read only these collections now; the others keep their version from HEAD. */
+  collections?: string[];
+  /** Do not read these now; they keep their version from HEAD. */
+  exclude?: string[];
+  /** Commit even when nothing changed. */
+  allowEmpty?: boolean;
+  /** Key material for sensitive fields (DBSNAP_KEY or a key file's contents). */
+  key?: string;
+  /** Use the server's collection hashes (dbHash) to skip collections unchanged since HEAD. */
+  useServerHashes?: boolean;
+  /** Collections read at once. */
+  concurrency?: number;
+  author?: Identity;
+  now?: Date;
+  onProgress?: ProgressCallback;
+  signal?: AbortSignal;
+}
+
+export interface CommittedCollection {
+  name: string;
+  type: CollectionEntry['type'];
+  documents: number;
+  parts: number;
+  /** Differs from HEAD. */
+  changed: boolean;
+  /** How the data was obtained: read now, reused because the server hash matched, or kept from HEAD. */
+  source: 'read' | 'server-hash' | 'kept';
+}
+
+export interface CommitResult {
+  committed: boolean;
+  /** The new commit, or HEAD when nothing was committed. */
+  commit: string | null;
+  parent: string | null;
+  tree: string;
+  message: string;
+  database: string;
+  source: string;
+  documents: number;
+  collections: CommittedCollection[];
+  pointInTime: boolean;
+  clusterTime?: string;
+  durationMs: number;
+}
+
+interface CollectionResult {
+  entry: CollectionEntry;
+  files: TreeEntryInput[];
+  source: CommittedCollection['source'];
+  serverHash?: string;
+}
+
+/**
+ * Snapshots a database into the repository as one commit. Nothing changed: no commit
+ * (`committed: false`) unless `allowEmpty`. HEAD moves only after every object is written, so an
+ * interrupted commit leaves the repository as it was.
+ *
+ * @example
+ * const r = await commit({ repo: 'backup-repo', uri: 'mongodb://localhost/shop', message: 'before migration' });
+ * console.log(r.committed ? `committed ${r.commit}` : 'nothing to commit');
+ */
+export async function commit(opts: CommitOptions): Promise<CommitResult> {
+  const started = performance.now();
+  const repo = await SnapshotRepository.open(opts.repo);
+  const lock = await acquireLock(repo.dir, 'commit');
+  let conn: Connection | undefined;
+  try {
+    const { config, head } = await readHeadConfig(repo);
+    const headRef = (await repo.head()).ref;
+    const headSnap = head ? await openSnapshot(repo, head) : null;
+    const headManifest = headSnap && headSnap.files.has(MANIFEST_FILE) ? await readManifest(headSnap) : null;
+    const transformFor = buildDocumentTransform(config, opts.key);
+
+    opts.onProgress?.({ phase: 'connect', done: 0 });
+    conn = await connect({ uri: opts.uri, db: opts.db });
+    await assertDatabaseExists(conn);
+    opts.onProgress?.({ phase: 'list', done: 0 });
+    const all = await listCollections(conn);
+    const selected = selectCollections(all, config, opts);
+    const session = startSnapshotSession(conn);
+
+    const useHashes = opts.useServerHashes !== false;
+    const plain = selected.filter((c) => c.type === 'collection').map((c) => c.name);
+    const serverHashes = useHashes ? await collectionHashes(conn, plain) : null;
+    const cache = useHashes ? await readServerHashCache(repo.dir) : {};
+    const configKey = configDigest(config);
+
+    const results = new Map<string, CollectionResult>();
+    const queue = [...selected];
+    const worker = async () => {
+      for (let info = queue.shift(); info; info = queue.shift()) {
+        if (opts.signal?.aborted) throw new InterruptedError('commit interrupted; HEAD was not moved.');
+        const reuse = reusable(info, serverHashes, cache, configKey, headSnap);
+        results.set(
+          info.name,
+          await snapshotCollection(conn!, repo, info, config, {
+            session,
+            transform: transformFor(info.name),
+            reuse: reuse ? await reuse : undefined,
+            serverHash: serverHashes?.[info.name],
+            onProgress: opts.onProgress,
+            signal: opts.signal,
+          }),
+        );
+      }
+    };
+    await Promise.all(Array.from({ length: Math.max(1, opts.concurrency ?? 2) }, worker));
+    if (opts.signal?.aborted) throw new InterruptedError('commit interrupted; HEAD was not moved.');
+    const clusterTime = snapshotTime(session);
+    await session?.endSession().catch(() => {});
+
+    // Collections not read now keep what HEAD has (unless they are excluded for good).
+    const kept: string[] = [];
+    if (headManifest && headSnap && (opts.collections?.length || opts.exclude?.length)) {
+      for (const name of Object.keys(headManifest.collections)) {
+        if (results.has(name) || config.exclude.includes(name)) continue;
+        if (opts.collections?.length && !all.some((c) => c.name === name) && opts.collections.includes(name)) continue;
+        kept.push(name);
+      }
+    }
+
+    opts.onProgress?.({ phase: 'commit', done: 0 });
+    const manifest: Manifest = { format: 'dbsnap', formatVersion: FORMAT_VERSION, documents: 0, collections: {} };
+    const tree: TreeEntryInput[] = [];
+    for (const [path, oid] of headSnap?.files ?? []) {
+      if (path !== MANIFEST_FILE && !path.startsWith(`${COLLECTIONS_DIR}/`)) tree.push({ path, oid });
+    }
+    const names = [...results.keys(), ...kept].sort();
+    const collections: CommittedCollection[] = [];
+    for (const name of names) {
+      const r = results.get(name);
+      const prefix = `${collectionDir(name)}/`;
+      const headFiles = [...(headSnap?.files ?? [])]
+        .filter(([path]) => path.startsWith(prefix))
+        .map(([path, oid]) => ({ path, oid }));
+      const entry = r ? r.entry : await readCollectionEntry(headSnap!, name);
+      const files = r ? r.files : headFiles;
+      tree.push(...files);
+      manifest.collections[name] = {
+        type: entry.type,
+        documents: entry.documents,
+        parts: entry.parts.length,
+        sha256: entry.sha256,
+      };
+      manifest.documents += entry.documents;
+      collections.push({
+        name,
+        type: entry.type,
+        documents: entry.documents,
+        parts: entry.parts.length,
+        changed: fingerprint(files) !== fingerprint(headFiles),
+        source: r ? r.source : 'kept',
+      });
+    }
+    tree.push({ path: MANIFEST_FILE, oid: await repo.writeBlob(metadataText(manifest)) });
+    const treeOid = await repo.writeTree(tree);
+    const headTree = head ? (await repo.readCommit(head)).tree : null;
+    const sourceText = formatSource(conn.source);
+    const pointInTime = Boolean(session);
+    const base: Omit<CommitResult, 'committed' | 'commit' | 'message' | 'durationMs'> = {
+      parent: head,
+      tree: treeOid,
+      database: conn.dbName,
+      source: sourceText,
+      documents: manifest.documents,
+      collections,
+      pointInTime,
+      ...(clusterTime ? { clusterTime } : {}),
+    };
+    if (treeOid === headTree && !opts.allowEmpty) {
+      await saveCache(repo.dir, cache, results, configKey);
+      return { ...base, committed: false, commit: head, message: '', durationMs: Math.round(performance.now() - started) };
+    }
+    const durationMs = Math.round(performance.now() - started);
+    const message = commitMessage(opts.message, {
+      database: conn.dbName,
+      source: sourceText,
+      server: `${conn.server.version} ${conn.server.topology}`,
+      pointInTime,
+      clusterTime,
+      collections,
+      documents: manifest.documents,
+      durationMs,
+    });
+    const who = opts.author ?? defaultIdentity();
+    const commitOid = await repo.writeCommit({
+      tree: treeOid,
+      parents: head ? [head] : [],
+      message,
+      author: { ...who, ...gitTime(opts.now ?? new Date()) },
+    });
+    if (opts.signal?.aborted) throw new InterruptedError('commit interrupted; HEAD was not moved.');
+    await repo.updateRef(headRef, commitOid, head);
+    await saveCache(repo.dir, cache, results, configKey);
+    return { ...base, committed: true, commit: commitOid, message, durationMs };
+  } finally {
+    await conn?.close().catch(() => {});
+    await lock.release();
+  }
+}
+
+function fingerprint(files: TreeEntryInput[], withMeta = true): string {
+  return files
+    .filter((f) => withMeta || !f.path.endsWith('/collection.json'))
+    .map((f) => `${f.path}:${f.oid}`)
+    .sort()
+    .join('\n');
+}
+
+function selectCollections(all: CollectionInfo[], config: RepositoryConfig, opts: CommitOptions): CollectionInfo[] {
+  const byName = new Map(all.map((c) => [c.name, c]));
+  for (const name of opts.collections ?? []) {
+    if (!byName.has(name)) {
+      throw new CollectionNotFoundError(
+        `collection "${name}" does not exist in the database; dbsnap commit --collections takes names from: ${[...byName.keys()].sort().join(', ') || '(none)'}.`,
+        { collection: name },
+      );
+    }
+  }
+  const excluded = new Set([...config.exclude, ...(opts.exclude ?? [])]);
+  return all.filter(
+    (c) => !excluded.has(c.name) && (!opts.collections?.length || opts.collections.includes(c.name)),
+  );
+}
+
+interface CollectionJob {
+  session?: import('mongodb').ClientSession;
+  transform?: (doc: Uint8Array) => Document | Uint8Array;
+  reuse?: { entry: CollectionEntry; files: TreeEntryInput[] };
+  serverHash?: string;
+  onProgress?: ProgressCallback;
+  signal?: AbortSignal;
+}
+
+async function snapshotCollection(
+  conn: Connection,
+  repo: SnapshotRepository,
+  info: CollectionInfo,
+  config: RepositoryConfig,
+  job: CollectionJob,
+): Promise<CollectionResult> {
+  const dir = collectionDir(info.name);
+  const indexes = info.type === 'view' ? [] : await listIndexes(conn, info.name);
+  const meta = {
+    options: EJSON.serialize(info.options, { relaxed: false }) as Record<string, unknown>,
+    indexes: indexes.map((i) => EJSON.serialize(i, { relaxed: false }) as Record<string, unknown>),
+  };
+  let encoded: EncodedCollection;
+  let files: TreeEntryInput[] = [];
+  let source: CommittedCollection['source'] = 'read';
+  if (info.type === 'view') {
+    encoded = { documents: 0, sha256: EMPTY_SHA256, parts: [] };
+  } else if (job.reuse) {
+    encoded = { documents: job.reuse.entry.documents, sha256: job.reuse.entry.sha256, parts: [] };
+    files = job.reuse.files.filter((f) => !f.path.endsWith('/collection.json'));
+    source = 'server-hash';
+    job.onProgress?.({ phase: 'read', collection: info.name, done: encoded.documents, total: encoded.documents });
+  } else {
+    const total = await estimatedCount(conn, info.name);
+    job.onProgress?.({ phase: 'read', collection: info.name, done: 0, total });
+    let lastReport = 0;
+    encoded = await encodeCollection(
+      readRawDocuments(conn, info.name, { session: job.session, signal: job.signal }),
+      {
+        partBits: config.partBits,
+        maxPartBytes: config.maxPartBytes,
+        sortKeys: config.sortKeys,
+        transform: job.transform,
+        onDocument: (n) => {
+          if (n - lastReport >= 1000) {
+            lastReport = n;
+            job.onProgress?.({ phase: 'read', collection: info.name, done: n, total: Math.max(total, n) });
+          }
+        },
+      },
+      async (part) => {
+        files.push({ path: `${dir}/parts/${part.name}`, oid: await repo.writeBlob(part.text) });
+      },
+    );
+    if (job.signal?.aborted) throw new InterruptedError('commit interrupted; HEAD was not moved.');
+    job.onProgress?.({ phase: 'read', collection: info.name, done: encoded.documents, total: encoded.documents });
+  }
+  const entry: CollectionEntry = {
+    name: info.name,
+    type: info.type,
+    options: meta.options,
+    indexes: meta.indexes,
+    documents: encoded.documents,
+    sha256: encoded.sha256,
+    parts: job.reuse
+      ? job.reuse.entry.parts
+      : encoded.parts.map((p) => ({ file: `parts/${p.name}`, documents: p.documents, bytes: p.bytes, sha256: p.sha256 })),
+  };
+  files.push({ path: `${dir}/collection.json`, oid: await repo.writeBlob(metadataText(entry)) });
+  return { entry, files, source, ...(job.serverHash ? { serverHash: job.serverHash } : {}) };
+}
+
+const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
+
+function configDigest(config: RepositoryConfig): string {
+  return JSON.stringify([config.formatVersion, config.sortKeys, config.partBits, config.maxPartBytes, config.sensitive, config.keyId ?? null]);
+}
+
+/**
+ * A collection can be taken from HEAD without reading it when the server's hash of it equals the
+ * hash recorded when HEAD's copy was written, with the same encoding settings.
+ */
+function reusable(
+  info: CollectionInfo,
+  serverHashes: Record<string, string> | null,
+  cache: ServerHashCache,
+  configKey: string,
+  headSnap: SnapshotRef | null,
+): Promise<{ entry: CollectionEntry; files: TreeEntryInput[] }> | null {
+  const hash = serverHashes?.[info.name];
+  const cached = cache[info.name];
+  if (!hash || !cached || !headSnap || cached.serverHash !== hash || cached.config !== configKey) return null;
+  const prefix = `${collectionDir(info.name)}/`;
+  const files: TreeEntryInput[] = [];
+  for (const [path, oid] of headSnap.files) if (path.startsWith(prefix)) files.push({ path, oid });
+  // HEAD must still hold exactly the parts the hash was recorded for.
+  if (fingerprint(files, false) !== cached.parts) return null;
+  return readCollectionEntry(headSnap, info.name).then((entry) => ({ entry, files }));
+}
+
+async function saveCache(
+  dir: string,
+  cache: ServerHashCache,
+  results: Map<string, CollectionResult>,
+  configKey: string,
+): Promise<void> {
+  let dirty = false;
+  for (const [name, r] of results) {
+    if (!r.serverHash) continue;
+    cache[name] = { serverHash: r.serverHash, config: configKey, parts: fingerprint(r.files, false) };
+    dirty = true;
+  }
+  if (dirty) await writeServerHashCache(dir, cache);
+}
+
+interface MessageFacts {
+  database: string;
+  source: string;
+  server: string;
+  pointInTime: boolean;
+  clusterTime?: string;
+  collections: CommittedCollection[];
+  documents: number;
+  durationMs: number;
+}
+
+/** A readable first line, then git trailers a script can parse (`git interpret-trailers`). */
+export function commitMessage(subject: string | undefined, f: MessageFacts): string {
+  const changed = f.collections.filter((c) => c.changed).map((c) => c.name);
+  const first =
+    subject?.trim().split('\n')[0] ||
+    `Snapshot of ${f.database}: ${f.collections.length} collection${f.collections.length === 1 ? '' : 's'}, ${f.documents.toLocaleString('en-US')} document${f.documents === 1 ? '' : 's'}`;
+  const body = subject?.trim().split('\n').slice(1).join('\n').trim();
+  const trailers = [
+    `Dbsnap-Database: ${f.database}`,
+    `Dbsnap-Source: ${f.source}`,
+    `Dbsnap-Server: ${f.server}`,
+    `Dbsnap-Read: ${f.pointInTime ? `point-in-time${f.clusterTime ? ` at cluster time ${f.clusterTime}` : ''}` : 'not point-in-time (standalone server)'}`,
+    `Dbsnap-Collections: ${f.collections.length}`,
+    `Dbsnap-Documents: ${f.documents}`,
+    `Dbsnap-Changed: ${changed.length ? changed.join(', ') : '(none)'}`,
+    `Dbsnap-Version: ${DBSNAP_VERSION}`,
+    `Dbsnap-Duration-Ms: ${f.durationMs}`,
+  ];
+  return `${first}\n\n${body ? `${body}\n\n` : ''}${trailers.join('\n')}\n`;
+}
+
+/** Parses the `Dbsnap-*` trailers of a commit message. */
+export function parseTrailers(message: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const line of message.split('\n')) {
+    const m = /^Dbsnap-([A-Za-z-]+):\s*(.*)$/.exec(line);
+    if (m) out[m[1]!] = m[2]!;
+  }
+  return out;
+}

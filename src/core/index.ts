@@ -1,0 +1,8 @@
+/** The core operations, one per file; the CLI and library users call these. */
+export * from '../errors/index.js';
+export { init, type InitOptions, type InitResult } from './init.js';
+export { commit, parseTrailers, type CommitOptions, type CommitResult, type CommittedCollection } from './commit.js';
+export { log, type LogOptions, type LogEntry } from './log.js';
+export { show, type ShowOptions, type ShowResult } from './show.js';
+export type { Progress, ProgressCallback, Identity } from './progress.js';
+export { DBSNAP_VERSION } from './version.js';

@@ -1,0 +1,61 @@
+import { MANIFEST_FILE } from '../canonical/format.js';
+import { SnapshotRepository } from '../store/index.js';
+import { parseTrailers } from './commit.js';
+
+export interface LogOptions {
+  repo: string;
+  /** Where to start (default HEAD). */
+  ref?: string;
+  /** At most this many entries. */
+  n?: number;
+}
+
+export interface LogEntry {
+  commit: string;
+  date: string;
+  author: string;
+  subject: string;
+  message: string;
+  tags: string[];
+  /** False for commits that hold no snapshot (the init and config commits). */
+  snapshot: boolean;
+  database?: string;
+  source?: string;
+  collections?: number;
+  documents?: number;
+  trailers: Record<string, string>;
+}
+
+/**
+ * Snapshot history, newest first (first-parent), with the counts recorded in each commit.
+ *
+ * @example
+ * for (const e of await log({ repo: 'backup-repo', n: 5 })) console.log(e.commit.slice(0, 7), e.subject);
+ */
+export async function log(opts: LogOptions): Promise<LogEntry[]> {
+  const repo = await SnapshotRepository.open(opts.repo);
+  const head = await repo.head();
+  if (!head.oid && !opts.ref) return [];
+  const start = opts.ref ?? 'HEAD';
+  const [commits, tags] = await Promise.all([repo.log(start, opts.n), repo.tagsByCommit()]);
+  const out: LogEntry[] = [];
+  for (const c of commits) {
+    const trailers = parseTrailers(c.message);
+    const hasSnapshot = 'Documents' in trailers || (await repo.readFile(c.oid, MANIFEST_FILE)) !== null;
+    out.push({
+      commit: c.oid,
+      date: new Date(c.author.timestamp * 1000).toISOString(),
+      author: `${c.author.name} <${c.author.email}>`,
+      subject: c.message.split('\n')[0] ?? '',
+      message: c.message,
+      tags: tags.get(c.oid) ?? [],
+      snapshot: hasSnapshot,
+      ...(trailers.Database ? { database: trailers.Database } : {}),
+      ...(trailers.Source ? { source: trailers.Source } : {}),
+      ...(trailers.Collections ? { collections: Number(trailers.Collections) } : {}),
+      ...(trailers.Documents ? { documents: Number(trailers.Documents) } : {}),
+      trailers,
+    });
+  }
+  return out;
+}

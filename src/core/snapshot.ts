@@ -1,0 +1,125 @@
+/**
+ * Reading snapshots back out of the repository: manifest, collection entries and part files,
+ * straight from git objects (nothing is checked out).
+ */
+import type { Document } from 'bson';
+import { EJSON } from 'bson';
+import { readPartFile } from '../canonical/document-reader.js';
+import {
+  checkManifest,
+  collectionDir,
+  CONFIG_FILE,
+  defaultConfig,
+  MANIFEST_FILE,
+  parseConfig,
+  type CollectionEntry,
+  type Manifest,
+  type RepositoryConfig,
+} from '../canonical/format.js';
+import { CorruptSnapshotError, NotADbsnapRepositoryError, RefNotFoundError } from '../errors/index.js';
+import { SnapshotRepository } from '../store/index.js';
+
+export interface SnapshotRef {
+  repo: SnapshotRepository;
+  commit: string;
+  /** path -> blob oid of every file in the snapshot. */
+  files: Map<string, string>;
+}
+
+/** Opens a snapshot by any ref git accepts (hash, short hash, tag, branch, HEAD~2). */
+export async function openSnapshot(repo: SnapshotRepository, ref: string): Promise<SnapshotRef> {
+  const commit = await repo.resolveCommit(ref);
+  const files = await repo.listFiles(commit);
+  return { repo, commit, files };
+}
+
+export function hasManifest(s: SnapshotRef): boolean {
+  return s.files.has(MANIFEST_FILE);
+}
+
+async function readJson(s: SnapshotRef, path: string): Promise<unknown> {
+  const oid = s.files.get(path);
+  if (!oid) throw new CorruptSnapshotError(`snapshot ${s.commit.slice(0, 7)}: ${path} is missing.`, { commit: s.commit, path });
+  const buf = await s.repo.readBlob(oid);
+  try {
+    return JSON.parse(buf.toString('utf8'));
+  } catch (err) {
+    throw new CorruptSnapshotError(
+      `snapshot ${s.commit.slice(0, 7)}: ${path} is not valid JSON (${(err as Error).message}). ` +
+        `The repository may have been edited by hand; run dbsnap verify ${s.commit.slice(0, 7)}.`,
+      { commit: s.commit, path },
+    );
+  }
+}
+
+export async function readManifest(s: SnapshotRef): Promise<Manifest> {
+  if (!hasManifest(s)) {
+    throw new RefNotFoundError(
+      `commit ${s.commit.slice(0, 7)} holds no snapshot (no ${MANIFEST_FILE}); pick a snapshot commit from dbsnap log.`,
+      { commit: s.commit },
+    );
+  }
+  return checkManifest(await readJson(s, MANIFEST_FILE), `snapshot ${s.commit.slice(0, 7)}: ${MANIFEST_FILE}`);
+}
+
+export async function readConfigAt(s: SnapshotRef): Promise<RepositoryConfig> {
+  if (!s.files.has(CONFIG_FILE)) return defaultConfig();
+  return parseConfig(await readJson(s, CONFIG_FILE), `${CONFIG_FILE} at ${s.commit.slice(0, 7)}`);
+}
+
+/** Reads the repository config at HEAD; a repository without one was not made by dbsnap. */
+export async function readHeadConfig(repo: SnapshotRepository): Promise<{ config: RepositoryConfig; head: string | null }> {
+  const head = (await repo.head()).oid;
+  if (!head) {
+    throw new NotADbsnapRepositoryError(
+      `${repo.dir} is a git repository without commits, not a dbsnap repository; run dbsnap init --repo ${repo.dir}.`,
+    );
+  }
+  const buf = await repo.readFile(head, CONFIG_FILE);
+  if (!buf) {
+    throw new NotADbsnapRepositoryError(
+      `${repo.dir} is not a dbsnap repository (no ${CONFIG_FILE} at HEAD); run dbsnap init in an empty directory.`,
+    );
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(buf.toString('utf8'));
+  } catch (err) {
+    throw new NotADbsnapRepositoryError(`${repo.dir}: ${CONFIG_FILE} is not valid JSON (${(err as Error).message}).`);
+  }
+  return { config: parseConfig(parsed, `${repo.dir}/${CONFIG_FILE}`), head };
+}
+
+export async function readCollectionEntry(s: SnapshotRef, name: string): Promise<CollectionEntry> {
+  return (await readJson(s, `${collectionDir(name)}/collection.json`)) as CollectionEntry;
+}
+
+/** Decoded options and index specs of a collection entry (stored as canonical Extended JSON). */
+export function decodeMeta(entry: CollectionEntry): { options: Document; indexes: Document[] } {
+  return {
+    options: EJSON.deserialize(entry.options as Document, { relaxed: false }) as Document,
+    indexes: entry.indexes.map((i) => EJSON.deserialize(i as Document, { relaxed: false }) as Document),
+  };
+}
+
+/** Blob oid and path of each part of a collection, in `_id` order. */
+export function partBlobs(s: SnapshotRef, entry: CollectionEntry): { path: string; oid: string; documents: number; sha256: string }[] {
+  const dir = collectionDir(entry.name);
+  return entry.parts.map((p) => {
+    const path = `${dir}/${p.file}`;
+    const oid = s.files.get(path);
+    if (!oid) {
+      throw new CorruptSnapshotError(
+        `snapshot ${s.commit.slice(0, 7)}: ${path} is listed in collection.json but missing from the tree; run dbsnap verify ${s.commit.slice(0, 7)}.`,
+        { commit: s.commit, path },
+      );
+    }
+    return { path, oid, documents: p.documents, sha256: p.sha256 };
+  });
+}
+
+/** Reads and decodes one part file. */
+export async function loadPart(s: SnapshotRef, path: string, oid: string): Promise<Document[]> {
+  const buf = await s.repo.readBlob(oid);
+  return readPartFile(buf.toString('utf8'), `${path} (snapshot ${s.commit.slice(0, 7)})`);
+}

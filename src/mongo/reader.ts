@@ -1,0 +1,118 @@
+/**
+ * Reading a database for a snapshot: collection metadata, indexes, `_id`-ordered raw documents,
+ * and the server's own collection hashes where it has them.
+ */
+import type { ClientSession, Document } from 'mongodb';
+import { MongoOperationError } from '../errors/index.js';
+import type { Connection } from './connection.js';
+
+export type CollectionType = 'collection' | 'view' | 'timeseries';
+
+export interface CollectionInfo {
+  name: string;
+  type: CollectionType;
+  /** The create options exactly as the server reports them (field order kept). */
+  options: Document;
+}
+
+/** Lists collections, views and time-series collections; `system.*` ones are skipped. */
+export async function listCollections(conn: Connection): Promise<CollectionInfo[]> {
+  const infos = (await conn.db
+    .listCollections({}, { nameOnly: false, authorizedCollections: true })
+    .toArray()) as Document[];
+  const out: CollectionInfo[] = [];
+  for (const info of infos) {
+    const name = String(info.name);
+    if (name.startsWith('system.')) continue;
+    const type: CollectionType =
+      info.type === 'view' ? 'view' : info.type === 'timeseries' ? 'timeseries' : 'collection';
+    out.push({ name, type, options: (info.options as Document) ?? {} });
+  }
+  return out;
+}
+
+/** Index specifications as the server reports them (key order kept), `_id_` included. */
+export async function listIndexes(conn: Connection, collection: string): Promise<Document[]> {
+  try {
+    return await conn.db.collection(collection).listIndexes().toArray();
+  } catch (err) {
+    // Views have no indexes; a collection dropped meanwhile has none either.
+    if ((err as { code?: number }).code === 26 || (err as { code?: number }).code === 166) return [];
+    throw new MongoOperationError(
+      `cannot list the indexes of "${collection}": ${(err as Error).message}`,
+      { collection },
+    );
+  }
+}
+
+export async function estimatedCount(conn: Connection, collection: string): Promise<number> {
+  try {
+    return await conn.db.collection(collection).estimatedDocumentCount();
+  } catch {
+    return 0;
+  }
+}
+
+export interface ReadOptions {
+  session?: ClientSession;
+  batchSize?: number;
+  signal?: AbortSignal;
+}
+
+/**
+ * Every document of a collection as raw BSON, in `_id` order. The sort happens on the server
+ * (the `_id` index makes it a streaming scan), so memory does not grow with the collection.
+ */
+export async function* readRawDocuments(
+  conn: Connection,
+  collection: string,
+  opts: ReadOptions = {},
+): AsyncGenerator<Uint8Array> {
+  const cursor = conn.db.collection(collection).find(
+    {},
+    {
+      sort: { _id: 1 },
+      raw: true,
+      batchSize: opts.batchSize ?? 1000,
+      allowDiskUse: true,
+      ...(opts.session ? { session: opts.session } : {}),
+    },
+  );
+  try {
+    for await (const doc of cursor) {
+      if (opts.signal?.aborted) break;
+      yield doc as unknown as Uint8Array;
+    }
+  } finally {
+    await cursor.close().catch(() => {});
+  }
+}
+
+/**
+ * The server's per-collection content hashes (`dbHash`), or null where the server does not offer
+ * them (Atlas shared tiers, missing privileges, servers without the command).
+ */
+export async function collectionHashes(
+  conn: Connection,
+  collections: string[],
+): Promise<Record<string, string> | null> {
+  if (collections.length === 0) return {};
+  try {
+    const res = await conn.db.command({ dbHash: 1, collections });
+    return (res.collections as Record<string, string>) ?? null;
+  } catch {
+    return null;
+  }
+}
+
+/** A session for reading every collection at one cluster time, where the topology allows it. */
+export function startSnapshotSession(conn: Connection): ClientSession | undefined {
+  if (conn.server.topology === 'standalone') return undefined;
+  return conn.client.startSession({ snapshot: true });
+}
+
+/** The cluster time a snapshot session read at, once its first read has happened. */
+export function snapshotTime(session: ClientSession | undefined): string | undefined {
+  const t = (session as unknown as { snapshotTime?: { t: number; i: number } } | undefined)?.snapshotTime;
+  return t ? `${t.t}.${t.i}` : undefined;
+}
