@@ -1,0 +1,192 @@
+import { Int32, type Document } from 'bson';
+import { describe, expect, it } from 'vitest';
+import { diffCollection, diffSnapshots } from '../../src/diff/index.js';
+import { makeSide } from './sides.js';
+
+const user = (i: number, extra: Document = {}): Document => ({ _id: new Int32(i), name: `user${i}`, qty: new Int32(i % 7), ...extra });
+const range = (n: number) => Array.from({ length: n }, (_, i) => i);
+const every250 = (d: Document) => (d._id as Int32).value % 250 === 0;
+
+describe('diffCollection: cost follows the change', () => {
+  it('loads only the one part per side that holds the changed document', async () => {
+    const loads: string[] = [];
+    const oldDocs = range(10_000).map((i) => user(i));
+    const newDocs = oldDocs.map((d, i) => (i === 5_123 ? user(i, { name: 'changed' }) : d));
+    const from = makeSide('users', oldDocs, { startsPart: every250, loads, label: 'from' });
+    const to = makeSide('users', newDocs, { startsPart: every250, loads, label: 'to' });
+    expect(from.parts).toHaveLength(40);
+
+    const delta = await diffCollection(from, to);
+    expect(loads).toEqual(['from:p-5000', 'to:p-5000']);
+    expect(delta.status).toBe('changed');
+    expect(delta.counts).toEqual({ added: 0, removed: 0, changed: 1 });
+    expect(delta.documents).toEqual([
+      { kind: 'changed', id: new Int32(5_123), fields: [{ path: 'name', kind: 'changed', old: 'user5123', new: 'changed' }] },
+    ]);
+  });
+
+  it('loads nothing when both sides are equal', async () => {
+    const loads: string[] = [];
+    const docs = range(1000).map((i) => user(i));
+    const delta = await diffCollection(
+      makeSide('users', docs, { startsPart: every250, loads }),
+      makeSide('users', docs, { startsPart: every250, loads }),
+    );
+    expect(loads).toEqual([]);
+    expect(delta.status).toBe('unchanged');
+  });
+
+  it('loads only the new parts when documents were appended as parts of their own', async () => {
+    const loads: string[] = [];
+    const from = makeSide('users', range(1000).map((i) => user(i)), { startsPart: every250, loads, label: 'from' });
+    const to = makeSide('users', range(1500).map((i) => user(i)), { startsPart: every250, loads, label: 'to' });
+    const delta = await diffCollection(from, to, { limit: 1000 });
+    expect(loads).toEqual(['to:p-1000', 'to:p-1250']);
+    expect(delta.counts).toEqual({ added: 500, removed: 0, changed: 0 });
+    expect(delta.documents[0]).toMatchObject({ kind: 'added', id: new Int32(1000) });
+  });
+
+  it('resynchronises after an inserted document that starts a new part', async () => {
+    const loads: string[] = [];
+    // Even ids only on the old side; the new side gets id 601, which starts its own part.
+    const cut = (d: Document) => every250(d) || (d._id as Int32).value === 601;
+    const oldDocs = range(500).map((i) => user(i * 2));
+    const newDocs = [...oldDocs.slice(0, 301), user(601), ...oldDocs.slice(301)];
+    const from = makeSide('users', oldDocs, { startsPart: cut, loads, label: 'from' });
+    const to = makeSide('users', newDocs, { startsPart: cut, loads, label: 'to' });
+    const delta = await diffCollection(from, to);
+    expect(delta.counts).toEqual({ added: 1, removed: 0, changed: 0 });
+    expect(delta.documents).toEqual([{ kind: 'added', id: new Int32(601), doc: user(601) }]);
+    expect(loads).toEqual(['from:p-500', 'to:p-500', 'to:p-601']);
+  });
+
+  it('finds added, removed and changed documents across different part boundaries', async () => {
+    const oldDocs = range(300).map((i) => user(i));
+    const newDocs = range(300)
+      .filter((i) => i % 50 !== 7)
+      .map((i) => (i % 60 === 3 ? user(i, { flag: true }) : user(i)));
+    newDocs.push(user(1000), user(1001));
+    const delta = await diffCollection(
+      makeSide('users', oldDocs, { startsPart: (d) => (d._id as Int32).value % 40 === 0 }),
+      makeSide('users', newDocs, { startsPart: (d) => (d._id as Int32).value % 33 === 0 }),
+      { limit: 1000 },
+    );
+    expect(delta.counts).toEqual({ added: 2, removed: 6, changed: 5 });
+    const ids = delta.documents.map((d) => `${d.kind[0]}${(d.id as Int32).value}`);
+    expect(ids).toEqual(['c3', 'r7', 'r57', 'c63', 'r107', 'c123', 'r157', 'c183', 'r207', 'c243', 'r257', 'a1000', 'a1001']);
+  });
+});
+
+describe('diffCollection: limit', () => {
+  it('keeps `limit` changes and counts all of them exactly', async () => {
+    const oldDocs = range(1000).map((i) => user(i));
+    const newDocs = oldDocs.map((d, i) => (i % 2 === 0 ? user(i, { name: 'x' }) : d));
+    const delta = await diffCollection(
+      makeSide('users', oldDocs, { startsPart: every250 }),
+      makeSide('users', newDocs, { startsPart: every250 }),
+      { limit: 10 },
+    );
+    expect(delta.counts).toEqual({ added: 0, removed: 0, changed: 500 });
+    expect(delta.documents).toHaveLength(10);
+    expect(delta.truncated).toBe(490);
+  });
+
+  it('counts the documents of an added collection without loading parts past the limit', async () => {
+    const loads: string[] = [];
+    const delta = await diffCollection(null, makeSide('users', range(1000).map((i) => user(i)), { startsPart: every250, loads }), {
+      limit: 3,
+    });
+    expect(delta.status).toBe('added');
+    expect(delta.counts).toEqual({ added: 1000, removed: 0, changed: 0 });
+    expect(delta.documents.map((d) => d.kind)).toEqual(['added', 'added', 'added']);
+    expect(delta.truncated).toBe(997);
+    expect(loads).toEqual(['users:p-first']);
+  });
+});
+
+describe('diffCollection: collections, indexes and options', () => {
+  it('reports a removed collection', async () => {
+    const delta = await diffCollection(makeSide('old', [user(1), user(2)]), null);
+    expect(delta.status).toBe('removed');
+    expect(delta.type).toEqual({ old: 'collection', new: null });
+    expect(delta.counts).toEqual({ added: 0, removed: 2, changed: 0 });
+    expect(delta.indexes.removed).toEqual([{ v: 2, key: { _id: 1 }, name: '_id_' }]);
+  });
+
+  it('matches indexes by name: a new unique index, a removed and a changed one', async () => {
+    const idIndex = { v: 2, key: { _id: 1 }, name: '_id_' };
+    const from = makeSide('users', [user(1)], {
+      meta: { indexes: [idIndex, { v: 2, key: { age: 1 }, name: 'age_1' }, { v: 2, key: { city: 1 }, name: 'city_1' }] },
+    });
+    const to = makeSide('users', [user(1)], {
+      meta: {
+        indexes: [
+          idIndex,
+          { v: 2, key: { city: 1 }, name: 'city_1', sparse: true },
+          { v: 2, key: { email: 1 }, name: 'email_1', unique: true },
+        ],
+      },
+    });
+    const delta = await diffCollection(from, to);
+    expect(delta.status).toBe('changed');
+    expect(delta.indexes).toEqual({
+      added: [{ v: 2, key: { email: 1 }, name: 'email_1', unique: true }],
+      removed: [{ v: 2, key: { age: 1 }, name: 'age_1' }],
+      changed: [
+        {
+          name: 'city_1',
+          old: { v: 2, key: { city: 1 }, name: 'city_1' },
+          new: { v: 2, key: { city: 1 }, name: 'city_1', sparse: true },
+          fields: [{ path: 'sparse', kind: 'added', new: true }],
+        },
+      ],
+    });
+  });
+
+  it('reports a validator change', async () => {
+    const validator = (required: string[]) => ({ $jsonSchema: { bsonType: 'object', required } });
+    const delta = await diffCollection(
+      makeSide('users', [], { meta: { options: { validator: validator(['name']) } } }),
+      makeSide('users', [], { meta: { options: { validator: validator(['name', 'email']), validationLevel: 'strict' } } }),
+    );
+    expect(delta.status).toBe('changed');
+    expect(delta.options).toEqual([
+      { path: 'validator.$jsonSchema.required[1]', kind: 'added', new: 'email' },
+      { path: 'validationLevel', kind: 'added', new: 'strict' },
+    ]);
+  });
+
+  it('reports a view pipeline change and a type change', async () => {
+    const view = (min: number) => ({
+      type: 'view' as const,
+      options: { viewOn: 'users', pipeline: [{ $match: { age: { $gte: min } } }, { $project: { name: 1 } }] },
+      indexes: [],
+    });
+    const delta = await diffCollection(makeSide('adults', [], { meta: view(18) }), makeSide('adults', [], { meta: view(21) }));
+    expect(delta.options).toEqual([{ path: 'pipeline[0].$match.age.$gte', kind: 'changed', old: 18, new: 21 }]);
+    const retyped = await diffCollection(makeSide('adults', [user(1)]), makeSide('adults', [], { meta: view(18) }));
+    expect(retyped.type).toEqual({ old: 'collection', new: 'view' });
+    expect(retyped.counts.removed).toBe(1);
+  });
+
+  it('rejects a side whose documents are out of _id order', async () => {
+    const bad = makeSide('users', [user(2), user(1)]);
+    await expect(diffCollection(makeSide('users', [user(1)]), bad)).rejects.toMatchObject({ code: 'ECORRUPT' });
+  });
+});
+
+describe('diffSnapshots', () => {
+  it('matches collections by name and totals the counts', async () => {
+    const d = await diffSnapshots(
+      [makeSide('a', [user(1)]), makeSide('b', [user(1)]), makeSide('gone', [user(1), user(2)])],
+      [makeSide('new', [user(1)]), makeSide('b', [user(1)]), makeSide('a', [user(1, { x: 1 })])],
+      { fromLabel: 'v1', toLabel: 'v2' },
+    );
+    expect(d.from).toBe('v1');
+    expect(d.collections.map((c) => `${c.name}:${c.status}`)).toEqual(['a:changed', 'b:unchanged', 'gone:removed', 'new:added']);
+    expect(d.totals).toEqual({
+      collections: { added: 1, removed: 1, changed: 1, unchanged: 1 },
+      documents: { added: 1, removed: 2, changed: 1 },
+    });
+  });
+});
