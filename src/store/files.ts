@@ -1,0 +1,68 @@
+/**
+ * Small filesystem helpers shared by the store: private permissions that do not depend on
+ * the caller's umask, and crash-safe writes (temp file + rename).
+ */
+import { randomBytes } from 'node:crypto';
+import { promises as fsp } from 'node:fs';
+import * as path from 'node:path';
+
+export const DIR_MODE = 0o700;
+export const FILE_MODE = 0o600;
+
+export function isErrno(err: unknown, code: string): boolean {
+  return typeof err === 'object' && err !== null && (err as NodeJS.ErrnoException).code === code;
+}
+
+export async function pathExists(p: string): Promise<boolean> {
+  try {
+    await fsp.stat(p);
+    return true;
+  } catch (err) {
+    if (isErrno(err, 'ENOENT') || isErrno(err, 'ENOTDIR')) return false;
+    throw err;
+  }
+}
+
+/**
+ * Creates `dir` and any missing parents; each directory this call creates gets mode 0700
+ * (chmod after mkdir because mkdir's mode is filtered by the umask). Existing directories
+ * keep their mode: they may be the user's.
+ */
+export async function ensureDir(dir: string): Promise<void> {
+  const missing: string[] = [];
+  let current = path.resolve(dir);
+  for (;;) {
+    if (await pathExists(current)) break;
+    missing.push(current);
+    const parent = path.dirname(current);
+    if (parent === current) break;
+    current = parent;
+  }
+  for (const d of missing.reverse()) {
+    try {
+      await fsp.mkdir(d);
+      await fsp.chmod(d, DIR_MODE);
+    } catch (err) {
+      // A concurrent writer created it first; it used the same mode.
+      if (!isErrno(err, 'EEXIST')) throw err;
+    }
+  }
+}
+
+/** A recognisable temp-file name next to `finalPath` (git's gc/fsck tolerate `tmp_obj_*`). */
+export function tempPathFor(finalPath: string, prefix = 'tmp_obj_'): string {
+  return path.join(path.dirname(finalPath), `${prefix}${process.pid}_${randomBytes(6).toString('hex')}`);
+}
+
+/** Writes `data` to a temp file (0600) and renames it over `finalPath`, so readers never see a partial file. */
+export async function writeFileAtomic(finalPath: string, data: Uint8Array | string, prefix = 'tmp_'): Promise<void> {
+  const tmp = tempPathFor(finalPath, prefix);
+  try {
+    await fsp.writeFile(tmp, data, { mode: FILE_MODE, flag: 'wx' });
+    await fsp.chmod(tmp, FILE_MODE);
+    await fsp.rename(tmp, finalPath);
+  } catch (err) {
+    await fsp.rm(tmp, { force: true });
+    throw err;
+  }
+}

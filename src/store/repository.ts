@@ -1,0 +1,443 @@
+/**
+ * The snapshot repository: a bare git repository that dbsnap writes objects and refs into
+ * directly (it never checks anything out). Native git can read it (`git --git-dir <dir> log`,
+ * `git clone`), and every id is the one native git computes.
+ */
+import * as path from 'node:path';
+import {
+  CorruptSnapshotError,
+  InvalidArgumentError,
+  RefNotFoundError,
+  RepositoryNotFoundError,
+  TagExistsError,
+} from '../errors/index.js';
+import { ensureDir, pathExists, writeFileAtomic } from './files.js';
+import { ObjectDatabase, type StoreStats } from './object-database.js';
+import {
+  formatCommit,
+  formatTag,
+  formatTree,
+  hashObject,
+  isOid,
+  parseCommit,
+  parseTag,
+  parseTree,
+  toBuffer,
+  type GitIdentity,
+  type ObjectType,
+  type TreeEntry,
+} from './objects.js';
+import { assertValidRef, assertValidTagName, checkRefFormat, RefStore } from './refs.js';
+
+export interface TreeEntryInput {
+  /** Slash-separated path inside the snapshot, e.g. `data/users/p-1a2b.json`. */
+  path: string;
+  oid: string;
+  mode?: '100644';
+}
+
+export interface CommitInfo {
+  oid: string;
+  tree: string;
+  parents: string[];
+  /** Message without the trailing newline git stores. */
+  message: string;
+  /** Author and committer (dbsnap writes both the same). See GitIdentity for the timezone sign. */
+  author: GitIdentity;
+}
+
+export interface TagInfo {
+  name: string;
+  /** The commit the tag points to (annotated tags peeled). */
+  commit: string;
+  annotated: boolean;
+  message?: string;
+}
+
+export const DEFAULT_BRANCH = 'main';
+
+const CONFIG = '[core]\n\trepositoryformatversion = 0\n\tfilemode = true\n\tbare = true\n';
+
+interface TreeNode {
+  files: Map<string, string>;
+  dirs: Map<string, TreeNode>;
+}
+
+export class SnapshotRepository {
+  /** Absolute path of the git directory. */
+  readonly dir: string;
+  private readonly objects: ObjectDatabase;
+  private readonly refs: RefStore;
+
+  private constructor(dir: string) {
+    this.dir = dir;
+    this.objects = new ObjectDatabase(dir);
+    this.refs = new RefStore(dir);
+  }
+
+  /** Counters for tests and benchmarks: blobs read, blobs actually written, bytes of those blobs. */
+  get stats(): StoreStats {
+    return this.objects.stats;
+  }
+
+  private static async isRepository(dir: string): Promise<boolean> {
+    return (
+      (await pathExists(path.join(dir, 'HEAD'))) &&
+      (await pathExists(path.join(dir, 'objects'))) &&
+      (await pathExists(path.join(dir, 'refs')))
+    );
+  }
+
+  /**
+   * Creates a bare repository at `dir` with default branch `main`, or opens the one there.
+   * Directories it creates get 0700 and files 0600 whatever the umask; files already in
+   * `dir` (a README.md, say) are left alone.
+   *
+   * @example
+   * const { repo, created } = await SnapshotRepository.init('./backup-repo');
+   */
+  static async init(dir: string): Promise<{ repo: SnapshotRepository; created: boolean }> {
+    const abs = path.resolve(dir);
+    if (await SnapshotRepository.isRepository(abs)) return { repo: new SnapshotRepository(abs), created: false };
+    for (const sub of ['objects/info', 'objects/pack', 'refs/heads', 'refs/tags']) {
+      await ensureDir(path.join(abs, sub));
+    }
+    await writeFileAtomic(path.join(abs, 'config'), CONFIG);
+    // HEAD last: its presence is what makes the directory a repository (for git too).
+    await writeFileAtomic(path.join(abs, 'HEAD'), `ref: refs/heads/${DEFAULT_BRANCH}\n`);
+    return { repo: new SnapshotRepository(abs), created: true };
+  }
+
+  /**
+   * Opens the repository at `dir`.
+   * @throws RepositoryNotFoundError (ENOREPO) if `dir` holds no git repository.
+   * @example
+   * const repo = await SnapshotRepository.open('./backup-repo');
+   */
+  static async open(dir: string): Promise<SnapshotRepository> {
+    const abs = path.resolve(dir);
+    if (!(await SnapshotRepository.isRepository(abs))) {
+      throw new RepositoryNotFoundError(`no dbsnap repository at ${abs}; run \`dbsnap init\` to create one.`, { dir: abs });
+    }
+    return new SnapshotRepository(abs);
+  }
+
+  /** The id git gives `content` as a blob (`git hash-object`), without writing it. */
+  static hashBlob(content: Uint8Array | string): string {
+    return hashObject('blob', toBuffer(content));
+  }
+
+  /** Stores a blob (skipped if it exists); returns its id. */
+  async writeBlob(content: Uint8Array | string): Promise<string> {
+    const buf = toBuffer(content);
+    const { oid, written } = await this.objects.write('blob', buf);
+    if (written) {
+      this.objects.stats.blobsWritten++;
+      this.objects.stats.bytesWritten += buf.length;
+    }
+    return oid;
+  }
+
+  /**
+   * Builds the nested trees for a flat list of files, stores them and returns the root tree id.
+   * @throws InvalidArgumentError for empty, absolute, `.`/`..`/`.git` or duplicate paths, or a
+   *   path that is both a file and a directory.
+   */
+  async writeTree(entries: TreeEntryInput[]): Promise<string> {
+    const root: TreeNode = { files: new Map(), dirs: new Map() };
+    for (const entry of entries) {
+      if (!isOid(entry.oid)) throw new InvalidArgumentError(`tree entry ${entry.path}: "${entry.oid}" is not a full object id.`, { path: entry.path });
+      const parts = entry.path.split('/');
+      if (parts.some((p) => p === '' || p === '.' || p === '..' || p.toLowerCase() === '.git' || p.includes('\0'))) {
+        throw new InvalidArgumentError(`invalid path "${entry.path}" in tree: empty, ".", "..", ".git" components and NUL are not allowed.`, { path: entry.path });
+      }
+      let node = root;
+      for (const dirName of parts.slice(0, -1)) {
+        if (node.files.has(dirName)) throw new InvalidArgumentError(`path "${entry.path}" needs "${dirName}" as a directory, but it is a file.`, { path: entry.path });
+        let child = node.dirs.get(dirName);
+        if (!child) node.dirs.set(dirName, (child = { files: new Map(), dirs: new Map() }));
+        node = child;
+      }
+      const name = parts[parts.length - 1]!;
+      if (node.files.has(name) || node.dirs.has(name)) throw new InvalidArgumentError(`path "${entry.path}" appears twice in the tree.`, { path: entry.path });
+      node.files.set(name, entry.oid);
+    }
+    return this.writeTreeNode(root);
+  }
+
+  private async writeTreeNode(node: TreeNode): Promise<string> {
+    const items: { mode: string; name: string; oid: string }[] = [];
+    for (const [name, oid] of node.files) items.push({ mode: '100644', name, oid });
+    const subtrees = await Promise.all([...node.dirs].map(async ([name, child]) => ({ mode: '40000', name, oid: await this.writeTreeNode(child) })));
+    items.push(...subtrees);
+    return (await this.objects.write('tree', formatTree(items))).oid;
+  }
+
+  /** Stores a commit (committer = author) and returns its id; does not move any ref. */
+  async writeCommit(c: Omit<CommitInfo, 'oid'>): Promise<string> {
+    return (await this.objects.write('commit', formatCommit(c))).oid;
+  }
+
+  /**
+   * Atomically points `ref` (e.g. `refs/heads/main`) at `oid`. With `expectedOld` (an oid,
+   * or null = the ref must not exist) it fails with RepositoryLockedError (ELOCKED) if the
+   * ref moved meanwhile.
+   * @throws InvalidArgumentError for a malformed ref name.
+   * @throws CorruptSnapshotError if `oid` is not in the repository: a ref must never point at a missing object.
+   */
+  async updateRef(ref: string, oid: string, expectedOld?: string | null): Promise<void> {
+    assertValidRef(ref);
+    if (!isOid(oid)) throw new InvalidArgumentError(`cannot point ${ref} at "${oid}": not a full object id.`, { ref, oid });
+    if (!(await this.objects.has(oid))) {
+      throw new CorruptSnapshotError(`cannot point ${ref} at ${oid}: the object is not in the repository.`, { ref, oid, missing: true });
+    }
+    await this.refs.update(ref, oid, expectedOld);
+  }
+
+  /** The branch HEAD names (normally `refs/heads/main`) and its commit, null before the first commit. */
+  async head(): Promise<{ ref: string; oid: string | null }> {
+    const ref = await this.refs.readSymbolic('HEAD');
+    if (ref === null) return { ref: 'HEAD', oid: await this.refs.read('HEAD') }; // detached
+    return { ref, oid: await this.refs.read(ref) };
+  }
+
+  /**
+   * Resolves a revision to a commit id: full or abbreviated (>= 4 hex) hash, tag (annotated
+   * tags peeled), branch, `HEAD`, followed by any `~N`, `^N`, `^{}`, `^{commit}` suffixes.
+   * @throws RefNotFoundError (EREFNOTFOUND) if it names no commit or the abbreviation is ambiguous.
+   * @example
+   * await repo.resolveCommit('v1~1');
+   */
+  async resolveCommit(rev: string): Promise<string> {
+    const m = /^(.*?)((?:~\d*|\^\d*|\^\{[a-z]*\})*)$/.exec(rev);
+    const base = m?.[1] ?? '';
+    const suffixes = m?.[2] ?? '';
+    if (base === '') throw new RefNotFoundError(`"${rev}" does not name a commit.`, { ref: rev });
+    let oid = await this.resolveBase(base, rev);
+    for (const [, tilde, peel, caret] of suffixes.matchAll(/~(\d*)|\^\{([a-z]*)\}|\^(\d*)/g)) {
+      oid = await this.peelToCommit(oid, rev);
+      if (peel !== undefined) {
+        if (peel !== '' && peel !== 'commit') throw new RefNotFoundError(`"${rev}": only ^{} and ^{commit} are supported.`, { ref: rev });
+      } else if (tilde !== undefined) {
+        const n = tilde === '' ? 1 : Number(tilde);
+        for (let i = 0; i < n; i++) oid = await this.nthParent(oid, 1, rev);
+      } else {
+        const n = caret === '' || caret === undefined ? 1 : Number(caret);
+        if (n > 0) oid = await this.nthParent(oid, n, rev);
+      }
+    }
+    return this.peelToCommit(oid, rev);
+  }
+
+  private async resolveBase(base: string, rev: string): Promise<string> {
+    const lower = base.toLowerCase();
+    if (isOid(lower)) {
+      if (await this.objects.has(lower)) return lower;
+      throw new RefNotFoundError(`commit ${lower} is not in the repository.`, { ref: rev });
+    }
+    if (base === 'HEAD' || base === '@') {
+      const head = await this.head();
+      if (head.oid === null) throw new RefNotFoundError(`HEAD (${head.ref}) has no commits yet.`, { ref: rev });
+      return head.oid;
+    }
+    // git's DWIM order for names (see gitrevisions(7)); refs win over abbreviated hashes.
+    if (checkRefFormat(base) === null) {
+      for (const candidate of [base, `refs/${base}`, `refs/tags/${base}`, `refs/heads/${base}`, `refs/remotes/${base}`, `refs/remotes/${base}/HEAD`]) {
+        if (!candidate.startsWith('refs/')) continue;
+        const oid = await this.refs.read(candidate);
+        if (oid !== null) return oid;
+      }
+    }
+    if (/^[0-9a-f]{4,39}$/.test(lower)) {
+      const matches = await this.objects.expand(lower);
+      if (matches.length === 1) return matches[0]!;
+      if (matches.length > 1) {
+        throw new RefNotFoundError(`short hash "${base}" is ambiguous (${matches.join(', ')}); use more digits.`, { ref: rev, matches });
+      }
+    }
+    throw new RefNotFoundError(`"${base}" is not a commit, tag or branch in this repository (see dbsnap log).`, { ref: rev });
+  }
+
+  private async readObject(oid: string, expected?: ObjectType): Promise<{ type: ObjectType; content: Buffer }> {
+    const obj = await this.objects.read(oid);
+    if (expected && obj.type !== expected) {
+      throw new CorruptSnapshotError(`git object ${oid} is a ${obj.type}, expected a ${expected}.`, { oid, type: obj.type, expected });
+    }
+    return obj;
+  }
+
+  private async peelToCommit(oid: string, rev: string): Promise<string> {
+    for (let depth = 0; depth < 10; depth++) {
+      const obj = await this.objects.read(oid);
+      if (obj.type === 'commit') return oid;
+      if (obj.type !== 'tag') throw new RefNotFoundError(`"${rev}" names a ${obj.type}, not a commit.`, { ref: rev, oid, type: obj.type });
+      oid = parseTag(obj.content, oid).object;
+    }
+    throw new RefNotFoundError(`"${rev}": tag chain too deep.`, { ref: rev });
+  }
+
+  private async nthParent(oid: string, n: number, rev: string): Promise<string> {
+    const commit = await this.readCommit(oid);
+    const parent = commit.parents[n - 1];
+    if (parent === undefined) throw new RefNotFoundError(`"${rev}" goes past the history: commit ${oid.slice(0, 7)} has ${commit.parents.length} parent(s).`, { ref: rev, oid });
+    return parent;
+  }
+
+  /** Reads a commit object. */
+  async readCommit(oid: string): Promise<CommitInfo> {
+    const { content } = await this.readObject(oid, 'commit');
+    const c = parseCommit(content, oid);
+    return { oid, tree: c.tree, parents: c.parents, message: c.message, author: c.author };
+  }
+
+  /** History from `ref` following first parents, newest first, at most `n` commits. */
+  async log(ref: string, n = Infinity): Promise<CommitInfo[]> {
+    const out: CommitInfo[] = [];
+    let oid: string | undefined = await this.resolveCommit(ref);
+    while (oid !== undefined && out.length < n) {
+      const commit = await this.readCommit(oid);
+      out.push(commit);
+      oid = commit.parents[0];
+    }
+    return out;
+  }
+
+  private async readTreeEntries(treeOid: string): Promise<TreeEntry[]> {
+    return parseTree((await this.readObject(treeOid, 'tree')).content, treeOid);
+  }
+
+  /** The tree id of the directory `dirPath` ('' = root) in a commit, or null if absent. */
+  private async subtree(commitOid: string, dirPath: string): Promise<string | null> {
+    let tree = (await this.readCommit(commitOid)).tree;
+    for (const part of dirPath.split('/').filter((p) => p !== '')) {
+      const entry = (await this.readTreeEntries(tree)).find((e) => e.name === part);
+      if (!entry || entry.type !== 'tree') return null;
+      tree = entry.oid;
+    }
+    return tree;
+  }
+
+  /**
+   * Every file in a commit as path -> blob id (recursing into subtrees). With `prefix`, only
+   * paths starting with it (a string prefix: `data/users/` or `data/users/p-`); only the
+   * subtree that can contain them is read.
+   */
+  async listFiles(commitOid: string, prefix = ''): Promise<Map<string, string>> {
+    const result = new Map<string, string>();
+    const dir = prefix.includes('/') ? prefix.slice(0, prefix.lastIndexOf('/')) : '';
+    const start = await this.subtree(commitOid, dir);
+    if (start === null) return result;
+    const walk = async (treeOid: string, base: string): Promise<void> => {
+      for (const e of await this.readTreeEntries(treeOid)) {
+        const p = base === '' ? e.name : `${base}/${e.name}`;
+        if (e.type === 'tree') {
+          // Descend only where the prefix can still match.
+          if (`${p}/`.startsWith(prefix) || prefix.startsWith(`${p}/`)) await walk(e.oid, p);
+        } else if (e.type === 'blob' && p.startsWith(prefix)) {
+          result.set(p, e.oid);
+        }
+      }
+    };
+    await walk(start, dir);
+    return result;
+  }
+
+  /** A blob's bytes. */
+  async readBlob(oid: string): Promise<Buffer> {
+    const { content } = await this.readObject(oid, 'blob');
+    this.objects.stats.blobsRead++;
+    return content;
+  }
+
+  /** The file at `filePath` in a commit, or null if there is none. */
+  async readFile(commitOid: string, filePath: string): Promise<Buffer | null> {
+    const slash = filePath.lastIndexOf('/');
+    const tree = await this.subtree(commitOid, slash < 0 ? '' : filePath.slice(0, slash));
+    if (tree === null) return null;
+    const name = filePath.slice(slash + 1);
+    const entry = (await this.readTreeEntries(tree)).find((e) => e.name === name);
+    return entry && entry.type === 'blob' ? this.readBlob(entry.oid) : null;
+  }
+
+  /**
+   * Tags a commit: annotated when `message` is given (tagger = `tagger`, default "dbsnap" now),
+   * lightweight otherwise.
+   * @throws TagExistsError (ETAGEXISTS) if the tag exists and `force` is not set.
+   * @throws InvalidArgumentError for a name git would reject.
+   */
+  async createTag(
+    name: string,
+    commitOid: string,
+    opts: { message?: string; tagger?: GitIdentity; force?: boolean } = {},
+  ): Promise<void> {
+    assertValidTagName(name);
+    const ref = `refs/tags/${name}`;
+    const commit = await this.resolveCommit(commitOid);
+    const existing = await this.refs.read(ref);
+    if (existing !== null && !opts.force) {
+      throw new TagExistsError(`tag "${name}" already exists; choose another name or use --force to move it.`, { tag: name, oid: existing });
+    }
+    let target = commit;
+    if (opts.message !== undefined) {
+      const tagger = opts.tagger ?? {
+        name: 'dbsnap',
+        email: 'dbsnap@localhost',
+        timestamp: Math.floor(Date.now() / 1000),
+        timezoneOffset: new Date().getTimezoneOffset(),
+      };
+      target = (await this.objects.write('tag', formatTag({ object: commit, type: 'commit', tag: name, tagger, message: opts.message }))).oid;
+    }
+    await this.refs.update(ref, target, existing);
+  }
+
+  /** All tags, sorted by name, with the commit each points to. */
+  async listTags(): Promise<TagInfo[]> {
+    const out: TagInfo[] = [];
+    for (const { ref, oid } of await this.refs.list('refs/tags/')) {
+      const name = ref.slice('refs/tags/'.length);
+      const obj = await this.objects.read(oid);
+      if (obj.type === 'tag') {
+        const tag = parseTag(obj.content, oid);
+        out.push({ name, commit: await this.peelToCommit(oid, name), annotated: true, message: tag.message });
+      } else if (obj.type === 'commit') {
+        out.push({ name, commit: oid, annotated: false });
+      }
+    }
+    return out;
+  }
+
+  /** Deletes a tag. @throws RefNotFoundError if it does not exist. */
+  async deleteTag(name: string): Promise<void> {
+    assertValidTagName(name);
+    if (!(await this.refs.delete(`refs/tags/${name}`))) {
+      throw new RefNotFoundError(`tag "${name}" does not exist (see dbsnap tag --list).`, { tag: name });
+    }
+  }
+
+  /** Commit id -> names of the tags pointing at it (for log output). */
+  async tagsByCommit(): Promise<Map<string, string[]>> {
+    const map = new Map<string, string[]>();
+    for (const t of await this.listTags()) {
+      const names = map.get(t.commit) ?? [];
+      names.push(t.name);
+      map.set(t.commit, names);
+    }
+    return map;
+  }
+
+  /** Refs whose full name starts with `prefix` (e.g. `refs/dbsnap/safety/`), sorted by name. */
+  async listRefs(prefix: string): Promise<{ ref: string; oid: string }[]> {
+    return this.refs.list(prefix);
+  }
+
+  /** Deletes a ref (not a tag: use deleteTag); returns false if it did not exist. */
+  async deleteRef(ref: string): Promise<boolean> {
+    assertValidRef(ref);
+    return this.refs.delete(ref);
+  }
+
+  /** True if the object is in the repository (loose or packed). */
+  async hasObject(oid: string): Promise<boolean> {
+    return isOid(oid) && this.objects.has(oid);
+  }
+}
