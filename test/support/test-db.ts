@@ -1,0 +1,58 @@
+/**
+ * A fresh, uniquely named database on the run's MongoDB server (started by global-setup.ts).
+ */
+import { randomBytes } from 'node:crypto';
+import { type Db, MongoClient } from 'mongodb';
+import { inject } from 'vitest';
+
+/** A test database and a connected client; drop() removes the database and closes the client. */
+export interface TestDatabase {
+  /** The server URI (no database). */
+  uri: string;
+  dbName: string;
+  /** The server URI with `dbName` as its path (query string kept). */
+  dbUri: string;
+  client: MongoClient;
+  db: Db;
+  drop(): Promise<void>;
+}
+
+/** Put `dbName` into the path of a MongoDB URI, keeping credentials, hosts and options. */
+export function uriWithDatabase(uri: string, dbName: string): string {
+  const q = uri.indexOf('?');
+  const base = q === -1 ? uri : uri.slice(0, q);
+  const query = q === -1 ? '' : uri.slice(q);
+  const schemeEnd = base.indexOf('://') + 3;
+  const slash = base.indexOf('/', schemeEnd);
+  const hosts = slash === -1 ? base : base.slice(0, slash);
+  return `${hosts}/${dbName}${query}`;
+}
+
+/**
+ * Create a uniquely named database for one test.
+ *
+ * @example
+ * const t = await useTestDatabase('restore');
+ * try { await t.db.collection('c').insertOne({ a: 1 }); } finally { await t.drop(); }
+ */
+export async function useTestDatabase(prefix = 'db'): Promise<TestDatabase> {
+  const uri = inject('mongoUri');
+  const safe = prefix.replace(/[^A-Za-z0-9_]/g, '_').slice(0, 24);
+  const dbName = `dbsnap_test_${safe}_${randomBytes(4).toString('hex')}`;
+  const client = await MongoClient.connect(uri);
+  const db = client.db(dbName);
+  return {
+    uri,
+    dbName,
+    dbUri: uriWithDatabase(uri, dbName),
+    client,
+    db,
+    drop: async () => {
+      try {
+        await db.dropDatabase();
+      } finally {
+        await client.close();
+      }
+    },
+  };
+}
