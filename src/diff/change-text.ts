@@ -3,7 +3,7 @@
  * and differ only in layout and escaping.
  */
 import { EJSON, type Document } from 'bson';
-import { describeValue, valueLiteral } from './describe-value.js';
+import { describeValue, shorten, valueLiteral } from './describe-value.js';
 import type { CollectionDelta, FieldChange } from './types.js';
 
 /** A field change broken into the pieces a renderer lays out. */
@@ -75,6 +75,15 @@ export function indexText(ix: Document): string {
   const keyText = EJSON.stringify(key ?? {}, { relaxed: true });
   const restText = Object.keys(rest).length ? ' ' + EJSON.stringify(rest, { relaxed: true }) : '';
   return `${String(name)} ${keyText}${restText}`;
+}
+
+/**
+ * One line showing an added or removed document without its `_id` (already on the line), in
+ * relaxed Extended JSON, cut at `maxLen`.
+ */
+export function documentPreview(doc: Document, maxLen = 100): string {
+  const { _id, ...rest } = doc;
+  return shorten(EJSON.stringify(rest, { relaxed: true }), maxLen);
 }
 
 /** Collections that have something to show, in name order. */

@@ -13,7 +13,8 @@ const DEFAULT_MAX_LEN = 80;
 /** Cut `s` to `maxLen` characters, marking the cut with `…`. */
 export function shorten(s: string, maxLen: number): string {
   if (s.length <= maxLen) return s;
-  if (maxLen <= 1) return '…';
+  if (maxLen <= 0) return '';
+  if (maxLen === 1) return '…';
   // Do not split a surrogate pair.
   let end = maxLen - 1;
   const c = s.charCodeAt(end - 1);

@@ -4,7 +4,7 @@
  * `maxChars` (GitHub rejects comments over 65536 characters) by dropping whole sections and
  * saying how much was left out.
  */
-import { changedCollections, countsText, fieldView, indexText, metaSummary } from './change-text.js';
+import { changedCollections, countsText, documentPreview, fieldView, indexText, metaSummary } from './change-text.js';
 import { shorten, valueLiteral } from './describe-value.js';
 import type { CollectionDelta, DocumentChange, FieldChange, SnapshotDiff } from './types.js';
 
@@ -47,8 +47,8 @@ function fieldItem(f: FieldChange, indent: string, prefix = ''): string {
 
 function documentBlock(d: DocumentChange): string {
   const id = codeSpan(valueLiteral(d.id));
-  if (d.kind === 'added') return `- **+** ${id} added\n`;
-  if (d.kind === 'removed') return `- **−** ${id} removed\n`;
+  if (d.kind === 'added') return `- **+** ${id} added: ${codeSpan(documentPreview(d.doc))}\n`;
+  if (d.kind === 'removed') return `- **−** ${id} removed: ${codeSpan(documentPreview(d.doc))}\n`;
   return `- **~** ${id}\n` + d.fields.map((f) => fieldItem(f, '  ')).join('');
 }
 

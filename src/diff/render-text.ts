@@ -2,7 +2,7 @@
  * Terminal output of a snapshot diff. Colour comes only through a Painter, so this module stays
  * free of chalk: the CLI passes a chalk painter, or plainPainter for pipes and NO_COLOR.
  */
-import { changedCollections, countsText, fieldView, indexText, metaSummary } from './change-text.js';
+import { changedCollections, countsText, documentPreview, fieldView, indexText, metaSummary } from './change-text.js';
 import { valueLiteral } from './describe-value.js';
 import type { CollectionDelta, FieldChange, SnapshotDiff } from './types.js';
 
@@ -50,8 +50,8 @@ function collectionLines(c: CollectionDelta, p: Painter): string[] {
   for (const f of c.options) lines.push(fieldLine(f, '', p, 'option '));
   for (const d of c.documents) {
     const id = valueLiteral(d.id);
-    if (d.kind === 'added') lines.push(p.added(`+ ${id}`));
-    else if (d.kind === 'removed') lines.push(p.removed(`- ${id}`));
+    if (d.kind === 'added') lines.push(p.added(`+ ${id} ${documentPreview(d.doc)}`));
+    else if (d.kind === 'removed') lines.push(p.removed(`- ${id} ${documentPreview(d.doc)}`));
     else {
       lines.push(p.changed(`~ ${id}`));
       for (const f of d.fields) lines.push(fieldLine(f, '  ', p));
@@ -63,7 +63,7 @@ function collectionLines(c: CollectionDelta, p: Painter): string[] {
 
 /**
  * The diff for a terminal: per changed collection a header (`users: 2 added, 1 removed, 3 changed`),
- * index and option changes, then `+ id` / `- id` / `~ id` with indented field lines
+ * index and option changes, then `+ id {preview}` / `- id {preview}` / `~ id` with indented field lines
  * (`  address.city: "Bern" -> "Zürich"`, `  + nickname: String "bob"`). `stat: true` gives
  * renderStat's counts instead.
  *
