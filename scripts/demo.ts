@@ -3,7 +3,7 @@
  * loads the sample shop, and runs the real dbsnap binary the way a person would, printing each
  * command and its output.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -25,16 +25,16 @@ const uriFor = (db: string) => {
 const shopUri = uriFor('shop');
 let failed = false;
 
-function dbsnap(args: string[], opts: { allowFail?: boolean } = {}): void {
-  console.log(`\n$ dbsnap ${args.join(' ')}`);
-  const r = spawnSync(process.execPath, [BIN, ...args], {
+/** Runs the real binary. Asynchronously: the embedded server may live in this very process. */
+async function dbsnap(args: string[], opts: { expectExit?: number } = {}): Promise<void> {
+  console.log(`\n$ dbsnap ${args.map((a) => (/[\s"]/.test(a) ? JSON.stringify(a) : a)).join(' ')}`);
+  const child = spawn(process.execPath, [BIN, ...args], {
     env: { ...process.env, MONGODB_URI: shopUri, DBSNAP_REPO: repo },
-    encoding: 'utf8',
+    stdio: ['ignore', 'inherit', 'inherit'],
   });
-  process.stdout.write(r.stdout);
-  process.stdout.write(r.stderr);
-  if (r.status !== 0 && !opts.allowFail) {
-    console.error(`demo: dbsnap ${args[0]} exited with ${r.status}`);
+  const code = await new Promise<number>((resolve) => child.on('close', (c) => resolve(c ?? 1)));
+  if (code !== (opts.expectExit ?? 0)) {
+    console.error(`demo: dbsnap ${args[0]} exited with ${code}`);
     failed = true;
   }
 }
@@ -49,15 +49,15 @@ try {
   const sizes = await loadShop(db, { totalDocs: docs, seed: 1 });
   console.log(`Loaded the sample shop: ${JSON.stringify(sizes)}`);
 
-  dbsnap(['init']);
-  dbsnap(['commit', '-m', 'Initial shop data']);
-  dbsnap(['commit']);
+  await dbsnap(['init']);
+  await dbsnap(['commit', '-m', 'Initial shop data']);
+  await dbsnap(['commit']);
 
   const changed = await mutateShop(db, { fraction: 0.01, seed: 2 });
   console.log(`\nChanged some documents: ${JSON.stringify(changed)}`);
-  dbsnap(['commit', '-m', 'Price and stock updates']);
-  dbsnap(['log']);
-  dbsnap(['show', 'HEAD']);
+  await dbsnap(['commit', '-m', 'Price and stock updates']);
+  await dbsnap(['log']);
+  await dbsnap(['show', 'HEAD']);
 } finally {
   await client.close();
   await server.stop();
