@@ -118,7 +118,8 @@ function readMarker(marker: EncryptedValue, where: string): MarkerParts {
     );
   }
   const c = inner.c;
-  if (typeof inner.k !== 'string' || !(c instanceof Binary) || c.sub_type !== 0 || c.length() < NONCE_BYTES + TAG_BYTES + 1) {
+  // _bsontype rather than instanceof: the driver may bring its own copy of bson.
+  if (typeof inner.k !== 'string' || !isBinary(c) || c.sub_type !== 0 || c.length() < NONCE_BYTES + TAG_BYTES + 1) {
     throw new CorruptSnapshotError(
       `${where}: the encrypted value marker is malformed (expected k: key id string, c: binary of at least ${NONCE_BYTES + TAG_BYTES + 1} bytes). The snapshot may have been edited by hand; run dbsnap verify.`,
       { field: where },
@@ -305,4 +306,8 @@ function walkMarkers(value: unknown, path: string, location: string, visit: Mark
 
 function join(prefix: string, segment: string): string {
   return prefix === '' ? segment : `${prefix}.${segment}`;
+}
+
+function isBinary(value: unknown): value is Binary {
+  return (value as { _bsontype?: string } | null)?._bsontype === 'Binary';
 }

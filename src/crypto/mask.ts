@@ -144,21 +144,34 @@ function maskAt(value: unknown, key: Uint8Array, location: string): unknown {
     for (const k of Object.keys(value)) setField(out, k, maskAt(value[k], key, `${location}.${k}`));
     return out;
   }
-  if (value instanceof Int32) {
-    return new Int32(Number(maskInteger(BigInt(value.value), key, { maxPositive: INT32_MAX, maxNegative: INT32_MAX + 1n })));
-  }
-  if (value instanceof Long) {
-    const masked = maskInteger(value.toBigInt(), key, { maxPositive: INT64_MAX, maxNegative: INT64_MAX + 1n });
-    return Long.fromBigInt(masked);
-  }
-  if (value instanceof Double) return new Double(maskDouble(value.value, key));
-  if (value instanceof Decimal128) return maskDecimal128(value, key);
-  if (value instanceof ObjectId) return maskObjectId(value, key);
-  if (value instanceof Binary) return maskBinary(value, key);
-  if (value instanceof BSONSymbol) return new BSONSymbol(maskString(value.value, key));
-  if (value instanceof DBRef) {
-    const fields = maskAt(value.fields, key, `${location}.fields`) as Document;
-    return new DBRef(value.collection, maskAt(value.oid, key, `${location}.$id`) as ObjectId, value.db, fields);
+  // Dispatch on _bsontype, not instanceof: Timestamp extends Long, UUID extends Binary.
+  switch ((value as { _bsontype?: string })._bsontype) {
+    case 'Int32': {
+      const masked = maskInteger(BigInt((value as Int32).value), key, { maxPositive: INT32_MAX, maxNegative: INT32_MAX + 1n });
+      return new Int32(Number(masked));
+    }
+    case 'Long': {
+      const masked = maskInteger((value as Long).toBigInt(), key, { maxPositive: INT64_MAX, maxNegative: INT64_MAX + 1n });
+      return Long.fromBigInt(masked);
+    }
+    case 'Double':
+      return new Double(maskDouble((value as Double).value, key));
+    case 'Decimal128':
+      return maskDecimal128(value as Decimal128, key);
+    case 'ObjectId':
+      return maskObjectId(value as ObjectId, key);
+    case 'Binary':
+      return maskBinary(value as Binary, key);
+    case 'BSONSymbol':
+      return new BSONSymbol(maskString((value as BSONSymbol).value, key));
+    case 'DBRef': {
+      const ref = value as DBRef;
+      const fields = maskAt(ref.fields, key, `${location}.fields`) as Document;
+      return new DBRef(ref.collection, maskAt(ref.oid, key, `${location}.$id`) as ObjectId, ref.db, fields);
+    }
+    default:
+      // Timestamp, BSONRegExp, Code, MinKey, MaxKey: structural or server-internal values.
+      return value;
   }
   return value;
 }

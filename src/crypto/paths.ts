@@ -151,53 +151,42 @@ export function replaceAtPaths(
 ): Document {
   let result = doc;
   for (const path of outermostPaths(paths)) {
-    result = replaceInDocument(result, path, path.split('.'), 0, '', replace, canDescend);
+    result = replaceInDocument(result, { path, segments: path.split('.'), replace, canDescend }, 0, '');
   }
   return result;
 }
 
-function replaceInDocument(
-  doc: Document,
-  path: string,
-  segments: string[],
-  depth: number,
-  location: string,
-  replace: ReplaceField,
-  canDescend: DescendFilter,
-): Document {
-  const key = segments[depth]!;
+interface PathWalk {
+  path: string;
+  segments: string[];
+  replace: ReplaceField;
+  canDescend: DescendFilter;
+}
+
+function replaceInDocument(doc: Document, walk: PathWalk, depth: number, location: string): Document {
+  const key = walk.segments[depth]!;
   if (!Object.hasOwn(doc, key)) return doc;
   const value = doc[key];
   if (value === undefined) return doc;
   const here = location === '' ? key : `${location}.${key}`;
   const next =
-    depth === segments.length - 1
-      ? replace(value, { path, location: here })
-      : replaceBelow(value, path, segments, depth + 1, here, replace, canDescend);
+    depth === walk.segments.length - 1
+      ? walk.replace(value, { path: walk.path, location: here })
+      : replaceBelow(value, walk, depth + 1, here);
   return next === value ? doc : withField(doc, key, next);
 }
 
-function replaceBelow(
-  value: unknown,
-  path: string,
-  segments: string[],
-  depth: number,
-  location: string,
-  replace: ReplaceField,
-  canDescend: DescendFilter,
-): unknown {
-  if (!canDescend(value)) return value;
+function replaceBelow(value: unknown, walk: PathWalk, depth: number, location: string): unknown {
+  if (!walk.canDescend(value)) return value;
   if (Array.isArray(value)) {
     let copy: unknown[] | undefined;
     value.forEach((element, i) => {
-      const next = replaceBelow(element, path, segments, depth, `${location}.${i}`, replace, canDescend);
+      const next = replaceBelow(element, walk, depth, `${location}.${i}`);
       if (next !== element) (copy ??= [...value])[i] = next;
     });
     return copy ?? value;
   }
-  if (isPlainDocument(value)) {
-    return replaceInDocument(value, path, segments, depth, location, replace, canDescend);
-  }
+  if (isPlainDocument(value)) return replaceInDocument(value, walk, depth, location);
   return value;
 }
 

@@ -27,16 +27,7 @@ import {
   isEncryptedValue,
   type EncryptedValue,
 } from '../../src/crypto/index.js';
-import { bytesOf, exact, key, otherKey } from './fixtures.js';
-
-function caught(fn: () => unknown): { code: string; message: string; data: Record<string, unknown> } {
-  try {
-    fn();
-  } catch (err) {
-    return err as { code: string; message: string; data: Record<string, unknown> };
-  }
-  throw new Error('expected an error');
-}
+import { bytesOf, caught, exact, key, otherKey } from './fixtures.js';
 
 function cipherBytes(marker: unknown): Buffer {
   return Buffer.from((marker as EncryptedValue).$dbsnapEncrypted.c.value());

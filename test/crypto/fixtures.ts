@@ -22,3 +22,19 @@ export function bytesOf(doc: Document): string {
 export function bsonType(value: unknown): number {
   return BSON.serialize({ v: value })[4]!;
 }
+
+export interface CaughtError {
+  code: string;
+  message: string;
+  data: Record<string, unknown>;
+}
+
+/** The error `fn` throws; fails the test when it throws nothing. */
+export function caught(fn: () => unknown): CaughtError {
+  try {
+    fn();
+  } catch (err) {
+    return err as CaughtError;
+  }
+  throw new Error('expected an error');
+}

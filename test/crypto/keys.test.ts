@@ -1,16 +1,7 @@
 import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { DbsnapKey, generateKey, parseKey } from '../../src/crypto/index.js';
-import { KEY_BASE64, KEY_HEX, key } from './fixtures.js';
-
-function keyError(fn: () => unknown) {
-  try {
-    fn();
-  } catch (err) {
-    return err as { code: string; message: string; data: unknown };
-  }
-  throw new Error('expected an error');
-}
+import { caught, KEY_BASE64, KEY_HEX, key } from './fixtures.js';
 
 describe('parseKey', () => {
   it('derives a stable public key id (pinned: existing repositories store it)', () => {
@@ -40,7 +31,7 @@ describe('parseKey', () => {
       KEY_HEX.slice(0, 62) + 'zz',
     ];
     for (const material of bad) {
-      const err = keyError(() => parseKey(material, 'DBSNAP_KEY'));
+      const err = caught(() => parseKey(material, 'DBSNAP_KEY'));
       expect(err.code).toBe('EKEY');
       expect(err.message).toContain('DBSNAP_KEY');
       expect(err.message).toContain('64 hexadecimal characters or 44 base64 characters');
@@ -54,7 +45,7 @@ describe('parseKey', () => {
   });
 
   it('rejects raw bytes of the wrong length in fromBytes', () => {
-    expect(keyError(() => DbsnapKey.fromBytes(new Uint8Array(16), 'raw')).code).toBe('EKEY');
+    expect(caught(() => DbsnapKey.fromBytes(new Uint8Array(16), 'raw')).code).toBe('EKEY');
   });
 });
 
