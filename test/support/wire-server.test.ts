@@ -42,6 +42,16 @@ afterAll(async () => {
 
 afterEach(() => server.clearFailures());
 
+/** The error an operation rejects with (the test fails if it succeeds). */
+async function rejection<T = MongoServerError>(p: Promise<unknown>): Promise<T> {
+  try {
+    await p;
+  } catch (e) {
+    return e as T;
+  }
+  throw new Error('expected the operation to fail');
+}
+
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 
 /** An element built by hand, for BSON types the bson package cannot write (Undefined, DBPointer). */
@@ -277,9 +287,7 @@ describe('wire test server: queries', () => {
   });
 
   it('reports an unknown getMore cursor as CursorNotFound (43)', async () => {
-    const err = await freshDb()
-      .command({ getMore: Long.fromNumber(123456789), collection: 'x' })
-      .catch((e: unknown) => e);
+    const err = await rejection(freshDb().command({ getMore: Long.fromNumber(123456789), collection: 'x' }));
     expect(err).toBeInstanceOf(MongoServerError);
     expect((err as MongoServerError).code).toBe(43);
   });
@@ -290,21 +298,20 @@ describe('wire test server: writes and errors', () => {
     const db = freshDb();
     const coll = db.collection('users');
     await coll.insertOne({ _id: 1 as never, email: 'x' });
-    const dupId = await coll.insertOne({ _id: 1 as never, email: 'y' }).catch((e: unknown) => e as MongoServerError);
+    const dupId = await rejection(coll.insertOne({ _id: 1 as never, email: 'y' }));
     expect(dupId.code).toBe(11000);
     expect(dupId.message).toBe(`E11000 duplicate key error collection: ${db.databaseName}.users index: _id_ dup key: { _id: 1 }`);
 
     await coll.createIndex({ email: 1 }, { unique: true });
-    const dupEmail = await coll.insertOne({ _id: 2 as never, email: 'x' }).catch((e: unknown) => e as MongoServerError);
+    const dupEmail = await rejection(coll.insertOne({ _id: 2 as never, email: 'x' }));
     expect(dupEmail.code).toBe(11000);
     expect(dupEmail.message).toBe(
       `E11000 duplicate key error collection: ${db.databaseName}.users index: email_1 dup key: { email: "x" }`,
     );
     expect(dupEmail.keyValue).toEqual({ email: 'x' });
-    const dupUpdate = await coll.insertOne({ _id: 3 as never, email: 'z' }).then(() =>
-      coll.updateOne({ _id: 3 as never }, { $set: { email: 'x' } }).catch((e: unknown) => e as MongoServerError),
-    );
-    expect((dupUpdate as MongoServerError).code).toBe(11000);
+    await coll.insertOne({ _id: 3 as never, email: 'z' });
+    const dupUpdate = await rejection(coll.updateOne({ _id: 3 as never }, { $set: { email: 'x' } }));
+    expect(dupUpdate.code).toBe(11000);
     const idx = await coll.listIndexes().toArray();
     expect(idx).toEqual([
       { v: 2, key: { _id: 1 }, name: '_id_' },
@@ -315,11 +322,11 @@ describe('wire test server: writes and errors', () => {
   it('stops an ordered insert at the first error; an unordered one inserts the rest', async () => {
     const db = freshDb();
     const docs = () => [{ _id: 1 }, { _id: 2 }, { _id: 2 }, { _id: 3 }] as never[];
-    const ordered = await db.collection('o').insertMany(docs()).catch((e: unknown) => e as Document);
+    const ordered = await rejection<Document>(db.collection('o').insertMany(docs()));
     expect(ordered.code).toBe(11000);
     expect(ordered.insertedCount).toBe(2);
     expect(await db.collection('o').countDocuments()).toBe(2);
-    const unordered = await db.collection('u').insertMany(docs(), { ordered: false }).catch((e: unknown) => e as Document);
+    const unordered = await rejection<Document>(db.collection('u').insertMany(docs(), { ordered: false }));
     expect(unordered.insertedCount).toBe(3);
     expect(unordered.writeErrors).toHaveLength(1);
     expect(unordered.writeErrors[0].index).toBe(2);
@@ -327,7 +334,7 @@ describe('wire test server: writes and errors', () => {
   });
 
   it('answers unknown commands with CommandNotFound (59), exactly as mongod', async () => {
-    const err = await freshDb().command({ xyz: 1 }).catch((e: unknown) => e as MongoServerError);
+    const err = await rejection(freshDb().command({ xyz: 1 }));
     expect(err.code).toBe(59);
     expect(err.codeName).toBe('CommandNotFound');
     expect(err.message).toBe("no such command: 'xyz'");
@@ -346,7 +353,7 @@ describe('wire test server: writes and errors', () => {
     await db.collection('s').insertOne({ a: 1 });
     const session = client.startSession({ snapshot: true });
     try {
-      const err = await db.collection('s').findOne({}, { session }).catch((e: unknown) => e as MongoServerError);
+      const err = await rejection(db.collection('s').findOne({}, { session }));
       expect(err).toBeInstanceOf(MongoServerError);
       expect((err as MongoServerError).code).toBe(123);
     } finally {
@@ -358,7 +365,7 @@ describe('wire test server: writes and errors', () => {
     const coll = freshDb().collection('f');
     server.failCommand({ commands: 'insert', skip: 1, code: 11600, errmsg: 'simulated' });
     await coll.insertOne({ _id: 1 as never });
-    const err = await coll.insertOne({ _id: 2 as never }).catch((e: unknown) => e as MongoServerError);
+    const err = await rejection(coll.insertOne({ _id: 2 as never }));
     expect(err.code).toBe(11600);
     expect(err.message).toBe('simulated');
     await coll.insertOne({ _id: 3 as never });
@@ -369,14 +376,14 @@ describe('wire test server: writes and errors', () => {
       mode: { times: 1 },
       data: { failCommands: ['find'], errorCode: 2 },
     });
-    const findErr = await coll.findOne({}).catch((e: unknown) => e as MongoServerError);
+    const findErr = await rejection(coll.findOne({}));
     expect(findErr.code).toBe(2);
     expect(await coll.findOne({ _id: 1 as never })).toEqual({ _id: 1 });
 
     server.failCommand({ commands: 'insert', closeConnection: true });
-    const netErr = await coll.insertOne({ _id: 4 as never }).catch((e: unknown) => e as Error);
+    const netErr = await rejection<Error>(coll.insertOne({ _id: 4 as never }));
     expect(netErr).toBeInstanceOf(Error);
-    expect(await coll.countDocuments({ _id: 4 })).toBe(0);
+    expect(await coll.countDocuments({ _id: 4 as never })).toBe(0);
   });
 });
 
@@ -412,7 +419,7 @@ describe('wire test server: catalog commands', () => {
     await db.collection('c').insertMany([{ zeta: 1 }, { zeta: 2 }, { zeta: 3 }]);
     expect((await db.collection('v').find({}, { projection: { _id: 0 } }).toArray())).toEqual([{ zeta: 2 }, { zeta: 3 }]);
 
-    const again = await db.command({ create: 'c', validator: { a: 1 } }).catch((e: unknown) => e as MongoServerError);
+    const again = await rejection(db.command({ create: 'c', validator: { a: 1 } }));
     expect(again.code).toBe(48);
     expect(await db.collection('nope').drop()).toBe(true);
   });
@@ -426,15 +433,15 @@ describe('wire test server: catalog commands', () => {
     await db.collection('a').createIndex({ k: -1 }, { name: 'k_desc' });
     await db.collection('b').insertOne({ _id: 'old' as never });
 
-    const exists = await admin.command({ renameCollection: ns('a'), to: ns('b') }).catch((e: unknown) => e as MongoServerError);
+    const exists = await rejection(admin.command({ renameCollection: ns('a'), to: ns('b') }));
     expect(exists.code).toBe(48);
-    const missing = await admin.command({ renameCollection: ns('zz'), to: ns('b') }).catch((e: unknown) => e as MongoServerError);
+    const missing = await rejection(admin.command({ renameCollection: ns('zz'), to: ns('b') }));
     expect(missing.code).toBe(26);
 
     await admin.command({ renameCollection: ns('a'), to: ns('b'), dropTarget: true });
     expect((await db.collection('b').find().toArray()).map((d) => d._id)).toEqual([1, 2]);
     expect((await db.collection('b').listIndexes().toArray()).map((i) => i.name)).toEqual(['_id_', 'k_desc']);
-    const names = (await db.listCollections().toArray()).map((c) => [c.name, c.options]);
+    const names = (await db.listCollections().toArray()).map((c) => [c.name, (c as Document).options]);
     expect(names).toEqual([['b', { validationLevel: 'off' }]]);
   });
 
