@@ -1,7 +1,16 @@
 import { createHash } from 'node:crypto';
-import { BSON, Decimal128, Double, Int32, Long, ObjectId, type Document } from 'mongodb';
+import { BSON, Decimal128, Double, Int32, Long, ObjectId, type Db, type Document } from 'mongodb';
 import { describe, expect, it } from 'vitest';
-import { decimalFromCents, generateShop, shopSizes, type ShopSizes } from './shop.js';
+import {
+  SHOP_MUTATED_AT,
+  decimalFromCents,
+  generateShop,
+  loadShop,
+  mutateShop,
+  shopSizes,
+  type ShopSizes,
+} from './shop.js';
+import { useTestDatabase } from './test-db.js';
 
 /** Everything generated, in order, as one hash over the BSON bytes and collection names (not batch shapes). */
 function digest(opts: Parameters<typeof generateShop>[0]): { sha: string; count: number } {
@@ -226,6 +235,96 @@ describe('decimalFromCents', () => {
       const frac = String(c % 100).padStart(2, '0');
       const expected = Decimal128.fromString(`${whole}.${frac}`);
       expect(Buffer.from(decimalFromCents(c).bytes).toString('hex')).toBe(Buffer.from(expected.bytes).toString('hex'));
+    }
+  });
+});
+
+describe('loadShop and mutateShop (server)', () => {
+  const SIZES: ShopSizes = shopSizes(2000);
+
+  /** Every document of every shop collection in _id order, as the exact bytes the server holds. */
+  async function dump(db: Db): Promise<Record<string, Buffer[]>> {
+    const out: Record<string, Buffer[]> = {};
+    for (const name of ['users', 'producers', 'products', 'orders']) {
+      const cursor = db.collection(name).find({}, { sort: { _id: 1 }, raw: true });
+      out[name] = (await cursor.toArray()) as unknown as Buffer[];
+    }
+    return out;
+  }
+
+  it('loads the generated documents byte for byte, with the indexes', async () => {
+    const t = await useTestDatabase('shop_load');
+    try {
+      expect(await loadShop(t.db, { totalDocs: 2000, seed: 5 })).toEqual(SIZES);
+      const stored = await dump(t.db);
+      const expected: Record<string, string[]> = { users: [], producers: [], products: [], orders: [] };
+      for (const { collection, docs } of generateShop({ totalDocs: 2000, seed: 5 })) {
+        for (const d of docs) expected[collection]!.push(Buffer.from(BSON.serialize(d)).toString('hex'));
+      }
+      for (const name of Object.keys(expected)) {
+        // Generated _ids ascend, so _id order is generation order.
+        expect(stored[name]!.map((b) => Buffer.from(b).toString('hex'))).toEqual(expected[name]);
+      }
+      const indexes = async (name: string) =>
+        (await t.db.collection(name).listIndexes().toArray()).map((i) => ({ name: i.name, key: i.key, unique: i.unique }));
+      expect(await indexes('users')).toContainEqual({ name: 'email_1', key: { email: 1 }, unique: true });
+      expect(await indexes('products')).toContainEqual({ name: 'producerId_1', key: { producerId: 1 }, unique: undefined });
+      expect(await indexes('orders')).toContainEqual({
+        name: 'userId_1_createdAt_-1',
+        key: { userId: 1, createdAt: -1 },
+        unique: undefined,
+      });
+    } finally {
+      await t.drop();
+    }
+  });
+
+  it('mutates a seeded fraction of each collection, the same way every time', async () => {
+    const a = await useTestDatabase('shop_mut_a');
+    const b = await useTestDatabase('shop_mut_b');
+    try {
+      await loadShop(a.db, { totalDocs: 2000, seed: 5 });
+      await loadShop(b.db, { totalDocs: 2000, seed: 5 });
+      const before = await dump(a.db);
+      const products = await a.db.collection('products').find({}, { sort: { _id: 1 } }).toArray();
+
+      const changed = await mutateShop(a.db, { fraction: 0.01, seed: 9 });
+      // 1% of 400 / 40 / 360 / 1200, at least one each.
+      expect(changed).toEqual({ users: 4, producers: 1, products: 4, orders: 12 });
+      expect(await mutateShop(b.db, { fraction: 0.01, seed: 9 })).toEqual(changed);
+      expect(await dump(b.db)).toEqual(await dump(a.db));
+
+      const after = await dump(a.db);
+      for (const name of Object.keys(after)) {
+        const differing = after[name]!.filter((doc, i) => !doc.equals(before[name]![i]!)).length;
+        expect(differing).toBe(changed[name]);
+        expect(await a.db.collection(name).countDocuments({ updatedAt: SHOP_MUTATED_AT })).toBe(changed[name]);
+      }
+      // Prices rise by 5% (at least a cent) and stay two-decimal Decimal128.
+      for (const p of await a.db.collection('products').find({ updatedAt: SHOP_MUTATED_AT }).toArray()) {
+        const old = products.find((q) => q._id.equals(p._id))!;
+        expect(p.price).toBeInstanceOf(Decimal128);
+        expect(cents(p.price)).toBe(Math.max(cents(old.price) + 1, Math.round((cents(old.price) * 105) / 100)));
+      }
+
+      // Another seed picks other documents.
+      const c = await mutateShop(b.db, { fraction: 0.01, seed: 10 });
+      expect(c).toEqual(changed);
+      const picked = async (db: Db) =>
+        (await db.collection('orders').find({ updatedAt: SHOP_MUTATED_AT }, { projection: { _id: 1 } }).toArray()).length;
+      expect(await picked(b.db)).toBeGreaterThan(await picked(a.db));
+    } finally {
+      await a.drop();
+      await b.drop();
+    }
+  });
+
+  it('rejects a fraction outside 0..1', async () => {
+    const t = await useTestDatabase('shop_bad');
+    try {
+      await expect(mutateShop(t.db, { fraction: 1.5 })).rejects.toMatchObject({ code: 'EINVALIDARG' });
+    } finally {
+      await t.drop();
     }
   });
 });

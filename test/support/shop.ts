@@ -522,12 +522,17 @@ function selectionSampler(rng: Rng, n: number, k: number): () => boolean {
   };
 }
 
-/** One update per collection; new values are computed client-side so no server-side operator semantics ($inc on Long, decimal arithmetic) are involved. */
+/**
+ * One change per collection. New values are computed client-side and written with $set, so the
+ * result never depends on server-side operator semantics ($inc on a Long, decimal arithmetic).
+ */
 const MUTATIONS: Record<ShopCollection, { projection: Document; update: (doc: Document) => Document }> = {
   users: {
     projection: { loyaltyPoints: 1 },
     update: (doc) => {
-      const points = doc.loyaltyPoints instanceof Long ? doc.loyaltyPoints : Long.fromNumber(Number(doc.loyaltyPoints ?? 0));
+      // The driver promotes int64 to number by default; either way the write is a Long again.
+      const points =
+        doc.loyaltyPoints instanceof Long ? doc.loyaltyPoints : Long.fromNumber(Number(doc.loyaltyPoints ?? 0));
       return { loyaltyPoints: points.add(100), lastLoginAt: SHOP_MUTATED_AT, updatedAt: SHOP_MUTATED_AT };
     },
   },
