@@ -141,7 +141,11 @@ export class ObjectDatabase {
     if (compressed) {
       let raw: Buffer;
       try {
-        raw = compressed.length <= SYNC_ZLIB_LIMIT ? zlib.inflateSync(compressed) : await inflateAsync(compressed);
+        raw =
+          compressed.length <= SYNC_ZLIB_LIMIT
+            ? zlib.inflateSync(compressed)
+            : // One output chunk of the exact size: no chunk list plus concatenated copy at peak.
+              await inflateAsync(compressed, { chunkSize: Math.max(64 * 1024, inflatedSize(compressed)) });
       } catch (err) {
         throw new CorruptSnapshotError(`git object ${oid} cannot be decompressed (${(err as Error).message}); the repository is damaged.`, { oid });
       }
@@ -173,6 +177,15 @@ export class ObjectDatabase {
       throw err;
     }
   }
+}
+
+/** The inflated size of a loose object, from its header (inflates only the first bytes). */
+function inflatedSize(compressed: Buffer): number {
+  const head = zlib.inflateSync(compressed.subarray(0, 64), { finishFlush: zlib.constants.Z_SYNC_FLUSH });
+  const nul = head.indexOf(0);
+  const size = Number(head.toString('latin1', head.indexOf(0x20) + 1, nul));
+  // deflate cannot expand more than ~1032:1; a header claiming more is damaged, not a reason to allocate.
+  return nul > 0 && Number.isSafeInteger(size) ? Math.min(nul + 1 + size, compressed.length * 1032 + 1024) : 0;
 }
 
 function parsePackIndex(buf: Buffer): PackIndex | null {

@@ -9,7 +9,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SnapshotRepository, type CommitInfo } from '../../src/store/index.js';
 
 // Native git is only a cross-check: every assertion below holds without it.
-const NATIVE_GIT = fs.existsSync('/usr/bin/git') ? '/usr/bin/git' : null;
+// DBSNAP_TEST_NO_NATIVE_GIT=1 runs the suite as on a machine without git.
+const NATIVE_GIT = !process.env.DBSNAP_TEST_NO_NATIVE_GIT && fs.existsSync('/usr/bin/git') ? '/usr/bin/git' : null;
 
 const AUTHOR: CommitInfo['author'] = { name: 'dbsnap test', email: 'test@example.com', timestamp: 1700000000, timezoneOffset: -60 };
 const at = (seconds: number): CommitInfo['author'] => ({ ...AUTHOR, timestamp: AUTHOR.timestamp + seconds });
@@ -220,6 +221,25 @@ describe('objects', () => {
     const oid = await repo.writeCommit({ tree, parents: [c1], message: 'line 1\n\nline 3', author });
     expect(await repo.readCommit(oid)).toEqual({ oid, tree, parents: [c1], message: 'line 1\n\nline 3', author });
     await expect(repo.readCommit(tree)).rejects.toMatchObject({ code: 'ECORRUPT' });
+  });
+
+  it('ignores leftover temp files of a killed writer and reports damaged objects as ECORRUPT', async () => {
+    const { repo, dir, c1, a } = await fixture();
+    // What a process killed mid-write leaves behind: a partial temp file, never a partial object.
+    await fsp.writeFile(path.join(dir, 'objects', a.slice(0, 2), 'tmp_obj_999_deadbeef'), 'partial');
+    await fsp.writeFile(path.join(dir, 'tmp_999_deadbeef'), 'partial'); // init's config/HEAD temp files
+    expect(await repo.resolveCommit(c1.slice(0, 4))).toBe(c1);
+    expect(await repo.listRefs('refs/')).toEqual([{ ref: 'refs/heads/main', oid: c1 }]);
+    expect((await repo.readBlob(a)).toString()).toBe('{"a":1}\n');
+    if (NATIVE_GIT) nativeGit(dir, ['fsck', '--strict', '--no-dangling']);
+
+    const objectFile = path.join(dir, 'objects', a.slice(0, 2), a.slice(2));
+    await fsp.writeFile(objectFile, Buffer.from('not zlib at all'));
+    await expect(repo.readBlob(a)).rejects.toMatchObject({ code: 'ECORRUPT', data: { oid: a } });
+    const { deflateSync } = await import('node:zlib');
+    await fsp.writeFile(objectFile, deflateSync(Buffer.from('blob 99\0short')));
+    await expect(repo.readBlob(a)).rejects.toMatchObject({ code: 'ECORRUPT', data: { oid: a } });
+    await expect(repo.readBlob(SnapshotRepository.hashBlob('absent'))).rejects.toMatchObject({ code: 'ECORRUPT', data: { missing: true } });
   });
 
   it('reads files and lists them under a prefix', async () => {
