@@ -80,6 +80,30 @@ function valueLength(buf: Uint8Array, type: number, at: number): number {
   }
 }
 
+function asciiOrUtf8(buf: Uint8Array, from: number, to: number): string {
+  let out = '';
+  for (let i = from; i < to; i++) {
+    const c = buf[i]!;
+    if (c >= 0x80) return decoder.decode(buf.subarray(from, to));
+    out += String.fromCharCode(c);
+  }
+  return out;
+}
+
+/** True when the document's first element is named `_id` (as mongod stores documents). */
+export function idIsFirst(doc: Uint8Array): boolean {
+  return doc.length > 9 && doc[5] === 0x5f && doc[6] === 0x69 && doc[7] === 0x64 && doc[8] === 0;
+}
+
+/** The first element of a document (without parsing the rest). */
+export function firstElement(buf: Uint8Array): RawElement | undefined {
+  if (buf.length <= 5) return undefined;
+  const type = buf[4]!;
+  const nameEnd = cstringEnd(buf, 5);
+  const valueStart = nameEnd + 1;
+  return { name: asciiOrUtf8(buf, 5, nameEnd), type, start: 4, valueStart, end: valueStart + valueLength(buf, type, valueStart) };
+}
+
 /** The elements of the document starting at `offset` in `buf`, in order. */
 export function rawElements(buf: Uint8Array, offset = 0): RawElement[] {
   const size = int32At(buf, offset);
@@ -89,7 +113,7 @@ export function rawElements(buf: Uint8Array, offset = 0): RawElement[] {
   while (at < last) {
     const type = buf[at]!;
     const nameEnd = cstringEnd(buf, at + 1);
-    const name = decoder.decode(buf.subarray(at + 1, nameEnd));
+    const name = asciiOrUtf8(buf, at + 1, nameEnd);
     const valueStart = nameEnd + 1;
     const end = valueStart + valueLength(buf, type, valueStart);
     out.push({ name, type, start: at, valueStart, end });
@@ -157,6 +181,27 @@ function containsRaw(v: unknown, depth = 0): boolean {
 
 function encodeValueElement(name: string, v: unknown): Uint8Array {
   if (v instanceof RawDocument) return concat(header(0x03, name), v.bytes);
+  if (Array.isArray(v) && v.length && v.every((x) => x instanceof RawDocument)) {
+    // Cursor batches: one allocation for the whole array element.
+    const h = header(0x04, name);
+    const keys = v.map((_, i) => encoder.encode(String(i)));
+    const size = 5 + v.reduce((n: number, x: RawDocument, i) => n + 2 + keys[i]!.length + x.bytes.length, 0);
+    const out = new Uint8Array(h.length + size);
+    out.set(h, 0);
+    let at = h.length;
+    new DataView(out.buffer).setInt32(at, size, true);
+    at += 4;
+    v.forEach((x: RawDocument, i) => {
+      out[at++] = 0x03;
+      out.set(keys[i]!, at);
+      at += keys[i]!.length;
+      out[at++] = 0;
+      out.set(x.bytes, at);
+      at += x.bytes.length;
+    });
+    out[at] = 0;
+    return out;
+  }
   if (Array.isArray(v) && containsRaw(v)) {
     return concat(header(0x04, name), documentFromElements(v.map((x, i) => encodeValueElement(String(i), x))));
   }
@@ -196,6 +241,7 @@ export function prependObjectId(doc: Uint8Array, id = new ObjectId()): Uint8Arra
  * put it elsewhere, generated as an ObjectId if absent); all other bytes are kept.
  */
 export function withIdFirst(doc: Uint8Array): Uint8Array {
+  if (idIsFirst(doc)) return doc;
   const els = rawElements(doc);
   const idIndex = els.findIndex((e) => e.name === '_id');
   if (idIndex === 0) return doc;

@@ -687,7 +687,7 @@ const dbHash: Handler = (ctx) => {
   const all = createHash('md5');
   for (const c of colls) {
     // Hash in _id order so the same data gives the same hash whatever the insertion order.
-    const docs = [...c.docs.values()].sort((a, b) => compareBsonValues(a.typed._id, b.typed._id));
+    const docs = [...c.docs.values()].sort((a, b) => compareBsonValues(a.id, b.id));
     const h = createHash('md5');
     for (const d of docs) h.update(d.raw);
     const hex = h.digest('hex');

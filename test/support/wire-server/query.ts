@@ -54,7 +54,7 @@ export function sortItems<T extends Item>(items: T[], sort: unknown): T[] {
   const decorated = items.map((item, i) => ({
     item,
     i,
-    vals: keys.map((k) => sortKeyValue(typedOf(item), k.path, k.desc)),
+    vals: keys.map((k) => (k.path === '_id' && isStored(item) ? item.id : sortKeyValue(typedOf(item), k.path, k.desc))),
   }));
   decorated.sort((a, b) => {
     for (let k = 0; k < keys.length; k++) {

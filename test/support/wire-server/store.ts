@@ -4,9 +4,9 @@
  * their create options and index specs as raw bytes so listCollections / listIndexes return
  * them with field order and numeric types intact.
  */
-import { BSON, Int32, UUID } from 'bson';
+import { BSON, Int32, ObjectId, UUID } from 'bson';
 import { Query } from 'mingo';
-import { rawElements, documentFromElements, encodeElement, elementBytes } from './bson-raw.js';
+import { documentFromElements, elementBytes, encodeElement, firstElement, idIsFirst, rawElements } from './bson-raw.js';
 import { CommandError } from './errors.js';
 import { type Doc, MISSING, decodePlain, decodeTyped, formatDoc, getPath, keyString } from './values.js';
 
@@ -14,10 +14,15 @@ import { type Doc, MISSING, decodePlain, decodeTyped, formatDoc, getPath, keyStr
 export class StoredDoc {
   private typedCache?: Doc;
   private plainCache?: Doc;
+  private idCache?: { v: unknown };
   constructor(
     readonly raw: Uint8Array,
     readonly idKey: string,
   ) {}
+  /** The `_id` value, decoded on its own (cheaper than decoding the whole document). */
+  get id(): unknown {
+    return (this.idCache ??= { v: this.typedCache ? this.typedCache._id : idOf(this.raw) }).v;
+  }
   /** Decoded with exact numeric wrappers (Int32/Double/Long). */
   get typed(): Doc {
     return (this.typedCache ??= decodeTyped(this.raw));
@@ -26,6 +31,21 @@ export class StoredDoc {
   get plain(): Doc {
     return (this.plainCache ??= decodePlain(this.raw));
   }
+}
+
+/** The `_id` of a raw document, decoding only that element (it is normally the first). */
+export function idOf(raw: Uint8Array): unknown {
+  if (idIsFirst(raw)) {
+    // Fast paths for the common _id types; others decode the lone element.
+    const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
+    if (raw[4] === 0x10) return new Int32(view.getInt32(9, true));
+    if (raw[4] === 0x07) return new ObjectId(raw.slice(9, 21));
+    const end = firstElement(raw)!.end;
+    return decodeTyped(documentFromElements([raw.subarray(4, end)]))._id;
+  }
+  const el = rawElements(raw).find((e) => e.name === '_id');
+  if (!el) return undefined;
+  return decodeTyped(documentFromElements([elementBytes(raw, el)]))._id;
 }
 
 /** An index: its spec bytes as listIndexes returns them, and the bits needed to enforce it. */
@@ -128,7 +148,7 @@ export class Collection {
   /** Throw E11000 if `doc` collides with another document (ignoring `self`). */
   private checkUnique(doc: StoredDoc, self?: string): void {
     const other = this.docs.get(doc.idKey);
-    if (other && doc.idKey !== self) throw this.duplicate(this.indexes[0]!, { _id: doc.typed._id });
+    if (other && doc.idKey !== self) throw this.duplicate(this.indexes[0]!, { _id: doc.id });
     for (const index of this.indexes) {
       if (!index.unique || index.name === '_id_') continue;
       for (const k of indexKeys(index, doc)) {
@@ -156,9 +176,9 @@ export class Collection {
   insert(raw: Uint8Array): StoredDoc {
     // Copy: the bytes may be a view into a network buffer.
     raw = new Uint8Array(raw);
-    const typed = decodeTyped(raw);
-    if (Array.isArray(typed._id)) throw new CommandError(2, "can't use an array for _id");
-    const doc = new StoredDoc(raw, keyString(typed._id));
+    const id = idOf(raw);
+    if (Array.isArray(id)) throw new CommandError(2, "can't use an array for _id");
+    const doc = new StoredDoc(raw, keyString(id));
     this.checkUnique(doc);
     this.docs.set(doc.idKey, doc);
     this.addKeys(doc);
