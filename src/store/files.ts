@@ -54,15 +54,23 @@ export function tempPathFor(finalPath: string, prefix = 'tmp_obj_'): string {
   return path.join(path.dirname(finalPath), `${prefix}${process.pid}_${randomBytes(6).toString('hex')}`);
 }
 
-/** Writes `data` to a temp file (0600) and renames it over `finalPath`, so readers never see a partial file. */
-export async function writeFileAtomic(finalPath: string, data: Uint8Array | string, prefix = 'tmp_'): Promise<void> {
+/**
+ * Has `write` create a temp file next to `finalPath`, makes it 0600 and renames it into
+ * place, so readers never see a partial file and a killed process leaves only the temp file.
+ */
+export async function writeViaTemp(finalPath: string, prefix: string, write: (tmp: string) => Promise<void>): Promise<void> {
   const tmp = tempPathFor(finalPath, prefix);
   try {
-    await fsp.writeFile(tmp, data, { mode: FILE_MODE, flag: 'wx' });
+    await write(tmp);
     await fsp.chmod(tmp, FILE_MODE);
     await fsp.rename(tmp, finalPath);
   } catch (err) {
     await fsp.rm(tmp, { force: true });
     throw err;
   }
+}
+
+/** Writes `data` to `finalPath` through a temp file (see writeViaTemp). */
+export async function writeFileAtomic(finalPath: string, data: Uint8Array | string, prefix = 'tmp_'): Promise<void> {
+  await writeViaTemp(finalPath, prefix, (tmp) => fsp.writeFile(tmp, data, { mode: FILE_MODE, flag: 'wx' }));
 }

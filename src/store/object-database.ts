@@ -16,7 +16,7 @@ import * as zlib from 'node:zlib';
 import { promisify } from 'node:util';
 import * as git from 'isomorphic-git';
 import { CorruptSnapshotError } from '../errors/index.js';
-import { ensureDir, FILE_MODE, isErrno, pathExists, tempPathFor } from './files.js';
+import { ensureDir, FILE_MODE, isErrno, pathExists, writeViaTemp } from './files.js';
 import { hashObject, objectHeader, parseLooseObject, type ObjectType } from './objects.js';
 
 const inflateAsync = promisify(zlib.inflate);
@@ -57,14 +57,22 @@ export class ObjectDatabase {
     return path.join(this.objectsDir, oid.slice(0, 2), oid.slice(2));
   }
 
-  /** True if the object exists loose or in a pack. */
-  async has(oid: string): Promise<boolean> {
+  /**
+   * True if the object exists loose or in a pack. `rescanPacks: false` trusts the pack list
+   * read earlier: write() uses it because missing a pack added meanwhile (a concurrent native
+   * `git gc`) only costs a duplicate loose object, while listing the pack directory for every
+   * new object is a syscall per write.
+   */
+  async has(oid: string, rescanPacks = true): Promise<boolean> {
     if (await pathExists(this.loosePath(oid))) return true;
-    return this.hasPacked(oid);
+    return this.hasPacked(oid, rescanPacks);
   }
 
-  private async hasPacked(oid: string): Promise<boolean> {
-    await this.refreshPackIndexes();
+  private packsScanned = false;
+
+  private async hasPacked(oid: string, rescan: boolean): Promise<boolean> {
+    if (rescan || !this.packsScanned) await this.refreshPackIndexes();
+    this.packsScanned = true;
     const id = Buffer.from(oid, 'hex');
     for (const idx of this.packIndexes.values()) {
       if (idx && packIndexHas(idx, id)) return true;
@@ -95,16 +103,15 @@ export class ObjectDatabase {
    */
   async write(type: ObjectType, content: Buffer): Promise<{ oid: string; written: boolean }> {
     const oid = hashObject(type, content);
-    if (await this.has(oid)) return { oid, written: false };
+    if (await this.has(oid, false)) return { oid, written: false };
     const fanoutDir = path.join(this.objectsDir, oid.slice(0, 2));
     if (!this.knownFanoutDirs.has(fanoutDir)) {
       await ensureDir(fanoutDir);
       this.knownFanoutDirs.add(fanoutDir);
     }
-    const finalPath = this.loosePath(oid);
-    const tmp = tempPathFor(finalPath);
     const header = objectHeader(type, content.length);
-    try {
+    // If a concurrent writer stores the same object meanwhile, the rename replaces identical bytes.
+    await writeViaTemp(this.loosePath(oid), 'tmp_obj_', async (tmp) => {
       if (content.length > STREAM_WRITE_LIMIT) {
         // Streaming avoids holding header+content and the deflated copy in memory at once.
         await pipeline(
@@ -120,13 +127,7 @@ export class ObjectDatabase {
             : await deflateAsync(raw, { level: LOOSE_COMPRESSION_LEVEL });
         await fsp.writeFile(tmp, deflated, { mode: FILE_MODE, flag: 'wx' });
       }
-      await fsp.chmod(tmp, FILE_MODE);
-      // If a concurrent writer stored the same object meanwhile, rename replaces identical bytes.
-      await fsp.rename(tmp, finalPath);
-    } catch (err) {
-      await fsp.rm(tmp, { force: true });
-      throw err;
-    }
+    });
     return { oid, written: true };
   }
 
