@@ -333,6 +333,37 @@ describe('wire test server: writes and errors', () => {
     expect(await db.collection('u').countDocuments()).toBe(3);
   });
 
+  it('serves the driver helpers dbsnap may use: bulkWrite, findOneAnd*, rename, index helpers', async () => {
+    const db = freshDb();
+    const coll = db.collection('h');
+    const bulk = await coll.bulkWrite([
+      { insertOne: { document: { _id: 1, a: 1 } } },
+      { updateOne: { filter: { _id: 1 }, update: { $set: { b: 2 } } } },
+      { replaceOne: { filter: { _id: 2 }, replacement: { r: 1 }, upsert: true } },
+      { deleteMany: { filter: { missing: true } } },
+    ] as never[]);
+    expect(bulk).toMatchObject({ insertedCount: 1, matchedCount: 1, modifiedCount: 1, upsertedCount: 1, deletedCount: 0 });
+    expect(await coll.findOneAndReplace({ _id: 2 as never }, { r: 2 }, { returnDocument: 'after' })).toEqual({ _id: 2, r: 2 });
+    expect(await coll.findOneAndDelete({ _id: 2 as never })).toEqual({ _id: 2, r: 2 });
+    expect(await coll.findOneAndUpdate({ _id: 1 as never }, { $inc: { a: 1 } }, { returnDocument: 'before' })).toEqual({ _id: 1, a: 1, b: 2 });
+    const conflict = await rejection(coll.updateOne({ _id: 1 as never }, { $set: { a: 1 }, $inc: { a: 1 } }));
+    expect(conflict.code).toBe(40);
+    await coll.updateMany({}, [{ $set: { c: { $add: ['$a', 10] } } }]);
+    expect(await coll.findOne({ _id: 1 as never })).toEqual({ _id: 1, a: 2, b: 2, c: 12 });
+
+    await coll.rename('renamed');
+    expect(await db.listCollections({}, { nameOnly: true }).toArray()).toEqual([{ name: 'renamed', type: 'collection' }]);
+    const renamed = db.collection('renamed');
+    expect(await renamed.createIndexes([{ key: { x: 1 } }, { key: { y: -1, z: 1 }, name: 'yz', sparse: true }])).toEqual(['x_1', 'yz']);
+    await renamed.dropIndex('x_1');
+    expect(await renamed.indexes()).toEqual([
+      { v: 2, key: { _id: 1 }, name: '_id_' },
+      { v: 2, key: { y: -1, z: 1 }, name: 'yz', sparse: true },
+    ]);
+    const missingIndex = await rejection(renamed.dropIndex('nope'));
+    expect(missingIndex.code).toBe(27);
+  });
+
   it('answers unknown commands with CommandNotFound (59), exactly as mongod', async () => {
     const err = await rejection(freshDb().command({ xyz: 1 }));
     expect(err.code).toBe(59);

@@ -109,6 +109,22 @@ function arrayAt(doc: Doc, path: string, op: string): unknown[] {
 /** Apply update operators in place; returns the top-level field names that changed. */
 export function applyOperators(doc: Doc, update: Doc, inserting: boolean): Set<string> {
   const touched = new Set<string>();
+  const paths: string[] = [];
+  for (const [op, spec] of Object.entries(update)) {
+    if (!isDocument(spec)) continue;
+    for (const [path, arg] of Object.entries(spec)) {
+      paths.push(path);
+      if (op === '$rename' && typeof arg === 'string') paths.push(arg);
+    }
+  }
+  for (let i = 0; i < paths.length; i++) {
+    for (let j = 0; j < i; j++) {
+      const [a, b] = [paths[i]!, paths[j]!];
+      if (a === b || a.startsWith(b + '.') || b.startsWith(a + '.')) {
+        throw new CommandError(40, `Updating the path '${a}' would create a conflict at '${a.length < b.length ? a : b}'`);
+      }
+    }
+  }
   for (const [op, spec] of Object.entries(update)) {
     if (!isDocument(spec)) throw new CommandError(9, `Modifiers operate on fields but we found type ${typeof spec} instead.`);
     for (const [path, arg] of Object.entries(spec)) {
