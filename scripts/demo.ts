@@ -53,9 +53,15 @@ try {
   await dbsnap(['commit', '-m', 'Initial shop data']);
   await dbsnap(['commit']);
 
-  const changed = await mutateShop(db, { fraction: 0.01, seed: 2 });
-  console.log(`\nChanged some documents: ${JSON.stringify(changed)}`);
+  await dbsnap(['tag', 'v1', '-m', 'Initial shop data']);
+
+  const changed = await mutateShop(db, { fraction: 0.005, seed: 2 });
+  await db.collection('users').createIndex({ lastName: 1, firstName: 1 });
+  console.log(`\nChanged some documents: ${JSON.stringify(changed)}, and added an index`);
+  await dbsnap(['status'], { expectExit: 1 });
   await dbsnap(['commit', '-m', 'Price and stock updates']);
+  await dbsnap(['diff', 'v1', 'HEAD', '--stat']);
+  await dbsnap(['diff', 'v1', 'HEAD', '--collections', 'products', '--limit', '2']);
   await dbsnap(['log']);
   await dbsnap(['show', 'HEAD']);
 } finally {

@@ -9,3 +9,21 @@
 export * from './core/index.js';
 export { compareBsonValues } from './canonical/bson-order.js';
 export { FORMAT_VERSION, type RepositoryConfig, type Manifest, type CollectionEntry } from './canonical/format.js';
+export {
+  diffCollection,
+  diffSnapshots,
+  renderJson,
+  renderMarkdown,
+  renderText,
+  renderStat,
+  plainPainter,
+  describeValue,
+  typeName,
+  type Painter,
+  type SnapshotDiff,
+  type CollectionDelta,
+  type DocumentChange,
+  type FieldChange,
+  type CollectionSide,
+  type PartRef,
+} from './diff/index.js';

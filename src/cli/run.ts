@@ -45,6 +45,8 @@ export async function runCli(argv: string[], io: CliIO, core: Core = defaultCore
     .fail((msg, err) => {
       if (err) failure = err;
       else usageError = msg;
+      // Throwing stops yargs from running the command handler after a validation failure.
+      throw err ?? new Error(msg);
     })
     .help()
     .alias('h', 'help')

@@ -3,6 +3,7 @@ import { encodeCollection, type EncodedCollection } from '../canonical/encode-co
 import {
   collectionDir,
   COLLECTIONS_DIR,
+  CONFIG_FILE,
   FORMAT_VERSION,
   MANIFEST_FILE,
   metadataText,
@@ -24,7 +25,14 @@ import {
 } from '../mongo/reader.js';
 import { formatSource } from '../mongo/uri.js';
 import { acquireLock, SnapshotRepository, type TreeEntryInput } from '../store/index.js';
-import { readServerHashCache, writeServerHashCache, type ServerHashCache } from './hash-cache.js';
+import {
+  configDigest,
+  fingerprint,
+  readServerHashCache,
+  serverHashMatches,
+  writeServerHashCache,
+  type ServerHashCache,
+} from './hash-cache.js';
 import { defaultIdentity, gitTime } from './identity.js';
 import type { Identity, ProgressCallback } from './progress.js';
 import { buildDocumentTransform } from './sensitive.js';
@@ -52,6 +60,11 @@ export interface CommitOptions {
   useServerHashes?: boolean;
   /** Collections read at once. */
   concurrency?: number;
+  /**
+   * Commit onto this ref (e.g. `refs/dbsnap/safety/...`) instead of HEAD's branch; its current
+   * commit, if any, is the parent. dbsnap.json still comes from HEAD.
+   */
+  ref?: string;
   author?: Identity;
   now?: Date;
   onProgress?: ProgressCallback;
@@ -107,11 +120,17 @@ export async function commit(opts: CommitOptions): Promise<CommitResult> {
   const lock = await acquireLock(repo.dir, 'commit');
   let conn: Connection | undefined;
   try {
-    const { config, head } = await readHeadConfig(repo);
-    const headRef = (await repo.head()).ref;
+    const { config, head: headCommit } = await readHeadConfig(repo);
+    const headRef = opts.ref ?? (await repo.head()).ref;
+    const head = opts.ref ? ((await repo.listRefs(opts.ref)).find((r) => r.ref === opts.ref)?.oid ?? null) : headCommit;
     const headSnap = head ? await openSnapshot(repo, head) : null;
+    // A new ref starts from HEAD's non-data files (dbsnap.json, .gitattributes).
+    const baseSnap = headSnap ?? (opts.ref ? await openSnapshot(repo, headCommit!) : null);
     const headManifest = headSnap && headSnap.files.has(MANIFEST_FILE) ? await readManifest(headSnap) : null;
-    const transformFor = buildDocumentTransform(config, opts.key);
+    const { key, transformFor } = buildDocumentTransform(config, opts.key, opts.collections);
+    // The first commit with a key records its id, so a wrong key is a clear error later.
+    const recordKeyId = Boolean(key && !config.keyId);
+    if (key && recordKeyId) config.keyId = key.id;
 
     opts.onProgress?.({ phase: 'connect', done: 0 });
     conn = await connect({ uri: opts.uri, db: opts.db });
@@ -164,8 +183,9 @@ export async function commit(opts: CommitOptions): Promise<CommitResult> {
     opts.onProgress?.({ phase: 'commit', done: 0 });
     const manifest: Manifest = { format: 'dbsnap', formatVersion: FORMAT_VERSION, documents: 0, collections: {} };
     const tree: TreeEntryInput[] = [];
-    for (const [path, oid] of headSnap?.files ?? []) {
-      if (path !== MANIFEST_FILE && !path.startsWith(`${COLLECTIONS_DIR}/`)) tree.push({ path, oid });
+    for (const [path, oid] of baseSnap?.files ?? []) {
+      if (path === CONFIG_FILE && recordKeyId) tree.push({ path, oid: await repo.writeBlob(metadataText(config)) });
+      else if (path !== MANIFEST_FILE && !path.startsWith(`${COLLECTIONS_DIR}/`)) tree.push({ path, oid });
     }
     const names = [...results.keys(), ...kept].sort();
     const collections: CommittedCollection[] = [];
@@ -239,14 +259,6 @@ export async function commit(opts: CommitOptions): Promise<CommitResult> {
     await conn?.close().catch(() => {});
     await lock.release();
   }
-}
-
-function fingerprint(files: TreeEntryInput[], withMeta = true): string {
-  return files
-    .filter((f) => withMeta || !f.path.endsWith('/collection.json'))
-    .map((f) => `${f.path}:${f.oid}`)
-    .sort()
-    .join('\n');
 }
 
 function selectCollections(all: CollectionInfo[], config: RepositoryConfig, opts: CommitOptions): CollectionInfo[] {
@@ -339,10 +351,6 @@ async function snapshotCollection(
 
 const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
 
-function configDigest(config: RepositoryConfig): string {
-  return JSON.stringify([config.formatVersion, config.sortKeys, config.partBits, config.maxPartBytes, config.sensitive, config.keyId ?? null]);
-}
-
 /**
  * A collection can be taken from HEAD without reading it when the server's hash of it equals the
  * hash recorded when HEAD's copy was written, with the same encoding settings.
@@ -354,14 +362,12 @@ function reusable(
   configKey: string,
   headSnap: SnapshotRef | null,
 ): Promise<{ entry: CollectionEntry; files: TreeEntryInput[] }> | null {
-  const hash = serverHashes?.[info.name];
-  const cached = cache[info.name];
-  if (!hash || !cached || !headSnap || cached.serverHash !== hash || cached.config !== configKey) return null;
+  if (!headSnap) return null;
   const prefix = `${collectionDir(info.name)}/`;
   const files: TreeEntryInput[] = [];
   for (const [path, oid] of headSnap.files) if (path.startsWith(prefix)) files.push({ path, oid });
   // HEAD must still hold exactly the parts the hash was recorded for.
-  if (fingerprint(files, false) !== cached.parts) return null;
+  if (!serverHashMatches(cache, info.name, serverHashes?.[info.name], configKey, fingerprint(files, false))) return null;
   return readCollectionEntry(headSnap, info.name).then((entry) => ({ entry, files }));
 }
 

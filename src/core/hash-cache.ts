@@ -1,10 +1,12 @@
 /**
  * A local, uncommitted record of the server's collection hashes (dbHash) at the last commit, kept
- * inside the repository's git directory. It only lets a commit skip reading a collection whose
- * hash is unchanged; deleting it costs one full read, never correctness.
+ * inside the repository's git directory. It only lets a commit or a live diff skip reading a
+ * collection whose hash is unchanged; deleting it costs one full read, never correctness.
  */
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { RepositoryConfig } from '../canonical/format.js';
+import type { TreeEntryInput } from '../store/index.js';
 
 export type ServerHashCache = Record<string, { serverHash: string; config: string; parts: string }>;
 
@@ -24,4 +26,33 @@ export async function writeServerHashCache(repoDir: string, cache: ServerHashCac
   const tmp = `${path}.tmp-${process.pid}`;
   await writeFile(tmp, JSON.stringify(cache), { mode: 0o600 });
   await rename(tmp, path);
+}
+
+/** The settings that change how documents are encoded: a cached hash is valid only under the same ones. */
+export function configDigest(config: RepositoryConfig): string {
+  return JSON.stringify([config.formatVersion, config.sortKeys, config.partBits, config.maxPartBytes, config.sensitive, config.keyId ?? null]);
+}
+
+/** A stable fingerprint of a collection's files (path:oid), optionally without collection.json. */
+export function fingerprint(files: TreeEntryInput[], withMeta = true): string {
+  return files
+    .filter((f) => withMeta || !f.path.endsWith('/collection.json'))
+    .map((f) => `${f.path}:${f.oid}`)
+    .sort()
+    .join('\n');
+}
+
+/**
+ * True when the server's current hash of a collection equals the one recorded when the snapshot's
+ * parts (given by their fingerprint) were written, under the same encoding settings.
+ */
+export function serverHashMatches(
+  cache: ServerHashCache,
+  collection: string,
+  serverHash: string | undefined,
+  configKey: string,
+  partsFingerprint: string,
+): boolean {
+  const cached = cache[collection];
+  return Boolean(serverHash && cached && cached.serverHash === serverHash && cached.config === configKey && cached.parts === partsFingerprint);
 }

@@ -6,3 +6,7 @@ export { log, type LogOptions, type LogEntry } from './log.js';
 export { show, type ShowOptions, type ShowResult } from './show.js';
 export type { Progress, ProgressCallback, Identity } from './progress.js';
 export { DBSNAP_VERSION } from './version.js';
+export { diff, type DiffOptions } from './diff.js';
+export { status, type StatusOptions, type StatusResult } from './status.js';
+export { tag, listTags, deleteTag, type TagOptions } from './tag.js';
+export { restore, type RestoreOptions, type RestoreResult, type RestorePlan, type RestoredCollection, type DanglingRelation } from './restore.js';

@@ -1,17 +1,106 @@
-import type { Document } from 'bson';
+/**
+ * Sensitive fields (dbsnap.json `sensitive`): the document rewrites commit and restore apply, so
+ * that the values never reach git in plaintext. See docs/FORMAT.md, "Encrypted fields".
+ */
+import { BSON, type Document } from 'bson';
 import type { RepositoryConfig } from '../canonical/format.js';
+import {
+  decryptDocument,
+  encryptDocument,
+  EXACT_DECODE_OPTIONS,
+  fieldsForCollection,
+  findEncryptedFields,
+  maskDocument,
+  parseKey,
+  parseSensitiveFields,
+  type DbsnapKey,
+} from '../crypto/index.js';
+import { KeyError } from '../errors/index.js';
+
+/** Collections with sensitive fields, as `collection.path` names for messages. */
+export function sensitiveFieldNames(config: RepositoryConfig, collections?: string[]): string[] {
+  const out: string[] = [];
+  for (const [c, paths] of Object.entries(config.sensitive ?? {})) {
+    if (collections && !collections.includes(c)) continue;
+    for (const p of paths) out.push(`${c}.${p}`);
+  }
+  return out;
+}
 
 /**
- * For each collection, the document rewrite commit applies before writing (field encryption), or
- * undefined where the collection has no sensitive fields.
+ * Parses the key and checks it is the one the repository's sensitive fields are encrypted with.
+ * Returns undefined when no key was given.
+ */
+export function loadKey(config: RepositoryConfig, material: string | undefined, source = 'DBSNAP_KEY'): DbsnapKey | undefined {
+  if (material === undefined || material.trim() === '') return undefined;
+  const key = parseKey(material, source);
+  if (config.keyId && key.id !== config.keyId) {
+    throw new KeyError(
+      `wrong key: the repository's sensitive fields are encrypted with key ${config.keyId}, but ${source} is key ${key.id}.`,
+      { expectedKeyId: config.keyId, actualKeyId: key.id },
+    );
+  }
+  return key;
+}
+
+/**
+ * For each collection, the rewrite commit applies before writing (field encryption), or undefined
+ * where the collection has no sensitive fields. Fails up front, naming the fields, when sensitive
+ * fields are configured and no key was given.
  */
 export function buildDocumentTransform(
   config: RepositoryConfig,
-  _key: string | undefined,
-): (collection: string) => ((doc: Uint8Array) => Document | Uint8Array) | undefined {
-  return (collection) => {
-    const fields = config.sensitive[collection];
-    if (!fields || fields.length === 0) return undefined;
-    return undefined;
+  material: string | undefined,
+  collections?: string[],
+): { key?: DbsnapKey; transformFor: (collection: string) => ((doc: Uint8Array) => Document | Uint8Array) | undefined } {
+  const spec = parseSensitiveFields(config.sensitive ?? {});
+  const names = sensitiveFieldNames(config, collections);
+  const key = loadKey(config, material);
+  if (names.length > 0 && !key) {
+    throw new KeyError(
+      `sensitive fields ${names.join(', ')} are stored encrypted; set DBSNAP_KEY or pass --key-file (the key is never stored in the repository).`,
+      { fields: names },
+    );
+  }
+  return {
+    ...(key ? { key } : {}),
+    transformFor: (collection) => {
+      const paths = fieldsForCollection(spec, collection);
+      if (!key || paths.length === 0) return undefined;
+      return (raw) => encryptDocument(BSON.deserialize(raw, EXACT_DECODE_OPTIONS), paths, key).doc;
+    },
   };
 }
+
+/**
+ * For each collection, the rewrite restore applies to snapshot documents: decrypt with the key,
+ * or mask (pseudonyms shaped like the originals) with `mask`.
+ */
+export function buildRestoreTransform(
+  config: RepositoryConfig,
+  material: string | undefined,
+  opts: { mask?: boolean; collections?: string[] } = {},
+): { key?: DbsnapKey; transformFor: (collection: string) => ((doc: Document) => Document) | undefined } {
+  const spec = parseSensitiveFields(config.sensitive ?? {});
+  const names = sensitiveFieldNames(config, opts.collections);
+  const key = loadKey(config, material);
+  if (names.length > 0 && !key) {
+    throw new KeyError(
+      `the snapshot holds encrypted fields (${names.join(', ')}); set DBSNAP_KEY or pass --key-file to restore them${opts.mask ? '' : ', or restore with --mask'}.`,
+      { fields: names },
+    );
+  }
+  return {
+    ...(key ? { key } : {}),
+    transformFor: (collection) => {
+      const paths = fieldsForCollection(spec, collection);
+      if (!key || paths.length === 0) return undefined;
+      return (doc) => {
+        const plain = decryptDocument(doc, key, { collection });
+        return opts.mask ? maskDocument(plain, paths, key) : plain;
+      };
+    },
+  };
+}
+
+export { findEncryptedFields };

@@ -1,8 +1,21 @@
 import type { CommandFactory } from '../context.js';
 import { commitCommand } from './commit.js';
+import { diffCommand } from './diff.js';
 import { initCommand } from './init.js';
 import { logCommand } from './log.js';
 import { showCommand } from './show.js';
+import { statusCommand } from './status.js';
+import { tagCommand } from './tag.js';
+import { restoreCommand } from './restore.js';
 
 /** Every command, in the order --help lists them. */
-export const commands: CommandFactory[] = [initCommand, commitCommand, logCommand, showCommand];
+export const commands: CommandFactory[] = [
+  initCommand,
+  commitCommand,
+  logCommand,
+  showCommand,
+  statusCommand,
+  diffCommand,
+  tagCommand,
+  restoreCommand,
+];

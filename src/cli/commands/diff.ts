@@ -1,0 +1,56 @@
+import { renderJson, renderMarkdown, renderStat, renderText } from '../../diff/index.js';
+import type { CommandFactory } from '../context.js';
+import { listArg } from '../context.js';
+import { chalkPainter } from '../painter.js';
+import { progressDisplay } from '../progress.js';
+import { keyMaterial } from './commit.js';
+
+export const diffCommand: CommandFactory = (ctx) => ({
+  command: 'diff [from] [to]',
+  describe: 'Show document and field changes between snapshots or against the live database',
+  builder: (y) =>
+    y
+      .positional('from', { type: 'string', describe: 'Snapshot to compare from (or FROM..TO); default HEAD' })
+      .positional('to', { type: 'string', describe: 'Snapshot to compare to; default the live database' })
+      .option('format', { choices: ['text', 'markdown', 'json'] as const, default: 'text', describe: 'Output format' })
+      .option('stat', { type: 'boolean', default: false, describe: 'Counts only' })
+      .option('collections', { type: 'string', describe: 'Only these collections (a,b)' })
+      .option('limit', { type: 'number', default: 100, describe: 'Most document changes shown per collection' })
+      .option('exit-code', { type: 'boolean', default: false, describe: 'Exit 1 when there are differences' })
+      .option('key-file', { type: 'string', describe: 'Key for sensitive fields (else DBSNAP_KEY)' })
+      .example('$0 diff', 'the live database against HEAD')
+      .example('$0 diff v1 HEAD', 'between two snapshots')
+      .example('$0 diff main..feature --format markdown', 'a pull-request comment'),
+  handler: async (args) => {
+    const progress = progressDisplay(ctx.io, !args.quiet && !args.json && args.format === 'text');
+    let d;
+    try {
+      d = await ctx.core.diff({
+        repo: args.repo,
+        from: args.from,
+        to: args.to,
+        uri: args.uri,
+        db: args.db,
+        collections: listArg(args.collections),
+        limit: args.limit,
+        key: keyMaterial(args, ctx.io.env),
+        onProgress: progress.onProgress,
+        signal: ctx.io.signal,
+      });
+    } finally {
+      progress.stop();
+    }
+    const format = args.json ? 'json' : args.format;
+    const out =
+      format === 'json'
+        ? renderJson(d, { stat: args.stat })
+        : format === 'markdown'
+          ? renderMarkdown(d, { stat: args.stat })
+          : args.stat
+            ? renderStat(d)
+            : renderText(d, { painter: chalkPainter(ctx.io) });
+    if (!args.quiet) ctx.io.stdout(out.endsWith('\n') ? out : out + '\n');
+    const changed = d.collections.some((c) => c.status !== 'unchanged');
+    if (args.exitCode && changed) ctx.exitCode = 1;
+  },
+});

@@ -1,0 +1,39 @@
+import type { CollectionStatus, SnapshotDiff } from '../diff/index.js';
+import { diff } from './diff.js';
+import type { ProgressCallback } from './progress.js';
+
+export interface StatusOptions {
+  repo: string;
+  uri: string;
+  db?: string;
+  key?: string;
+  onProgress?: ProgressCallback;
+  signal?: AbortSignal;
+}
+
+export interface StatusResult {
+  /** True when the live database equals HEAD (data, indexes and options). */
+  clean: boolean;
+  against: string;
+  collections: { name: string; status: CollectionStatus; added: number; removed: number; changed: number; indexes: number; options: number }[];
+  diff: SnapshotDiff;
+}
+
+/**
+ * What changed in the live database since HEAD, as counts per collection.
+ *
+ * @example
+ * const s = await status({ repo: 'backup-repo', uri: process.env.MONGODB_URI! });
+ * if (!s.clean) console.log('uncommitted changes');
+ */
+export async function status(opts: StatusOptions): Promise<StatusResult> {
+  const d = await diff({ ...opts, limit: 0 });
+  const collections = d.collections.map((c) => ({
+    name: c.name,
+    status: c.status,
+    ...c.counts,
+    indexes: c.indexes.added.length + c.indexes.removed.length + c.indexes.changed.length,
+    options: c.options.length,
+  }));
+  return { clean: collections.every((c) => c.status === 'unchanged'), against: d.from, collections, diff: d };
+}
