@@ -1,8 +1,12 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Int32 } from 'bson';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { init } from '../../src/index.js';
+import { commit, init } from '../../src/index.js';
+import { relations } from '../../src/core/relations.js';
+import { loadShop } from '../support/shop.js';
+import { useTestDatabase } from '../support/test-db.js';
 import { updateConfig } from '../../src/core/config.js';
 import { readHeadConfig } from '../../src/core/snapshot.js';
 import { SnapshotRepository } from '../../src/store/index.js';
@@ -54,5 +58,72 @@ describe('updateConfig', () => {
       updateConfig({ repo, change: (cfg) => ({ ...cfg, relations: [{ from: 'nodot', to: 'users._id' }] }), message: 'bad', ...FIXED }),
     ).rejects.toMatchObject({ code: 'EINVALIDARG' });
     expect((await r.head()).oid).toBe(before);
+  });
+});
+
+describe('relations', () => {
+  it('infers exactly the shop references from a snapshot, and accepts them into dbsnap.json', async () => {
+    const t = await useTestDatabase('relations_infer');
+    try {
+      await loadShop(t.db, { totalDocs: 1000, seed: 1 });
+      await commit({ repo, uri: t.dbUri, ...FIXED });
+      const listed = await relations({ repo });
+      expect(listed.declared).toEqual([]);
+      expect(listed.proposals).toBeUndefined();
+
+      const r = await relations({ repo, infer: true });
+      expect(r.proposals!.map((p) => [p.from, p.to, p.matched, p.declared])).toEqual([
+        ['orders.items.productId', 'products._id', 1, false],
+        ['orders.userId', 'users._id', 1, false],
+        ['products.producerId', 'producers._id', 1, false],
+      ]);
+      const p = r.proposals![1]!;
+      expect(p.values).toBe(600);
+      expect(p.sample[0]).toMatch(/^\{"\$oid":"[0-9a-f]{24}"\}$/);
+
+      const accepted = await relations({ repo, infer: true, accept: true, ...FIXED });
+      expect(accepted.accepted!.relations).toHaveLength(3);
+      const repoObj = await SnapshotRepository.open(repo);
+      const head = await repoObj.readCommit(accepted.accepted!.commit);
+      expect(head.message.split('\n')[0]).toBe('dbsnap relations: accept 3');
+      const after = await relations({ repo, infer: true, accept: true, ...FIXED });
+      expect(after.declared).toEqual([
+        { from: 'orders.items.productId', to: 'products._id' },
+        { from: 'orders.userId', to: 'users._id' },
+        { from: 'products.producerId', to: 'producers._id' },
+      ]);
+      expect(after.proposals!.every((x) => x.declared)).toBe(true);
+      expect(after.accepted).toBeUndefined();
+    } finally {
+      await t.drop();
+    }
+  });
+
+  it('matches uniquely indexed fields, keeps types apart, and leaves weak or self matches out', async () => {
+    const t = await useTestDatabase('relations_small');
+    try {
+      await t.db.collection('accounts').insertMany(
+        Array.from({ length: 10 }, (_, i) => ({ _id: new Int32(i), number: `AC-${i}`, owner: `AC-${i}` })),
+      );
+      await t.db.collection('accounts').createIndex({ number: 1 }, { unique: true, name: 'number_1' });
+      await t.db.collection('customers').insertMany([
+        { _id: 'c1', accounts: ['AC-1', 'AC-2'], code: '1', half: new Int32(1) },
+        { _id: 'c2', accounts: ['AC-3'], code: '2', half: new Int32(99) },
+        { _id: 'c3', accounts: [], code: '3', half: new Int32(2) },
+        { _id: 'c4', accounts: ['AC-4'], code: '4', half: new Int32(98) },
+      ]);
+      await commit({ repo, uri: t.dbUri, ...FIXED });
+      const r = await relations({ repo, infer: true });
+      expect(r.proposals!.map((p) => [p.from, p.to, p.matched, p.values, p.distinct])).toEqual([
+        // `owner` holds the same values but has no unique index: not a target. `number` is not
+        // proposed as a reference to itself; `code` (strings) does not match Int32 _ids; `half` matches 50%.
+        ['accounts.owner', 'accounts.number', 1, 10, 10],
+        ['customers.accounts', 'accounts.number', 1, 4, 4],
+      ]);
+      const loose = await relations({ repo, infer: true, minShare: 0.5 });
+      expect(loose.proposals!.map((p) => `${p.from} -> ${p.to} ${p.matched}`)).toContain('customers.half -> accounts._id 0.5');
+    } finally {
+      await t.drop();
+    }
   });
 });
