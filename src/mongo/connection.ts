@@ -45,8 +45,12 @@ export async function connect(opts: ConnectOptions): Promise<Connection> {
   if (/[/\\. "$\0]/.test(dbName) || dbName.length > 63) {
     throw new InvalidArgumentError(`"${dbName}" is not a valid MongoDB database name.`);
   }
+  // An explicit option wins; then the URI's own serverSelectionTimeoutMS; then 10 s.
+  const inUri = /[?&]serverSelectionTimeoutMS=/i.test(opts.uri);
   const client = new MongoClient(opts.uri, {
-    serverSelectionTimeoutMS: opts.serverSelectionTimeoutMS ?? 10_000,
+    ...(opts.serverSelectionTimeoutMS !== undefined || !inUri
+      ? { serverSelectionTimeoutMS: opts.serverSelectionTimeoutMS ?? 10_000 }
+      : {}),
     appName: 'dbsnap',
   });
   let hello: Record<string, unknown>;
