@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Int32 } from 'bson';
+import { Int32, type Document } from 'bson';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { commit, init } from '../../src/index.js';
 import { relations } from '../../src/core/relations.js';
@@ -103,7 +103,7 @@ describe('relations', () => {
     const t = await useTestDatabase('relations_small');
     try {
       await t.db.collection('accounts').insertMany(
-        Array.from({ length: 10 }, (_, i) => ({ _id: new Int32(i), number: `AC-${i}`, owner: `AC-${i}` })),
+        Array.from({ length: 10 }, (_, i): Document => ({ _id: new Int32(i), number: `AC-${i}`, owner: `AC-${i}` })),
       );
       await t.db.collection('accounts').createIndex({ number: 1 }, { unique: true, name: 'number_1' });
       await t.db.collection('customers').insertMany([
@@ -111,7 +111,7 @@ describe('relations', () => {
         { _id: 'c2', accounts: ['AC-3'], code: '2', half: new Int32(99) },
         { _id: 'c3', accounts: [], code: '3', half: new Int32(2) },
         { _id: 'c4', accounts: ['AC-4'], code: '4', half: new Int32(98) },
-      ]);
+      ] as Document[]);
       await commit({ repo, uri: t.dbUri, ...FIXED });
       const r = await relations({ repo, infer: true });
       expect(r.proposals!.map((p) => [p.from, p.to, p.matched, p.values, p.distinct])).toEqual([

@@ -2,7 +2,7 @@ import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { deflateSync } from 'node:zlib';
-import { EJSON, Int32, ObjectId } from 'bson';
+import { EJSON, Int32, ObjectId, type Document } from 'bson';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { commit, init } from '../../src/index.js';
 import { updateConfig } from '../../src/core/config.js';
@@ -154,7 +154,7 @@ describe('verify: document order and types', () => {
   let t: TestDatabase;
   beforeEach(async () => {
     t = await useTestDatabase('verify_order');
-    await t.db.collection('items').insertMany([1, 2, 3].map((i) => ({ _id: new Int32(i), n: `item ${i}` })));
+    await t.db.collection('items').insertMany([1, 2, 3].map((i): Document => ({ _id: new Int32(i), n: `item ${i}` })));
     await commit({ repo, uri: t.dbUri, ...FIXED });
   });
   afterEach(async () => {
@@ -230,7 +230,7 @@ describe('verify: against a database', () => {
     await orders.insertOne({ _id: new ObjectId('ffffffffffffffffffffffff'), status: 'new' });
     await t.db.collection('users').createIndex({ lastName: 1 }, { name: 'lastName_1' });
     await t.db.collection('producers').drop();
-    await t.db.collection('audit').insertOne({ _id: 1 });
+    await t.db.collection('audit').insertOne({ _id: 1 } as Document);
 
     const r = await verify({ repo, uri: t.dbUri });
     expect(r.ok).toBe(false);
@@ -314,14 +314,14 @@ describe('verify: relations', () => {
       { _id: 1, account_id: 'A1' },
       { _id: 2, account_id: 'A2' },
       { _id: 3, account_id: new Int32(5) },
-    ]);
+    ] as Document[]);
     await t.db.collection('customers').insertMany([
       { _id: 10, accounts: ['A1', 'A2'] },
       { _id: 11, accounts: ['A2', 'A9', 'A8'] },
       { _id: 12, accounts: [new Int32(5)] },
       { _id: 13, accounts: ['5'] }, // a string is not the number 5
       { _id: 14 },
-    ]);
+    ] as Document[]);
     await updateConfig({
       repo,
       change: (c) => ({ ...c, relations: [{ from: 'customers.accounts', to: 'accounts.account_id' }, { from: 'customers.x', to: 'nowhere._id' }] }),
@@ -374,7 +374,7 @@ describe('verify: permissions', () => {
   it('warns (without failing) when the repository is readable by others', async () => {
     const t = await useTestDatabase('verify_perm');
     try {
-      await t.db.collection('c').insertOne({ _id: 1 });
+      await t.db.collection('c').insertOne({ _id: 1 } as Document);
       await commit({ repo, uri: t.dbUri, ...FIXED });
       expect((await verify({ repo })).warnings).toEqual([]);
       await chmod(repo, 0o755);

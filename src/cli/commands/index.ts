@@ -7,6 +7,8 @@ import { showCommand } from './show.js';
 import { statusCommand } from './status.js';
 import { tagCommand } from './tag.js';
 import { restoreCommand } from './restore.js';
+import { verifyCommand } from './verify.js';
+import { relationsCommand } from './relations.js';
 
 /** Every command, in the order --help lists them. */
 export const commands: CommandFactory[] = [
@@ -18,4 +20,6 @@ export const commands: CommandFactory[] = [
   diffCommand,
   tagCommand,
   restoreCommand,
+  verifyCommand,
+  relationsCommand,
 ];
