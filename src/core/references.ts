@@ -31,7 +31,8 @@ export function parseRelationEnd(spec: string, collections: Iterable<string> = [
   return { collection, path: spec.slice(collection.length + 1).split('.') };
 }
 
-function isDocumentLike(v: unknown): v is Record<string, unknown> | Map<string, unknown> {
+/** An embedded document (plain object or Map), as opposed to an array or a BSON value such as ObjectId or Date. */
+export function isSubDocument(v: unknown): v is Record<string, unknown> | Map<string, unknown> {
   if (v instanceof Map) return true;
   if (v === null || typeof v !== 'object' || Array.isArray(v)) return false;
   const bsontype = (v as { _bsontype?: unknown })._bsontype;
@@ -64,7 +65,7 @@ export function valuesAtPath(doc: unknown, path: readonly string[]): unknown[] {
       out.push(v);
       return;
     }
-    if (!isDocumentLike(v)) return;
+    if (!isSubDocument(v)) return;
     walk(field(v, path[i]!), i + 1);
   };
   walk(doc, 0);

@@ -7,7 +7,7 @@ import { collectionDir, type CollectionEntry, type Relation } from '../canonical
 import { SnapshotRepository } from '../store/index.js';
 import { updateConfig } from './config.js';
 import type { Identity, ProgressCallback } from './progress.js';
-import { referenceKey, valuesAtPath, valueText } from './references.js';
+import { isSubDocument, referenceKey, valuesAtPath, valueText } from './references.js';
 import { decodeMeta, loadPart, openSnapshot, readCollectionEntry, readConfigAt, readManifest, type SnapshotRef } from './snapshot.js';
 
 export interface RelationsOptions {
@@ -125,14 +125,6 @@ function isScalarCandidate(v: unknown): boolean {
   if (v === null || v === undefined || typeof v === 'boolean') return false;
   const t = (v as { _bsontype?: string })._bsontype;
   return t !== 'MinKey' && t !== 'MaxKey';
-}
-
-function isSubDocument(v: unknown): v is Record<string, unknown> | Map<string, unknown> {
-  if (v instanceof Map) return true;
-  return (
-    typeof v === 'object' && v !== null && !Array.isArray(v) && (v as { _bsontype?: unknown })._bsontype === undefined &&
-    !(v instanceof Date) && !(v instanceof Uint8Array) && !(v instanceof RegExp)
-  );
 }
 
 /** Every leaf value of a document by its dotted path (array elements under the array's path); top-level `_id` left out. */
