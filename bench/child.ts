@@ -1,0 +1,42 @@
+/**
+ * One contender, one process: `node --import tsx bench/child.ts <contender> <params-json>`.
+ * Prints `BENCH_RESULT <json>` ({ ms, maxRssBytes, info }) or `BENCH_ERROR <message>` as its
+ * last line, so peak RSS belongs to this contender alone.
+ */
+import { apostropheRead, apostropheWrite } from './contenders/apostrophe.js';
+import { commitAgain, commitFirst, diffSnapshots, restoreSnapshot } from './contenders/dbsnap.js';
+import { floorRead, floorWrite } from './contenders/floor.js';
+import { seedWay } from './contenders/seed.js';
+import type { Contender, ContenderParams } from './contenders/types.js';
+
+const CONTENDERS: Record<string, Contender> = {
+  'floor-read': floorRead,
+  commit: commitFirst,
+  'commit-again': commitAgain,
+  'commit-change': commitAgain,
+  diff: diffSnapshots,
+  'floor-write': floorWrite,
+  restore: restoreSnapshot,
+  seed: seedWay,
+  'apostrophe-write': apostropheWrite,
+  'apostrophe-read': apostropheRead,
+};
+
+const [id, json] = process.argv.slice(2);
+const contender = id ? CONTENDERS[id] : undefined;
+if (!contender || !json) {
+  console.log(`BENCH_ERROR usage: child.ts <${Object.keys(CONTENDERS).join('|')}> <params-json>`);
+  process.exit(2);
+}
+try {
+  const outcome = await contender(JSON.parse(json) as ContenderParams);
+  // resourceUsage().maxRSS is in kilobytes (getrusage ru_maxrss).
+  const maxRssBytes = process.resourceUsage().maxRSS * 1024;
+  console.log(`BENCH_RESULT ${JSON.stringify({ ms: outcome.ms, maxRssBytes, info: outcome.info ?? {} })}`);
+  process.exit(0);
+} catch (e) {
+  const err = e as Error;
+  console.error(err.stack ?? String(e));
+  console.log(`BENCH_ERROR ${(err.message ?? String(e)).split('\n')[0]}`);
+  process.exit(1);
+}

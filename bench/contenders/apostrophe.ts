@@ -1,0 +1,53 @@
+/**
+ * @apostrophecms/mongodb-snapshot, installed on demand by the parent into a temporary prefix
+ * (never a dependency of this project). It is CommonJS on the mongodb 6 driver and bson 6, so
+ * it gets a client from its own driver: bson 6 refuses values made by bson 7.
+ */
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import type { Contender } from './types.js';
+
+interface Apostrophe {
+  write(db: unknown, filename: string): Promise<void>;
+  read(db: unknown, filename: string): Promise<void>;
+}
+interface LegacyClient {
+  db(name: string): unknown;
+  close(): Promise<void>;
+}
+
+function load(): { snapshot: Apostrophe; connect(uri: string): Promise<LegacyClient> } {
+  const prefix = process.env.BENCH_APOSTROPHE_PREFIX;
+  if (!prefix) throw new Error('BENCH_APOSTROPHE_PREFIX not set');
+  const req = createRequire(join(prefix, 'node_modules', '@apostrophecms', 'mongodb-snapshot', 'index.js'));
+  const snapshot = req('@apostrophecms/mongodb-snapshot') as Apostrophe;
+  const { MongoClient } = req('mongodb') as { MongoClient: { connect(uri: string): Promise<LegacyClient> } };
+  return { snapshot, connect: (uri) => MongoClient.connect(uri) };
+}
+
+/** The snapshot file lives in the directory the parent shares between write and read. */
+const FILE = 'shop.snapshot';
+
+export const apostropheWrite: Contender = async (p) => {
+  const { snapshot, connect } = load();
+  const started = performance.now();
+  const client = await connect(p.uri);
+  try {
+    await snapshot.write(client.db(p.db), join(p.dir, FILE));
+  } finally {
+    await client.close();
+  }
+  return { ms: performance.now() - started };
+};
+
+export const apostropheRead: Contender = async (p) => {
+  const { snapshot, connect } = load();
+  const started = performance.now();
+  const client = await connect(p.uri);
+  try {
+    await snapshot.read(client.db(p.target), join(p.dir, FILE));
+  } finally {
+    await client.close();
+  }
+  return { ms: performance.now() - started };
+};

@@ -1,0 +1,65 @@
+/**
+ * dbsnap as users run it: the built library (dist/index.js, what `npm run bench` builds first).
+ */
+import type { Contender } from './types.js';
+
+type Dbsnap = typeof import('../../src/index.js');
+
+async function lib(): Promise<Dbsnap> {
+  return (await import('../../dist/index.js' as string)) as Dbsnap;
+}
+
+const identity = { name: 'Bench', email: 'bench@example.com' };
+
+/** Commit into a repository `init` created just before the clock starts (commit into an empty repository). */
+export const commitFirst: Contender = async (p) => {
+  const { init, commit } = await lib();
+  await init({ repo: p.repo, author: identity });
+  const started = performance.now();
+  const r = await commit({ repo: p.repo, uri: p.uri, db: p.db, author: identity });
+  return { ms: performance.now() - started, info: commitInfo(r) };
+};
+
+/** Commit again: with nothing changed or after mutateShop, depending on when the parent runs it. */
+export const commitAgain: Contender = async (p) => {
+  const { commit } = await lib();
+  const started = performance.now();
+  const r = await commit({ repo: p.repo, uri: p.uri, db: p.db, author: identity });
+  return { ms: performance.now() - started, info: commitInfo(r) };
+};
+
+function commitInfo(r: Awaited<ReturnType<Dbsnap['commit']>>): Record<string, unknown> {
+  return {
+    committed: r.committed,
+    commit: r.commit,
+    documents: r.documents,
+    sources: Object.fromEntries(r.collections.map((c) => [c.name, `${c.source}${c.changed ? ',changed' : ''}`])),
+  };
+}
+
+export const diffSnapshots: Contender = async (p) => {
+  const { diff } = await lib();
+  const started = performance.now();
+  const d = await diff({ repo: p.repo, from: 'HEAD~1', to: 'HEAD' });
+  const ms = performance.now() - started;
+  return { ms, info: { totals: (d as unknown as { totals?: unknown }).totals } };
+};
+
+/** Restore HEAD into an empty database: replace mode, which always verifies what it loaded. */
+export const restoreSnapshot: Contender = async (p) => {
+  const m = await lib();
+  if (typeof (m as { restore?: unknown }).restore !== 'function') {
+    throw new Error('n/a (restore not available)');
+  }
+  const started = performance.now();
+  const r = await m.restore({
+    repo: p.repo,
+    ref: 'HEAD',
+    uri: p.uri,
+    db: p.target,
+    mode: 'replace',
+    confirm: async () => true,
+    author: identity,
+  });
+  return { ms: performance.now() - started, info: { verified: r.verified, summary: r.summary } };
+};

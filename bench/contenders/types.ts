@@ -1,0 +1,25 @@
+/** What the parent passes to a contender running in its own child process. */
+export interface ContenderParams {
+  /** MongoDB URI of the bench server (no database in the path). */
+  uri: string;
+  /** Source database (the loaded shop). */
+  db: string;
+  /** Target database for writing contenders (empty when the contender starts). */
+  target: string;
+  /** Snapshot repository (dbsnap contenders). */
+  repo: string;
+  /** Scratch directory the contender may write into (created empty by the parent). */
+  dir: string;
+  /** Shop size, for contenders that generate the documents themselves. */
+  docs: number;
+  seed: number;
+}
+
+/** What a contender returns; the child adds peak RSS. */
+export interface ContenderOutcome {
+  /** Milliseconds of the measured work only (setup like `git init` is excluded). */
+  ms: number;
+  info?: Record<string, unknown>;
+}
+
+export type Contender = (p: ContenderParams) => Promise<ContenderOutcome>;

@@ -1,0 +1,540 @@
+/**
+ * `npm run bench [-- --docs N --runs R --json ...]`: dbsnap side by side with the plain ways of
+ * doing the same job, on the sample shop, in one run. See docs/BENCHMARKS.md.
+ *
+ * The MongoDB server runs in its own process (scripts/test-server.ts: whatever startMongoServer
+ * picks) and every contender runs in a child process of its own, so neither competes with the
+ * measured code for the event loop and peak RSS is per contender. Contenders alternate across
+ * rounds (odd rounds run in reverse order) so machine drift hits them equally; the median counts.
+ */
+import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
+import os from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { BSON, MongoClient } from 'mongodb';
+import { generateShop, loadShop, mutateShop } from '../test/support/shop.js';
+import type { ContenderParams } from './contenders/types.js';
+import { summarizeProfile } from './profile.js';
+import {
+  evaluateTargets,
+  formatTable,
+  formatTargets,
+  fmtInt,
+  summarize,
+  type ContenderResult,
+  type Sample,
+} from './report.js';
+
+const run = promisify(execFile);
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const SOURCE_DB = 'bench_shop';
+
+interface Args {
+  docs: number;
+  runs: number;
+  seed: number;
+  json: boolean;
+  timeoutSec: number;
+  only: Set<string> | null;
+  skip: Set<string>;
+  profile: Set<string>;
+  workdir: string;
+  keep: boolean;
+  depsPrefix: string;
+}
+
+const USAGE = `usage: npm run bench -- [--docs N] [--runs R] [--json] [--seed S] [--timeout SEC]
+       [--only a,b] [--skip a,b] [--profile a,b] [--workdir DIR] [--keep] [--deps-prefix DIR]
+contenders: floor-read commit commit-again commit-change diff floor-write restore seed
+            apostrophe-write apostrophe-read
+--skip apostrophe skips both apostrophe rows; --profile writes V8 CPU profiles of those
+contenders (node --cpu-prof) and prints their hot spots to stderr.`;
+
+function parseArgs(argv: string[]): Args {
+  const a: Args = {
+    docs: 100_000,
+    runs: 3,
+    seed: 1,
+    json: false,
+    timeoutSec: 900,
+    only: null,
+    skip: new Set(),
+    profile: new Set(),
+    workdir: join(os.tmpdir(), `dbsnap-bench-${process.pid}`),
+    keep: false,
+    depsPrefix: process.env.BENCH_DEPS_PREFIX ?? join(os.tmpdir(), 'bench-deps'),
+  };
+  const list = (v: string) => new Set(v.split(',').map((s) => s.trim()).filter(Boolean));
+  for (let i = 0; i < argv.length; i++) {
+    const [flag, inline] = argv[i]!.split('=', 2) as [string, string | undefined];
+    const value = () => {
+      const v = inline ?? argv[++i];
+      if (v === undefined) fail(`${flag} needs a value`);
+      return v;
+    };
+    const int = () => {
+      const n = Number(value().replace(/_/g, ''));
+      if (!Number.isSafeInteger(n) || n < 1) fail(`${flag} needs a positive integer`);
+      return n;
+    };
+    switch (flag) {
+      case '--docs': a.docs = int(); break;
+      case '--runs': a.runs = int(); break;
+      case '--seed': a.seed = int(); break;
+      case '--timeout': a.timeoutSec = int(); break;
+      case '--json': a.json = true; break;
+      case '--keep': a.keep = true; break;
+      case '--only': a.only = list(value()); break;
+      case '--skip': a.skip = list(value()); break;
+      case '--profile': a.profile = list(value()); break;
+      case '--workdir': a.workdir = resolve(value()); break;
+      case '--deps-prefix': a.depsPrefix = resolve(value()); break;
+      case '--help': case '-h': console.log(USAGE); process.exit(0);
+      default: fail(`unknown option ${flag}`);
+    }
+  }
+  if (a.docs < 4) fail('--docs must be at least 4 (one per shop collection)');
+  return a;
+}
+
+function fail(msg: string): never {
+  console.error(`bench: ${msg}\n${USAGE}`);
+  process.exit(2);
+}
+
+function log(msg: string): void {
+  console.error(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The server, in its own process
+
+interface Server {
+  uri: string;
+  description: string;
+  child: ChildProcess;
+  stop(): Promise<void>;
+}
+
+async function startServer(): Promise<Server> {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'scripts/test-server.ts')], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --max-old-space-size=16384` },
+  });
+  let description = '';
+  createInterface({ input: child.stderr! }).on('line', (line) => {
+    const m = /^test-server: (.*); Ctrl-C to stop$/.exec(line);
+    if (m) description = m[1]!;
+    else if (!line.startsWith('test-server:')) process.stderr.write(`[server] ${line}\n`);
+  });
+  const uri = await new Promise<string>((resolveUri, reject) => {
+    const timer = setTimeout(() => reject(new Error('test server did not print MONGODB_URI within 120 s')), 120_000);
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      if (line.startsWith('MONGODB_URI=')) {
+        clearTimeout(timer);
+        resolveUri(line.slice('MONGODB_URI='.length).trim());
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`test server exited (${code}) before printing MONGODB_URI`)));
+  });
+  // The description line comes on stderr right after the URI.
+  await new Promise((r) => setTimeout(r, 200));
+  return {
+    uri,
+    description,
+    child,
+    stop: async () => {
+      if (child.exitCode !== null) return;
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
+    },
+  };
+}
+
+/** Peak RSS of a live process from /proc (Linux only), in bytes. */
+async function procPeakRss(pid: number | undefined): Promise<number | null> {
+  if (!pid) return null;
+  try {
+    const status = await readFile(`/proc/${pid}/status`, 'utf8');
+    const m = /VmHWM:\s+(\d+) kB/.exec(status);
+    return m ? Number(m[1]) * 1024 : null;
+  } catch {
+    return null;
+  }
+}
+
+/** The URI with a database path, keeping any query string. */
+function withDb(uri: string, db: string): string {
+  const u = new URL(uri);
+  u.pathname = `/${db}`;
+  return u.toString();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Contender children
+
+interface ChildOutcome {
+  sample?: Sample;
+  /** `error: ...`, `n/a ...` or `timeout ...` */
+  note?: string;
+}
+
+async function runChild(id: string, params: ContenderParams, args: Args, round: number): Promise<ChildOutcome> {
+  const nodeArgs = ['--import', 'tsx'];
+  if (args.profile.has(id)) {
+    nodeArgs.push('--cpu-prof', '--cpu-prof-dir', join(args.workdir, 'profiles'), '--cpu-prof-name', `${id}-r${round}.cpuprofile`);
+  }
+  const child = spawn(process.execPath, [...nodeArgs, join(ROOT, 'bench/child.ts'), id, JSON.stringify(params)], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, BENCH_APOSTROPHE_PREFIX: args.depsPrefix },
+  });
+  let last = '';
+  let stderr = '';
+  createInterface({ input: child.stdout! }).on('line', (line) => {
+    if (line.startsWith('BENCH_')) last = line;
+  });
+  child.stderr!.on('data', (d: Buffer) => {
+    stderr = (stderr + d.toString('utf8')).slice(-4000);
+  });
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    child.kill('SIGKILL');
+  }, args.timeoutSec * 1000);
+  const code = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+  clearTimeout(timer);
+  if (timedOut) return { note: `timeout after ${args.timeoutSec} s` };
+  if (last.startsWith('BENCH_RESULT ')) return { sample: JSON.parse(last.slice('BENCH_RESULT '.length)) as Sample };
+  if (last.startsWith('BENCH_ERROR ')) {
+    const msg = last.slice('BENCH_ERROR '.length);
+    if (process.env.BENCH_DEBUG) process.stderr.write(stderr);
+    return { note: msg.startsWith('n/a') ? msg : `error: ${msg}` };
+  }
+  return { note: `error: child exited with ${code}: ${stderr.trim().split('\n').slice(-3).join(' / ')}` };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Helpers around the contenders
+
+/** Bytes of the files under dir (apparent sizes), e.g. a bare repository's objects/. */
+async function dirBytes(dir: string): Promise<number> {
+  let total = 0;
+  for (const entry of await readdir(dir, { withFileTypes: true, recursive: true })) {
+    if (entry.isFile()) total += (await stat(join(entry.parentPath ?? (entry as unknown as { path: string }).path, entry.name))).size;
+  }
+  return total;
+}
+
+async function duKb(dir: string): Promise<number | null> {
+  try {
+    const { stdout } = await run('du', ['-sk', dir]);
+    return Number(stdout.split(/\s/)[0]);
+  } catch {
+    return null;
+  }
+}
+
+async function gitAvailable(): Promise<string | null> {
+  try {
+    const { stdout } = await run('git', ['--version']);
+    return stdout.trim();
+  } catch {
+    return null;
+  }
+}
+
+/** Installs @apostrophecms/mongodb-snapshot into a temp prefix if it is not there yet; returns why not, or null. */
+async function ensureApostrophe(prefix: string): Promise<string | null> {
+  const marker = join(prefix, 'node_modules', '@apostrophecms', 'mongodb-snapshot', 'index.js');
+  if (existsSync(marker)) return null;
+  log(`installing @apostrophecms/mongodb-snapshot into ${prefix} (outside the project)`);
+  try {
+    await mkdir(prefix, { recursive: true });
+    await run('npm', ['install', '--prefix', prefix, '--no-audit', '--no-fund', '@apostrophecms/mongodb-snapshot'], {
+      timeout: 300_000,
+    });
+  } catch (e) {
+    return `n/a: npm install failed (${(e as Error).message.split('\n')[0]})`;
+  }
+  return existsSync(marker) ? null : 'n/a: npm install did not produce the package';
+}
+
+async function bsonBytesOfShop(docs: number, seed: number): Promise<number> {
+  let bytes = 0;
+  for (const { docs: batch } of generateShop({ totalDocs: docs, seed, batchSize: 1000 })) {
+    for (const d of batch) bytes += BSON.calculateObjectSize(d);
+  }
+  return bytes;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Main
+
+interface Growth {
+  firstBytes: number;
+  afterChangeBytes: number;
+  percent: number;
+  firstDuKb: number | null;
+  afterChangeDuKb: number | null;
+}
+
+const LABELS: Record<string, { label: string; floor?: string }> = {
+  'floor-read': { label: 'floor-read (driver -> canonical EJSON lines)' },
+  commit: { label: 'dbsnap commit (empty repository)', floor: 'floor-read' },
+  'commit-again': { label: 'dbsnap commit again (nothing changed)', floor: 'floor-read' },
+  'commit-change': { label: 'dbsnap commit after 0.1% changed', floor: 'floor-read' },
+  diff: { label: 'dbsnap diff HEAD~1 HEAD (0.1% apart)', floor: 'floor-read' },
+  seed: { label: "seed's way (toArray, JSON.stringify, git commit)", floor: 'floor-read' },
+  'apostrophe-write': { label: '@apostrophecms/mongodb-snapshot write', floor: 'floor-read' },
+  'floor-write': { label: 'floor-write (insertMany, batches of 1,000)' },
+  restore: { label: 'dbsnap restore (replace, verified)', floor: 'floor-write' },
+  'apostrophe-read': { label: '@apostrophecms/mongodb-snapshot read', floor: 'floor-write' },
+};
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  const wanted = (id: string) =>
+    (args.only === null || args.only.has(id) || (id.startsWith('apostrophe') && args.only.has('apostrophe'))) &&
+    !args.skip.has(id) &&
+    !(id.startsWith('apostrophe') && args.skip.has('apostrophe'));
+  const results = new Map<string, ContenderResult>();
+  for (const [id, l] of Object.entries(LABELS)) {
+    if (wanted(id)) results.set(id, { id, label: l.label, floor: l.floor, samples: [] });
+  }
+  const noteOnce = (id: string, note: string) => {
+    const r = results.get(id);
+    if (r && !r.note) r.note = note;
+  };
+
+  await rm(args.workdir, { recursive: true, force: true });
+  await mkdir(args.workdir, { recursive: true });
+  const git = await gitAvailable();
+  if (!git) noteOnce('seed', 'n/a: git not found');
+  if (results.has('apostrophe-write') || results.has('apostrophe-read')) {
+    const why = await ensureApostrophe(args.depsPrefix);
+    if (why) {
+      noteOnce('apostrophe-write', why);
+      noteOnce('apostrophe-read', why);
+    }
+  }
+
+  log('starting the MongoDB server in its own process');
+  const server = await startServer();
+  log(`server: ${server.description} (pid ${server.child.pid})`);
+  const stopServer = () => void server.stop();
+  process.once('SIGINT', () => {
+    stopServer();
+    process.exit(130);
+  });
+
+  // Held in an object: TypeScript does not track assignments made inside the group closures.
+  const state: { growth: Growth | null } = { growth: null };
+  let bsonBytes = 0;
+  let loadMs = 0;
+  const client = await MongoClient.connect(server.uri);
+  try {
+    const source = client.db(SOURCE_DB);
+    await source.dropDatabase();
+    log(`loading the shop: ${fmtInt(args.docs)} documents`);
+    const t0 = performance.now();
+    let lastLog = 0;
+    await loadShop(source, {
+      totalDocs: args.docs,
+      seed: args.seed,
+      onProgress: (p) => {
+        if (performance.now() - lastLog > 10_000) {
+          lastLog = performance.now();
+          log(`  ${p.collection} ${fmtInt(p.done)}/${fmtInt(p.total)}`);
+        }
+      },
+    });
+    loadMs = performance.now() - t0;
+    bsonBytes = await bsonBytesOfShop(args.docs, args.seed);
+    log(`loaded in ${(loadMs / 1000).toFixed(1)} s; ${(bsonBytes / 2 ** 20).toFixed(1)} MB of BSON`);
+
+    const base = { uri: server.uri, db: SOURCE_DB, docs: args.docs, seed: args.seed };
+    const skipLater = new Set<string>();
+    let latestRepo: string | null = null;
+    let apostropheDir: string | null = null;
+
+    const measure = async (id: string, round: number, params: ContenderParams): Promise<boolean> => {
+      const r = results.get(id);
+      if (!r || skipLater.has(id)) return false;
+      if (r.note?.startsWith('n/a')) return false;
+      log(`round ${round + 1}: ${id}`);
+      const out = await runChild(id, params, args, round);
+      if (out.sample) {
+        r.samples.push(out.sample);
+        log(`  ${(out.sample.ms / 1000).toFixed(2)} s, peak RSS ${(out.sample.maxRssBytes / 2 ** 20).toFixed(0)} MB ${JSON.stringify(out.sample.info ?? {})}`);
+        return true;
+      }
+      log(`  ${out.note}`);
+      noteOnce(id, out.note!);
+      if (out.note!.startsWith('n/a') || out.note!.startsWith('timeout')) skipLater.add(id);
+      return false;
+    };
+    const scratch = async (name: string) => {
+      const dir = join(args.workdir, name);
+      await rm(dir, { recursive: true, force: true });
+      await mkdir(dir, { recursive: true });
+      return dir;
+    };
+    const dropDb = (name: string) => client.db(name).dropDatabase();
+
+    type Group = (round: number) => Promise<void>;
+    const groups: Group[] = [
+      async (round) => {
+        const dir = await scratch('floor-read');
+        await measure('floor-read', round, { ...base, target: '', repo: '', dir });
+        await rm(dir, { recursive: true, force: true });
+      },
+      async (round) => {
+        if (!['commit', 'commit-again', 'commit-change', 'diff', 'restore'].some((id) => results.has(id))) return;
+        const repo = join(args.workdir, `repo-r${round}`);
+        await rm(repo, { recursive: true, force: true });
+        const params = { ...base, target: '', repo, dir: args.workdir };
+        // Later steps need the earlier ones, so the chain runs whole even when only a part is reported.
+        const step = async (id: string) => {
+          if (results.has(id)) return measure(id, round, params);
+          return (await runChild(id, params, { ...args, profile: new Set() }, round)).sample !== undefined;
+        };
+        if (!(await step('commit'))) return;
+        const firstBytes = await dirBytes(join(repo, 'objects'));
+        const firstDuKb = await duKb(join(repo, 'objects'));
+        await step('commit-again');
+        const changed = await mutateShop(client.db(SOURCE_DB), { fraction: 0.001, seed: 1000 + round });
+        log(`  mutateShop 0.1%: ${JSON.stringify(changed)}`);
+        if (!(await step('commit-change'))) return;
+        const afterChangeBytes = await dirBytes(join(repo, 'objects'));
+        state.growth = {
+          firstBytes,
+          afterChangeBytes,
+          percent: ((afterChangeBytes - firstBytes) / firstBytes) * 100,
+          firstDuKb,
+          afterChangeDuKb: await duKb(join(repo, 'objects')),
+        };
+        if (results.has('diff')) await measure('diff', round, params);
+        if (latestRepo) await rm(latestRepo, { recursive: true, force: true });
+        latestRepo = repo;
+      },
+      async (round) => {
+        if (!results.has('floor-write')) return;
+        await dropDb('bench_floor_write');
+        await measure('floor-write', round, { ...base, target: 'bench_floor_write', repo: '', dir: args.workdir });
+        await dropDb('bench_floor_write');
+      },
+      async (round) => {
+        if (!results.has('restore')) return;
+        if (!latestRepo) {
+          noteOnce('restore', 'n/a (no snapshot: commit did not succeed)');
+          return;
+        }
+        await dropDb('bench_restore');
+        await measure('restore', round, { ...base, target: 'bench_restore', repo: latestRepo, dir: args.workdir });
+        await dropDb('bench_restore');
+      },
+      async (round) => {
+        if (!results.has('seed')) return;
+        const dir = await scratch('seed');
+        await run('git', ['init', '-q', dir]);
+        await measure('seed', round, { ...base, target: '', repo: '', dir });
+        await rm(dir, { recursive: true, force: true });
+      },
+      async (round) => {
+        if (!results.has('apostrophe-write') && !results.has('apostrophe-read')) return;
+        const dir = await scratch('apostrophe');
+        const wrote = await measure('apostrophe-write', round, { ...base, target: '', repo: '', dir });
+        if (wrote) {
+          apostropheDir = dir;
+          await dropDb('bench_apostrophe_read');
+          await measure('apostrophe-read', round, { ...base, target: 'bench_apostrophe_read', repo: '', dir });
+          await dropDb('bench_apostrophe_read');
+        } else if (!results.get('apostrophe-read')?.samples.length) {
+          noteOnce('apostrophe-read', 'n/a (needs the write row\'s file)');
+        }
+        await rm(dir, { recursive: true, force: true });
+      },
+    ];
+    void apostropheDir;
+
+    for (let round = 0; round < args.runs; round++) {
+      const order = round % 2 === 0 ? groups : [...groups].reverse();
+      for (const g of order) await g(round);
+    }
+  } finally {
+    await client.close().catch(() => {});
+  }
+  const serverPeak = await procPeakRss(server.child.pid);
+  await server.stop();
+
+  const rows = summarize([...results.values()], args.docs, bsonBytes);
+  const g = state.growth;
+  const targets = evaluateTargets(rows, g?.percent ?? null);
+  const machine = {
+    cpus: os.availableParallelism(),
+    cpuModel: os.cpus()[0]?.model ?? 'unknown',
+    memoryGb: Math.round((os.totalmem() / 2 ** 30) * 10) / 10,
+    node: process.version,
+    platform: `${os.type()} ${os.release()}`,
+    server: server.description,
+    git,
+  };
+  const summary = {
+    documents: args.docs,
+    bsonMb: bsonBytes / 2 ** 20,
+    runs: args.runs,
+    seed: args.seed,
+    loadSeconds: loadMs / 1000,
+    serverPeakRssMb: serverPeak === null ? null : serverPeak / 2 ** 20,
+    machine,
+    rows,
+    repositoryGrowth: g,
+    targets,
+    samples: Object.fromEntries([...results.values()].map((r) => [r.id, r.samples])),
+  };
+
+  if (args.json) {
+    console.log(JSON.stringify(summary, null, 2));
+  } else {
+    console.log(
+      `\n${fmtInt(args.docs)} documents (${summary.bsonMb.toFixed(1)} MB of BSON), median of ${args.runs} run(s); ` +
+        `${machine.cpus} CPUs, ${machine.memoryGb} GB, node ${machine.node}; server: ${machine.server}\n`,
+    );
+    console.log(formatTable(rows));
+    if (g) {
+      console.log(
+        `\nrepository objects/: ${(g.firstBytes / 2 ** 20).toFixed(1)} MB after the first commit, ` +
+          `+${((g.afterChangeBytes - g.firstBytes) / 2 ** 20).toFixed(2)} MB after the 0.1% commit (${g.percent.toFixed(2)}%; ` +
+          `du: ${g.firstDuKb} KB -> ${g.afterChangeDuKb} KB)`,
+      );
+    }
+    if (serverPeak !== null) console.log(`test server peak RSS: ${(serverPeak / 2 ** 20).toFixed(0)} MB`);
+    console.log(`\n${formatTargets(targets)}`);
+  }
+
+  if (args.profile.size > 0) {
+    const dir = join(args.workdir, 'profiles');
+    for (const file of existsSync(dir) ? (await readdir(dir)).sort() : []) {
+      const text = await readFile(join(dir, file), 'utf8');
+      console.error(`\n== CPU profile ${join(dir, file)}\n${summarizeProfile(JSON.parse(text), ROOT)}`);
+    }
+  }
+  if (!args.keep) {
+    // Profiles are kept (they are the point of --profile); everything else goes.
+    for (const entry of await readdir(args.workdir)) {
+      if (entry !== 'profiles') await rm(join(args.workdir, entry), { recursive: true, force: true });
+    }
+    if (args.profile.size === 0) await rm(args.workdir, { recursive: true, force: true });
+  }
+}
+
+main().catch((e: unknown) => {
+  console.error(`bench: ${(e as Error).stack ?? String(e)}`);
+  process.exit(1);
+});
