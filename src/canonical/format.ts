@@ -11,6 +11,7 @@
  * Everything in the tree is a function of the data and the config alone, so the same data gives
  * the same tree hash anywhere; when, from where and by which server lives in the commit message.
  */
+import { parseSensitiveFields } from '../crypto/paths.js';
 import { InvalidArgumentError, UnsupportedFormatError } from '../errors/index.js';
 
 export const FORMAT_VERSION = 1;
@@ -79,6 +80,15 @@ export function parseConfig(value: unknown, source = CONFIG_FILE): RepositoryCon
   if (!Number.isInteger(cfg.maxPartBytes) || cfg.maxPartBytes < 1024) {
     throw new InvalidArgumentError(`${source}: maxPartBytes must be an integer of at least 1024.`);
   }
+  for (const key of ['exclude', 'protectedHosts'] as const) {
+    if (!Array.isArray(cfg[key]) || cfg[key].some((x) => typeof x !== 'string')) {
+      throw new InvalidArgumentError(`${source}: ${key} must be a list of strings, e.g. ["a", "b"].`);
+    }
+  }
+  if (!Array.isArray(cfg.relations)) {
+    throw new InvalidArgumentError(`${source}: relations must be a list of {"from": ..., "to": ...}.`);
+  }
+  parseSensitiveFields(cfg.sensitive);
   for (const r of cfg.relations) {
     if (!r || typeof r.from !== 'string' || typeof r.to !== 'string' || !r.from.includes('.') || !r.to.includes('.')) {
       throw new InvalidArgumentError(

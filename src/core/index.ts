@@ -14,3 +14,5 @@ export { verify, type VerifyOptions, type VerifyReport, type VerifyCollection, t
 export { relations, type RelationsOptions, type RelationsResult, type RelationProposal } from './relations.js';
 export { updateConfig, type UpdateConfigOptions, type UpdateConfigResult } from './config.js';
 export { findDanglingReferences, valuesAtPath, referenceKey, type DanglingReport, type DocumentSource } from './references.js';
+export { configValue, type ConfigValueOptions, type ConfigValueResult } from './config-value.js';
+export { rekey, type RekeyOptions, type RekeyResult } from './rekey.js';

@@ -41,7 +41,18 @@ export async function log(opts: LogOptions): Promise<LogEntry[]> {
   const out: LogEntry[] = [];
   for (const c of commits) {
     const trailers = parseTrailers(c.message);
-    const hasSnapshot = 'Documents' in trailers || (await repo.readFile(c.oid, MANIFEST_FILE)) !== null;
+    let counts: { collections?: number; documents?: number } = {};
+    if (trailers.Documents) counts = { collections: Number(trailers.Collections), documents: Number(trailers.Documents) };
+    let hasSnapshot = 'Documents' in trailers;
+    if (!hasSnapshot) {
+      // Config and rekey commits carry the snapshot along without count trailers.
+      const manifest = await repo.readFile(c.oid, MANIFEST_FILE);
+      hasSnapshot = manifest !== null;
+      if (manifest) {
+        const m = JSON.parse(manifest.toString('utf8')) as { documents: number; collections: object };
+        counts = { collections: Object.keys(m.collections).length, documents: m.documents };
+      }
+    }
     out.push({
       commit: c.oid,
       date: new Date(c.author.timestamp * 1000).toISOString(),
@@ -52,8 +63,7 @@ export async function log(opts: LogOptions): Promise<LogEntry[]> {
       snapshot: hasSnapshot,
       ...(trailers.Database ? { database: trailers.Database } : {}),
       ...(trailers.Source ? { source: trailers.Source } : {}),
-      ...(trailers.Collections ? { collections: Number(trailers.Collections) } : {}),
-      ...(trailers.Documents ? { documents: Number(trailers.Documents) } : {}),
+      ...counts,
       trailers,
     });
   }

@@ -9,6 +9,8 @@ import { tagCommand } from './tag.js';
 import { restoreCommand } from './restore.js';
 import { verifyCommand } from './verify.js';
 import { relationsCommand } from './relations.js';
+import { configCommand } from './config.js';
+import { rekeyCommand } from './rekey.js';
 
 /** Every command, in the order --help lists them. */
 export const commands: CommandFactory[] = [
@@ -22,4 +24,6 @@ export const commands: CommandFactory[] = [
   restoreCommand,
   verifyCommand,
   relationsCommand,
+  configCommand,
+  rekeyCommand,
 ];

@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import os from 'node:os';
-import { BSON, Long, UUID } from 'bson';
+import { Binary, BSON, Long, UUID } from 'bson';
 import { Query } from 'mingo';
 import {
   RawDocument,
@@ -814,6 +814,18 @@ const serverStatus: Handler = (ctx) => {
   };
 };
 
+/**
+ * Authentication: PLAIN (the LDAP mechanism, one round trip) accepts any user and password, so
+ * tests can connect with credentials in the URI and check they never reach a snapshot. SCRAM is
+ * refused the way mongod refuses an unknown user.
+ */
+const saslStart: Handler = (ctx) => {
+  if (ctx.cmd.mechanism === 'PLAIN') {
+    return { conversationId: 1, done: true, payload: new Binary(Buffer.alloc(0)), ok: 1 };
+  }
+  throw new CommandError(18, 'Authentication failed.');
+};
+
 /** Command name -> handler. Keys are matched exactly, as mongod does. */
 export const COMMANDS: Record<string, Handler> = {
   hello: (ctx) => hello(ctx, false),
@@ -853,6 +865,7 @@ export const COMMANDS: Record<string, Handler> = {
   dbHash,
   dbStats,
   configureFailPoint,
+  saslStart,
 };
 
 /** Checks mongod makes before running any command on a standalone. */

@@ -1,0 +1,27 @@
+import { readFileSync } from 'node:fs';
+import { InvalidArgumentError } from '../../errors/index.js';
+import type { CommandFactory } from '../context.js';
+import { printJson } from '../context.js';
+
+export const rekeyCommand: CommandFactory = (ctx) => ({
+  command: 'rekey',
+  describe: 'Re-encrypt the sensitive fields at HEAD under a new key (a new commit)',
+  builder: (y) =>
+    y
+      .option('old-key-file', { type: 'string', describe: 'File with the current key (else DBSNAP_OLD_KEY)' })
+      .option('new-key-file', { type: 'string', describe: 'File with the new key (else DBSNAP_KEY)' })
+      .example('DBSNAP_OLD_KEY=$(cat old.key) DBSNAP_KEY=$(cat new.key) $0 rekey', 'rotate the key'),
+  handler: async (args) => {
+    const oldKey = args.oldKeyFile ? readFileSync(args.oldKeyFile, 'utf8') : ctx.io.env.DBSNAP_OLD_KEY;
+    const newKey = args.newKeyFile ? readFileSync(args.newKeyFile, 'utf8') : ctx.io.env.DBSNAP_KEY;
+    if (!newKey) throw new InvalidArgumentError('no new key: pass --new-key-file or set DBSNAP_KEY.');
+    const r = await ctx.core.rekey({ repo: args.repo, oldKey: oldKey || undefined, newKey });
+    if (args.json) return printJson(ctx, r);
+    if (!args.quiet) {
+      ctx.io.stdout(
+        `[${r.commit.slice(0, 7)}] sensitive fields of ${r.collections.join(', ') || 'no collection'} now under key ${r.keyId}` +
+          `${r.previousKeyId ? ` (was ${r.previousKeyId})` : ''}\n`,
+      );
+    }
+  },
+});

@@ -1,0 +1,122 @@
+import { readPartFile, serializeDocument } from '../canonical/document-reader.js';
+import { encodeCollection } from '../canonical/encode-collection.js';
+import {
+  collectionDir,
+  CONFIG_FILE,
+  MANIFEST_FILE,
+  metadataText,
+  type CollectionEntry,
+} from '../canonical/format.js';
+import { decryptDocument, encryptDocument, fieldsForCollection, parseKey, parseSensitiveFields } from '../crypto/index.js';
+import { InvalidArgumentError } from '../errors/index.js';
+import { acquireLock, SnapshotRepository, type TreeEntryInput } from '../store/index.js';
+import { defaultIdentity, gitTime } from './identity.js';
+import type { Identity, ProgressCallback } from './progress.js';
+import { loadKey } from './sensitive.js';
+import { openSnapshot, partBlobs, readCollectionEntry, readHeadConfig, readManifest } from './snapshot.js';
+
+export interface RekeyOptions {
+  repo: string;
+  /** The key the sensitive fields are encrypted with now (not needed if none are yet). */
+  oldKey?: string;
+  /** The new key (64 hex characters or base64 of 32 bytes). */
+  newKey: string;
+  author?: Identity;
+  now?: Date;
+  onProgress?: ProgressCallback;
+}
+
+export interface RekeyResult {
+  commit: string;
+  keyId: string;
+  previousKeyId?: string;
+  collections: string[];
+  documents: number;
+}
+
+/**
+ * Re-encrypts the sensitive fields of the snapshot at HEAD under a new key, as a new commit
+ * (history is not rewritten: older commits stay readable with the old key). Fields configured as
+ * sensitive but still stored in plaintext at HEAD are encrypted by the same step.
+ *
+ * @example
+ * await rekey({ repo: 'backup-repo', oldKey: process.env.OLD_KEY, newKey: process.env.DBSNAP_KEY! });
+ */
+export async function rekey(opts: RekeyOptions): Promise<RekeyResult> {
+  const repo = await SnapshotRepository.open(opts.repo);
+  const lock = await acquireLock(repo.dir, 'rekey');
+  try {
+    const { config, head } = await readHeadConfig(repo);
+    const headRef = (await repo.head()).ref;
+    const oldKey = config.keyId ? loadKey(config, opts.oldKey, 'the old key') : undefined;
+    if (config.keyId && !oldKey) {
+      throw new InvalidArgumentError(
+        `the repository's sensitive fields are encrypted with key ${config.keyId}; give that key as the old key (--old-key-file).`,
+      );
+    }
+    const newKey = parseKey(opts.newKey, 'the new key');
+    const spec = parseSensitiveFields(config.sensitive);
+    const snap = await openSnapshot(repo, head!);
+    const manifest = await readManifest(snap);
+    const replaced = new Map<string, TreeEntryInput[]>();
+    const done: string[] = [];
+    let documents = 0;
+    for (const name of Object.keys(manifest.collections)) {
+      const paths = fieldsForCollection(spec, name);
+      if (paths.length === 0) continue;
+      const entry = await readCollectionEntry(snap, name);
+      const dir = collectionDir(name);
+      const files: TreeEntryInput[] = [];
+      const source = async function* () {
+        for (const p of partBlobs(snap, entry)) {
+          const docs = readPartFile((await repo.readBlob(p.oid)).toString('utf8'), p.path);
+          for (const d of docs) {
+            const plain = oldKey ? decryptDocument(d, oldKey, { collection: name }) : d;
+            yield serializeDocument(encryptDocument(plain, paths, newKey).doc);
+          }
+        }
+      };
+      opts.onProgress?.({ phase: 'write', collection: name, done: 0, total: entry.documents });
+      const encoded = await encodeCollection(
+        source(),
+        { partBits: config.partBits, maxPartBytes: config.maxPartBytes, sortKeys: config.sortKeys },
+        async (part) => {
+          files.push({ path: `${dir}/parts/${part.name}`, oid: await repo.writeBlob(part.text) });
+        },
+      );
+      const next: CollectionEntry = {
+        ...entry,
+        documents: encoded.documents,
+        sha256: encoded.sha256,
+        parts: encoded.parts.map((p) => ({ file: `parts/${p.name}`, documents: p.documents, bytes: p.bytes, sha256: p.sha256 })),
+      };
+      files.push({ path: `${dir}/collection.json`, oid: await repo.writeBlob(metadataText(next)) });
+      replaced.set(dir, files);
+      manifest.collections[name] = { ...manifest.collections[name]!, sha256: encoded.sha256, parts: next.parts.length };
+      done.push(name);
+      documents += encoded.documents;
+    }
+    const previousKeyId = config.keyId;
+    config.keyId = newKey.id;
+    const tree: TreeEntryInput[] = [];
+    for (const [path, oid] of snap.files) {
+      const dir = [...replaced.keys()].find((d) => path.startsWith(`${d}/`));
+      if (dir || path === CONFIG_FILE || path === MANIFEST_FILE) continue;
+      tree.push({ path, oid });
+    }
+    for (const files of replaced.values()) tree.push(...files);
+    tree.push({ path: CONFIG_FILE, oid: await repo.writeBlob(metadataText(config)) });
+    tree.push({ path: MANIFEST_FILE, oid: await repo.writeBlob(metadataText(manifest)) });
+    const who = opts.author ?? defaultIdentity();
+    const commit = await repo.writeCommit({
+      tree: await repo.writeTree(tree),
+      parents: [head!],
+      message: `dbsnap rekey: sensitive fields under key ${newKey.id}\n\nDbsnap-Rekeyed: ${done.join(', ') || '(none)'}\nDbsnap-Key-Id: ${newKey.id}\n`,
+      author: { ...who, ...gitTime(opts.now ?? new Date()) },
+    });
+    await repo.updateRef(headRef, commit, head);
+    return { commit, keyId: newKey.id, ...(previousKeyId ? { previousKeyId } : {}), collections: done, documents };
+  } finally {
+    await lock.release();
+  }
+}
