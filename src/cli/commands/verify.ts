@@ -20,7 +20,7 @@ export const verifyCommand: CommandFactory = (ctx) => ({
       )
       .positional('ref', { type: 'string', default: 'HEAD', describe: 'Commit, tag or branch to verify' })
       // No default here (unlike the global option): only an explicit --uri asks for a comparison.
-      .option('uri', { type: 'string', default: undefined, describe: 'Also compare this database with the snapshot' })
+      .option('uri', { type: 'string', default: undefined, defaultDescription: 'none: snapshot only', describe: 'Also compare this database with the snapshot' })
       .option('key-file', { type: 'string', describe: 'Key for sensitive fields, to compare them with the database (else DBSNAP_KEY)' })
       .option('examples', { type: 'number', default: 5, describe: 'Example _ids shown per dangling relation' })
       .example('$0 verify v1', 'check the snapshot tagged v1')
