@@ -6,6 +6,7 @@ import { EJSON, Int32, type Document } from 'bson';
 import type { Db } from 'mongodb';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { commit, init } from '../../src/index.js';
+import { generateKey } from '../../src/crypto/index.js';
 import { restore } from '../../src/core/restore.js';
 import { planRestore } from '../../src/core/restore-plan.js';
 import { updateConfig } from '../../src/core/config.js';
@@ -83,6 +84,9 @@ async function richDatabase(t: TestDatabase, totalDocs = 300): Promise<void> {
   ]);
   await t.db.createCollection('events', { capped: true, size: 65536 });
   await t.db.collection('events').insertMany([{ _id: 'e1' as unknown as never, n: new Int32(1) }]);
+  await t.db.createCollection('tags', { collation: { locale: 'en', strength: 2 } });
+  await t.db.collection('tags').insertMany([{ _id: 'b' as unknown as never }, { _id: 'A' as unknown as never }]);
+  await t.db.collection('tags').createIndex({ label: 1 }, { name: 'label_1', collation: { locale: 'fr' } });
   await t.db.createCollection('bigOrders', {
     viewOn: 'orders',
     pipeline: [{ $match: { status: 'paid' } }, { $project: { userId: 1, status: 1 } }],
@@ -114,16 +118,17 @@ describe('restore', () => {
     expect(restored).toEqual(v1);
     expect(extra).toEqual(before.extra); // not in the snapshot: left as it was
     const docs = 300;
-    expect(r.summary).toBe(`verified: 7 collections, ${docs + 3} documents identical to v1`);
-    expect(r.restored.filter((c) => c.check === 'hash')).toHaveLength(6);
+    expect(r.summary).toBe(`verified: 8 collections, ${docs + 5} documents identical to v1`);
+    expect(r.restored.filter((c) => c.check === 'hash')).toHaveLength(7);
     expect(plans).toHaveLength(1);
     expect(r.plan.collections.find((c) => c.name === 'orders')!.action).toBe('create');
     expect(r.plan.collections.find((c) => c.name === 'users')!.action).toBe('replace');
     expect(r.plan.untouched).toEqual(['extra']);
+    expect(JSON.parse(v1.tags!.options).collation.locale).toBe('en');
 
     // The safety snapshot holds what was replaced; restoring it gives that state back.
     expect(r.safetySnapshot!.ref).toMatch(/^refs\/dbsnap\/safety\/20250102T030405Z-dbsnap_test_exact_/);
-    expect(r.safetySnapshot!.collections).toEqual(['accounts', 'bigOrders', 'events', 'producers', 'products', 'users']);
+    expect(r.safetySnapshot!.collections).toEqual(['accounts', 'bigOrders', 'events', 'producers', 'products', 'tags', 'users']);
     const back = await restore({ repo, ref: r.safetySnapshot!.ref, uri: t.dbUri, backup: false, confirm: yes, ...FIXED });
     expect(back.safetySnapshot).toBeUndefined();
     // orders was absent before the first restore, so the safety snapshot does not cover it.
@@ -274,6 +279,12 @@ describe('restore', () => {
     expect(await refs()).toBe(refsBefore);
     const r = await restore({ repo, ref: 'HEAD', uri: t.dbUri, force: true, confirm: yes, ...FIXED });
     expect(r.verified.documents).toBe(50);
+
+    // Atlas URIs go through the same check (it runs before any connection or DNS lookup).
+    await updateConfig({ repo, change: (c) => ({ ...c, protectedHosts: ['*.mongodb.net'] }), message: 'protect atlas', ...FIXED });
+    await expect(
+      restore({ repo, ref: 'HEAD', uri: 'mongodb+srv://u:secret@cluster0.ab1cd.mongodb.net/shop', confirm: yes, ...FIXED }),
+    ).rejects.toMatchObject({ code: 'EPROTECTED', data: { hosts: ['cluster0.ab1cd.mongodb.net'] }, message: expect.not.stringContaining('secret') });
   });
 
   it('merge upserts by _id and keeps everything else', async () => {
@@ -339,6 +350,44 @@ describe('restore', () => {
     expect(Object.keys(after)).toEqual(['big']);
     expect(after.big!.docs).toHaveLength(30000);
     expect(r.summary).toBe('verified: 1 collection, 30000 documents identical to HEAD');
+  });
+});
+
+describe('restore of encrypted fields', () => {
+  it('needs the right key before touching the target, decrypts exactly, and masks on request', async () => {
+    const t = await testDb('crypto');
+    await loadShop(t.db, { totalDocs: 60, seed: 11 });
+    const key = generateKey();
+    await updateConfig({ repo, change: (c) => ({ ...c, sensitive: { users: ['email', 'address.phone'] } }), message: 'sensitive', ...FIXED });
+    await commit({ repo, uri: t.dbUri, key, ...FIXED });
+    const v1 = await dump(t.db);
+    await t.db.collection('users').deleteMany({});
+    const before = await dump(t.db);
+    const refsBefore = await refs();
+
+    await expect(restore({ repo, ref: 'HEAD', uri: t.dbUri, confirm: yes, ...FIXED })).rejects.toMatchObject({
+      code: 'EKEY',
+      data: { fields: ['users.email', 'users.address.phone'] },
+    });
+    await expect(restore({ repo, ref: 'HEAD', uri: t.dbUri, key: generateKey(), confirm: yes, ...FIXED })).rejects.toMatchObject({ code: 'EKEY' });
+    expect(await dump(t.db)).toEqual(before);
+    expect(await refs()).toBe(refsBefore);
+
+    const r = await restore({ repo, ref: 'HEAD', uri: t.dbUri, key, confirm: yes, ...FIXED });
+    expect(await dump(t.db)).toEqual(v1);
+    expect(r.restored.find((c) => c.name === 'users')!.check).toBe('hash');
+
+    const masked = await restore({ repo, ref: 'HEAD', uri: t.dbUri, db: `${t.dbName}_m`, key, mask: true, confirm: yes, ...FIXED });
+    const m = t.client.db(`${t.dbName}_m`);
+    try {
+      expect(masked.summary).toBe(`verified: 4 collections, 60 documents restored from HEAD (sensitive fields masked; counts checked)`);
+      const users = await m.collection('users').find({}, { sort: { _id: 1 } }).toArray();
+      const real = await t.db.collection('users').find({}, { sort: { _id: 1 } }).toArray();
+      expect(users.map((u) => u._id.toString())).toEqual(real.map((u) => u._id.toString()));
+      expect(users.every((u, i) => u.email !== real[i]!.email && u.firstName === real[i]!.firstName)).toBe(true);
+    } finally {
+      await m.dropDatabase();
+    }
   });
 });
 
