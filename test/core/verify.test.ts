@@ -211,13 +211,14 @@ describe('verify: against a database', () => {
     await t.drop();
   });
 
-  it('is identical right after a commit', async () => {
+  it('is identical right after a commit (views included)', async () => {
+    await t.db.createCollection('paid', { viewOn: 'orders', pipeline: [{ $match: { status: 'paid' } }] });
     await commit({ repo, uri: t.dbUri, ...FIXED });
     const r = await verify({ repo, uri: t.dbUri });
     expect(r.problems).toEqual([]);
     expect(r.database).toBe(t.dbName);
-    expect(r.collections.map((c) => [c.name, c.live, c.counts])).toEqual(
-      ['orders', 'producers', 'products', 'users'].map((n) => [n, 'identical', { added: 0, removed: 0, changed: 0 }]),
+    expect(r.collections.map((c) => [c.name, c.type, c.live, c.counts])).toEqual(
+      ['orders', 'paid', 'producers', 'products', 'users'].map((n) => [n, n === 'paid' ? 'view' : 'collection', 'identical', { added: 0, removed: 0, changed: 0 }]),
     );
   });
 
