@@ -64,6 +64,20 @@ try {
   await dbsnap(['diff', 'v1', 'HEAD', '--collections', 'products', '--limit', '2']);
   await dbsnap(['log']);
   await dbsnap(['show', 'HEAD']);
+
+  // The seed's "check relationships between collections" and "verify data integrity".
+  await dbsnap(['relations', '--infer', '--accept']);
+  await dbsnap(['verify']);
+
+  // The seed's restore procedure: put the first snapshot into a second database, then verify it.
+  await dbsnap(['restore', 'v1', '--db', 'shop_restored', '--dry-run']);
+  await dbsnap(['restore', 'v1', '--db', 'shop_restored', '--yes']);
+  await dbsnap(['verify', 'v1', '--uri', uriFor('shop_restored')]);
+
+  // A partial restore into the live database: products go back to v1; the replaced state is kept.
+  await dbsnap(['restore', 'v1', '--collections', 'products', '--yes']);
+  await dbsnap(['status'], { expectExit: 1 });
+  await dbsnap(['diff', '--format', 'markdown', '--limit', '1']);
 } finally {
   await client.close();
   await server.stop();

@@ -115,7 +115,11 @@ export class SnapshotRepository {
    * const repo = await SnapshotRepository.open('./backup-repo');
    */
   static async open(dir: string): Promise<SnapshotRepository> {
-    const abs = path.resolve(dir);
+    let abs = path.resolve(dir);
+    // A clone of the snapshot repository (a reviewer's checkout, a CI job) keeps its git dir in .git.
+    if (!(await SnapshotRepository.isRepository(abs)) && (await SnapshotRepository.isRepository(path.join(abs, '.git')))) {
+      abs = path.join(abs, '.git');
+    }
     if (!(await SnapshotRepository.isRepository(abs))) {
       throw new RepositoryNotFoundError(`no dbsnap repository at ${abs}; run \`dbsnap init\` to create one.`, { dir: abs });
     }

@@ -506,3 +506,19 @@ async function packAllLooseObjects(dir: string): Promise<{ oids: string[] }> {
   for (const oid of loose) await fsp.rm(path.join(dir, 'objects', oid.slice(0, 2), oid.slice(2)));
   return { oids };
 }
+
+describe('opening a clone', () => {
+  it('finds the git directory inside a working tree (a clone of the snapshot repository)', async () => {
+    const { mkdtemp, rm } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const dir = await mkdtemp(join(tmpdir(), 'dbsnap-clone-'));
+    try {
+      const { repo } = await SnapshotRepository.init(join(dir, '.git'));
+      const opened = await SnapshotRepository.open(dir);
+      expect(opened.dir).toBe(repo.dir);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
