@@ -1,0 +1,697 @@
+/**
+ * The writer half of dbsnap's document text (docs/FORMAT.md, "Document encoding"): raw BSON bytes
+ * -> readable, lossless Extended JSON v2 text, fields in stored order.
+ *
+ * It walks the BSON buffer directly instead of deserializing: decoding into JS objects and then
+ * stringifying them costs two passes and an allocation per value, and committing a large database
+ * spends most of its time here.
+ *
+ * The walker keeps its cursor in module state (`buf`, `pos`) because passing and returning it
+ * through every recursive call measurably slows the hot loop; all entry points are synchronous,
+ * so no two walks can interleave.
+ */
+import { Decimal128, type Document } from 'bson';
+import { FormatError } from '../errors/index.js';
+import { serializeDocument } from './document-reader.js';
+
+/** Options for {@link writeDocument}. */
+export interface WriteDocumentOptions {
+  /**
+   * Write each document's keys in code-unit order instead of stored order. The `_id` field stays
+   * first and its value is never reordered; a DBRef-shaped document (first stored key `$ref`) keeps
+   * its stored order, because drivers only recognise a DBRef when `$ref` comes first.
+   */
+  sortKeys?: boolean;
+}
+
+/** The text of one top-level document and of its `_id` value. */
+export interface DocumentText {
+  /** The document as it appears inside a part file: starts with `  {`, ends with `  }`. */
+  text: string;
+  /** One-line text of the `_id` value, exactly as after `"_id": ` in `text`; '' when there is no `_id`. */
+  idText: string;
+}
+
+/** The key that marks an embedded document whose own first key would read as a type wrapper. */
+export const ESCAPE_KEY = '$dbsnapDocument';
+
+const MAX_INDENT = 256;
+const INDENT: string[] = [];
+for (let i = 0, s = ''; i <= MAX_INDENT; i++, s += '  ') INDENT.push(s);
+
+const HEX2: string[] = [];
+for (let i = 0; i < 256; i++) HEX2.push(i.toString(16).padStart(2, '0'));
+
+/** Largest epoch milliseconds that is still in year 9999 (9999-12-31T23:59:59.999Z). */
+const MAX_ISO_DATE_MS = 253402300799999;
+const TWO_32 = 4294967296;
+
+/**
+ * Node's Buffer has had these slice decoders since 0.x; they skip the argument handling of
+ * `toString(encoding, start, end)`, which is a measurable share of the cost for short strings.
+ */
+type SliceBuffer = Buffer & {
+  latin1Slice(start: number, end: number): string;
+  utf8Slice(start: number, end: number): string;
+  base64Slice(start: number, end: number): string;
+};
+
+const EMPTY = Buffer.alloc(0) as SliceBuffer;
+let buf = EMPTY;
+let pos = 0;
+let end = 0;
+let sortKeys = false;
+/** Field names from the document root to the value being written, for error messages. */
+let path: string[] = [];
+
+class WalkError extends Error {}
+
+function fail(message: string): never {
+  throw new WalkError(message);
+}
+
+function int32At(p: number): number {
+  return buf[p] | (buf[p + 1] << 8) | (buf[p + 2] << 16) | (buf[p + 3] << 24);
+}
+
+/** The exact decimal text of the int64 at `p`. */
+function int64TextAt(p: number): string {
+  const high = int32At(p + 4);
+  const n = high * TWO_32 + (int32At(p) >>> 0);
+  return Number.isSafeInteger(n) ? String(n) : buf.readBigInt64LE(p).toString();
+}
+
+/** Reads the cstring at `pos`, advances past its NUL, returns it decoded. */
+function readCString(): string {
+  const start = pos;
+  let p = pos;
+  let ascii = true;
+  while (p < end) {
+    const c = buf[p];
+    if (c === 0) break;
+    if (c > 0x7f) ascii = false;
+    p++;
+  }
+  if (p >= end) fail('unterminated field name or cstring');
+  pos = p + 1;
+  if (ascii) return buf.latin1Slice(start, p);
+  return checkedUtf8(start, p);
+}
+
+/** Decodes UTF-8, refusing bytes that are not valid UTF-8 (decoding would replace them silently). */
+function checkedUtf8(start: number, stop: number): string {
+  const s = buf.utf8Slice(start, stop);
+  if (s.includes('\uFFFD') && Buffer.compare(Buffer.from(s, 'utf8'), buf.subarray(start, stop)) !== 0) {
+    fail('string is not valid UTF-8 and cannot be stored losslessly');
+  }
+  return s;
+}
+
+/**
+ * Field names repeat in almost every document of a collection, so their JSON text is cached by
+ * their bytes: a lookup costs a hash and a byte compare, decoding costs a string allocation.
+ */
+const KEY_CACHE_SIZE = 4096;
+const keyCacheBytes: (Uint8Array | undefined)[] = new Array(KEY_CACHE_SIZE);
+const keyCacheText: string[] = new Array(KEY_CACHE_SIZE);
+
+/** Reads the key at `pos` as JSON text (quoted, escaped). */
+function readKeyText(): string {
+  const start = pos;
+  let p = pos;
+  let hash = 0;
+  while (p < end) {
+    const c = buf[p];
+    if (c === 0) break;
+    hash = (Math.imul(hash, 31) + c) | 0;
+    p++;
+  }
+  if (p >= end) fail('unterminated field name');
+  pos = p + 1;
+  const len = p - start;
+  const slot = (hash ^ (hash >>> 12)) & (KEY_CACHE_SIZE - 1);
+  const cached = keyCacheBytes[slot];
+  if (cached !== undefined && cached.length === len) {
+    let same = true;
+    for (let i = 0; i < len; i++) {
+      if (cached[i] !== buf[start + i]) {
+        same = false;
+        break;
+      }
+    }
+    if (same) return keyCacheText[slot];
+  }
+  let plain = true;
+  for (let q = start; q < p; q++) {
+    const c = buf[q];
+    // Anything outside printable ASCII, or a quote or backslash, needs the general path.
+    if (c < 0x20 || c > 0x7e || c === 0x22 || c === 0x5c) {
+      plain = false;
+      break;
+    }
+  }
+  const text = plain ? '"' + buf.latin1Slice(start, p) + '"' : JSON.stringify(checkedUtf8(start, p));
+  keyCacheBytes[slot] = Uint8Array.prototype.slice.call(buf, start, p);
+  keyCacheText[slot] = text;
+  return text;
+}
+
+/** Skips an array element key, checking it is the expected index (BSON arrays are keyed "0", "1", ...). */
+function skipArrayKey(index: number): void {
+  let p = pos;
+  let n = 0;
+  const first = p;
+  while (p < end) {
+    const c = buf[p];
+    if (c === 0) break;
+    if (c < 0x30 || c > 0x39 || (p > first && buf[first] === 0x30)) {
+      fail(`array element key is not its index ${index}; such an array cannot be stored losslessly`);
+    }
+    n = n * 10 + (c - 0x30);
+    p++;
+  }
+  if (p >= end) fail('unterminated array key');
+  if (p === first || n !== index) {
+    fail(`array element key is not its index ${index}; such an array cannot be stored losslessly`);
+  }
+  pos = p + 1;
+}
+
+/** Reads a BSON string (int32 length, bytes, NUL) at `pos` as a JS string. */
+function readString(): string {
+  const len = int32At(pos);
+  const start = pos + 4;
+  const stop = start + len - 1;
+  if (len < 1 || stop >= end || buf[stop] !== 0) fail('bad string length');
+  pos = stop + 1;
+  for (let p = start; p < stop; p++) {
+    if (buf[p] > 0x7f) return checkedUtf8(start, stop);
+  }
+  return buf.latin1Slice(start, stop);
+}
+
+/** Reads a BSON string at `pos` as JSON text (quoted, escaped): `JSON.stringify(readString())`, faster. */
+function stringText(): string {
+  const len = int32At(pos);
+  const start = pos + 4;
+  const stop = start + len - 1;
+  if (len < 1 || stop >= end || buf[stop] !== 0) fail('bad string length');
+  pos = stop + 1;
+  for (let p = start; p < stop; p++) {
+    const c = buf[p];
+    if (c < 0x20 || c > 0x7e || c === 0x22 || c === 0x5c) {
+      return JSON.stringify(checkedUtf8(start, stop));
+    }
+  }
+  return '"' + buf.latin1Slice(start, stop) + '"';
+}
+
+function objectIdText(p: number): string {
+  return (
+    '{"$oid": "' +
+    HEX2[buf[p]] + HEX2[buf[p + 1]] + HEX2[buf[p + 2]] + HEX2[buf[p + 3]] +
+    HEX2[buf[p + 4]] + HEX2[buf[p + 5]] + HEX2[buf[p + 6]] + HEX2[buf[p + 7]] +
+    HEX2[buf[p + 8]] + HEX2[buf[p + 9]] + HEX2[buf[p + 10]] + HEX2[buf[p + 11]] +
+    '"}'
+  );
+}
+
+/** Text of a double, by the rule in docs/FORMAT.md: plain only when finite and non-integral. */
+export function doubleText(x: number): string {
+  if (Number.isFinite(x)) {
+    if (!Number.isInteger(x)) return String(x);
+    if (x === 0 && 1 / x < 0) return '{"$numberDouble": "-0.0"}';
+    const s = String(x);
+    // Below 1e21 String() gives plain digits, which need ".0" to read as a double-looking string;
+    // above it gives exponent form ("1e+300"), which Number() reads back exactly as it is.
+    return '{"$numberDouble": "' + (s.includes('e') ? s : s + '.0') + '"}';
+  }
+  if (x !== x) return '{"$numberDouble": "NaN"}';
+  return x > 0 ? '{"$numberDouble": "Infinity"}' : '{"$numberDouble": "-Infinity"}';
+}
+
+/**
+ * Text of the Decimal128 at `p`, as bson's `Decimal128.toString` gives it (the Extended JSON
+ * form). Common values (coefficient below 2^53, finite) are formatted here; bson's general
+ * 128-bit routine is several times slower and dominated writing money-heavy documents.
+ */
+function decimalText(p: number): string {
+  const w0 = int32At(p) >>> 0;
+  const w1 = int32At(p + 4) >>> 0;
+  const w2 = int32At(p + 8);
+  const w3 = int32At(p + 12);
+  if (((w3 >>> 29) & 3) === 3 || (w3 & 0x1ffff) !== 0 || w2 !== 0 || w1 >= 0x200000) {
+    // Decimal128 keeps a reference to the bytes; toString only reads them.
+    return new Decimal128(buf.subarray(p, p + 16)).toString();
+  }
+  const digits = String(w1 * TWO_32 + w0);
+  const n = digits.length;
+  const exponent = ((w3 >>> 17) & 0x3fff) - 6176;
+  const sign = w3 < 0 ? '-' : '';
+  const scientific = n - 1 + exponent;
+  if (scientific >= 34 || scientific <= -7 || exponent > 0) {
+    return sign + digits[0] + (n > 1 ? '.' + digits.slice(1) : '') + 'E' + (scientific > 0 ? '+' : '') + scientific;
+  }
+  if (exponent === 0) return sign + digits;
+  const radix = n + exponent;
+  if (radix > 0) return sign + digits.slice(0, radix) + '.' + digits.slice(radix);
+  return sign + '0.' + '0'.repeat(-radix) + digits;
+}
+
+const PAD2: string[] = [];
+for (let i = 0; i < 100; i++) PAD2.push(String(i).padStart(2, '0'));
+const PAD3: string[] = [];
+for (let i = 0; i < 1000; i++) PAD3.push(String(i).padStart(3, '0'));
+
+/**
+ * `new Date(ms).toISOString()` for 0 <= ms <= MAX_ISO_DATE_MS, without allocating a Date (days to
+ * civil date by Howard Hinnant's `civil_from_days`).
+ */
+export function isoDateText(ms: number): string {
+  const days = Math.floor(ms / 86400000);
+  let rest = ms - days * 86400000;
+  const z = days + 719468;
+  const era = Math.floor(z / 146097);
+  const doe = z - era * 146097;
+  const yoe = Math.floor((doe - Math.floor(doe / 1460) + Math.floor(doe / 36524) - Math.floor(doe / 146096)) / 365);
+  const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100));
+  const mp = Math.floor((5 * doy + 2) / 153);
+  const day = doy - Math.floor((153 * mp + 2) / 5) + 1;
+  const month = mp < 10 ? mp + 3 : mp - 9;
+  const year = yoe + era * 400 + (month <= 2 ? 1 : 0);
+  const milli = rest % 1000;
+  rest = (rest - milli) / 1000;
+  const second = rest % 60;
+  rest = (rest - second) / 60;
+  const minute = rest % 60;
+  const hour = (rest - minute) / 60;
+  return (
+    year + '-' + PAD2[month] + '-' + PAD2[day] + 'T' + PAD2[hour] + ':' + PAD2[minute] + ':' + PAD2[second] + '.' + PAD3[milli] + 'Z'
+  );
+}
+
+function dateText(p: number): string {
+  const ms = int32At(p + 4) * TWO_32 + (int32At(p) >>> 0);
+  if (ms >= 0 && ms <= MAX_ISO_DATE_MS) return '{"$date": "' + isoDateText(ms) + '"}';
+  return '{"$date": {"$numberLong": "' + int64TextAt(p) + '"}}';
+}
+
+function checkEnd(p: number): void {
+  if (p > end) fail('value runs past the end of its document');
+}
+
+/**
+ * Writes the value of BSON type `type` at `pos` (advancing `pos` past it). `depth` is the
+ * indentation level of the line the value starts on; `compact` writes documents and arrays on one line.
+ */
+function valueText(type: number, depth: number, compact: boolean): string {
+  const p = pos;
+  switch (type) {
+    case 0x01: {
+      checkEnd(p + 8);
+      pos = p + 8;
+      return doubleText(buf.readDoubleLE(p));
+    }
+    case 0x02:
+      return stringText();
+    case 0x03:
+      return documentText(depth, compact, false);
+    case 0x04:
+      return arrayText(depth, compact);
+    case 0x05: {
+      let len = int32At(p);
+      const subtype = buf[p + 4];
+      let start = p + 5;
+      if (len < 0 || start + len > end) fail('bad binary length');
+      pos = start + len;
+      // Subtype 2 (old binary) repeats the length inside the payload; Extended JSON holds the
+      // payload without it, and the reader's serializer writes it back.
+      if (subtype === 0x02) {
+        if (len < 4 || int32At(start) !== len - 4) fail('binary subtype 2 with inconsistent inner length');
+        start += 4;
+        len -= 4;
+      }
+      return (
+        '{"$binary": {"base64": "' + buf.base64Slice(start, start + len) + '", "subType": "' + HEX2[subtype] + '"}}'
+      );
+    }
+    case 0x06:
+      return '{"$undefined": true}';
+    case 0x07:
+      checkEnd(p + 12);
+      pos = p + 12;
+      return objectIdText(p);
+    case 0x08: {
+      checkEnd(p + 1);
+      pos = p + 1;
+      const b = buf[p];
+      if (b === 1) return 'true';
+      if (b === 0) return 'false';
+      return fail(`boolean byte ${b} is neither 0 nor 1`);
+    }
+    case 0x09:
+      checkEnd(p + 8);
+      pos = p + 8;
+      return dateText(p);
+    case 0x0a:
+      return 'null';
+    case 0x0b: {
+      const pattern = readCString();
+      const options = readCString();
+      return (
+        '{"$regularExpression": {"pattern": ' + JSON.stringify(pattern) + ', "options": ' + JSON.stringify(options) + '}}'
+      );
+    }
+    case 0x0c: {
+      const ns = readString();
+      checkEnd(pos + 12);
+      const oid = objectIdText(pos);
+      pos += 12;
+      return '{"$dbPointer": {"$ref": ' + JSON.stringify(ns) + ', "$id": ' + oid + '}}';
+    }
+    case 0x0d:
+      return '{"$code": ' + JSON.stringify(readString()) + '}';
+    case 0x0e:
+      return '{"$symbol": ' + JSON.stringify(readString()) + '}';
+    case 0x0f: {
+      const total = int32At(p);
+      if (total < 14 || p + total > end) fail('bad code-with-scope length');
+      pos = p + 4;
+      const code = readString();
+      const scope = documentText(depth, true, false);
+      if (pos !== p + total) fail('code-with-scope length does not match its parts');
+      return '{"$code": ' + JSON.stringify(code) + ', "$scope": ' + scope + '}';
+    }
+    case 0x10:
+      checkEnd(p + 4);
+      pos = p + 4;
+      return String(int32At(p));
+    case 0x11:
+      checkEnd(p + 8);
+      pos = p + 8;
+      return '{"$timestamp": {"t": ' + (int32At(p + 4) >>> 0) + ', "i": ' + (int32At(p) >>> 0) + '}}';
+    case 0x12:
+      checkEnd(p + 8);
+      pos = p + 8;
+      return '{"$numberLong": "' + int64TextAt(p) + '"}';
+    case 0x13:
+      checkEnd(p + 16);
+      pos = p + 16;
+      return '{"$numberDecimal": "' + decimalText(p) + '"}';
+    case 0xff:
+      return '{"$minKey": 1}';
+    case 0x7f:
+      return '{"$maxKey": 1}';
+    default:
+      return fail(`unknown BSON type 0x${HEX2[type & 0xff] ?? '??'}`);
+  }
+}
+
+/** Opens the document at `pos`: checks its length, returns the offset one past its last byte. */
+function enterDocument(): number {
+  const start = pos;
+  const len = int32At(start);
+  const stop = start + len;
+  if (len < 5 || stop > end || buf[stop - 1] !== 0) fail('bad document length');
+  pos = start + 4;
+  return stop;
+}
+
+function leaveDocument(stop: number): void {
+  if (pos !== stop - 1) fail('document length does not match its elements');
+  pos = stop;
+}
+
+/**
+ * Whether the document at `pos` (pointing at its length) must be escaped: its first key (stored
+ * order) starts with `$` and is not `$ref`. See docs/FORMAT.md.
+ */
+function firstKeyNeedsEscape(): boolean {
+  const p = pos + 4;
+  if (buf[p] === 0 || buf[p + 1] !== 0x24) return false;
+  // "$ref\0"
+  return !(buf[p + 2] === 0x72 && buf[p + 3] === 0x65 && buf[p + 4] === 0x66 && buf[p + 5] === 0);
+}
+
+function escapedText(inner: string, depth: number, compact: boolean): string {
+  if (compact) return '{"' + ESCAPE_KEY + '": ' + inner + '}';
+  return '{\n' + INDENT[depth + 1] + '"' + ESCAPE_KEY + '": ' + inner + '\n' + INDENT[depth] + '}';
+}
+
+/** Writes the embedded document at `pos`; `top` marks the part-file level (its `_id` is kept on one line). */
+function documentText(depth: number, compact: boolean, top: boolean): string {
+  if (depth >= MAX_INDENT - 2) fail('documents nested too deeply');
+  if (sortKeys) return sortedDocumentText(depth, compact, top);
+  if (firstKeyNeedsEscape()) return escapedText(fieldsText(depth + 1, compact, top), depth, compact);
+  return fieldsText(depth, compact, top);
+}
+
+let idText = '';
+
+function fieldsText(depth: number, compact: boolean, top: boolean): string {
+  const stop = enterDocument();
+  const saved = end;
+  end = stop;
+  let out = '';
+  let type: number;
+  const inner = INDENT[depth + 1];
+  let n = 0;
+  while ((type = buf[pos++]) !== 0) {
+    if (pos >= end) fail('document ends inside an element');
+    const key = readKeyText();
+    path.push(key);
+    let value: string;
+    if (top && key === '"_id"') {
+      value = idText = valueText(type, depth + 1, true);
+    } else {
+      value = valueText(type, depth + 1, compact);
+    }
+    path.pop();
+    if (compact) out += (n === 0 ? '{' : ', ') + key + ': ' + value;
+    else out += (n === 0 ? '{\n' : ',\n') + inner + key + ': ' + value;
+    n++;
+  }
+  pos--;
+  end = saved;
+  leaveDocument(stop);
+  if (n === 0) return '{}';
+  return compact ? out + '}' : out + '\n' + INDENT[depth] + '}';
+}
+
+function arrayText(depth: number, compact: boolean): string {
+  if (depth >= MAX_INDENT - 2) fail('documents nested too deeply');
+  const stop = enterDocument();
+  const saved = end;
+  end = stop;
+  let out = '';
+  let type: number;
+  const inner = INDENT[depth + 1];
+  let n = 0;
+  while ((type = buf[pos++]) !== 0) {
+    if (pos >= end) fail('array ends inside an element');
+    skipArrayKey(n);
+    path.push(String(n));
+    const value = valueText(type, depth + 1, compact);
+    path.pop();
+    if (compact) out += (n === 0 ? '[' : ', ') + value;
+    else out += (n === 0 ? '[\n' : ',\n') + inner + value;
+    n++;
+  }
+  pos--;
+  end = saved;
+  leaveDocument(stop);
+  if (n === 0) return '[]';
+  return compact ? out + ']' : out + '\n' + INDENT[depth] + ']';
+}
+
+/** Byte length of the value of `type` at `p` (used to collect fields before sorting them). */
+function valueSize(type: number, p: number): number {
+  switch (type) {
+    case 0x01:
+    case 0x09:
+    case 0x11:
+    case 0x12:
+      return 8;
+    case 0x02:
+    case 0x0d:
+    case 0x0e:
+      return 4 + int32At(p);
+    case 0x03:
+    case 0x04:
+    case 0x0f:
+      return int32At(p);
+    case 0x05:
+      return 5 + int32At(p);
+    case 0x06:
+    case 0x0a:
+    case 0xff:
+    case 0x7f:
+      return 0;
+    case 0x07:
+      return 12;
+    case 0x08:
+      return 1;
+    case 0x0b: {
+      let q = p;
+      while (q < end && buf[q] !== 0) q++;
+      q++;
+      while (q < end && buf[q] !== 0) q++;
+      return q + 1 - p;
+    }
+    case 0x0c:
+      return 4 + int32At(p) + 12;
+    case 0x10:
+      return 4;
+    case 0x13:
+      return 16;
+    default:
+      return fail(`unknown BSON type 0x${HEX2[type & 0xff] ?? '??'}`);
+  }
+}
+
+interface Field {
+  key: string;
+  keyText: string;
+  type: number;
+  at: number;
+}
+
+function compareKeys(a: Field, b: Field): number {
+  return a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
+}
+
+function sortedDocumentText(depth: number, compact: boolean, top: boolean): string {
+  const stop = enterDocument();
+  const saved = end;
+  end = stop;
+  const fields: Field[] = [];
+  let type: number;
+  while ((type = buf[pos++]) !== 0) {
+    if (pos >= end) fail('document ends inside an element');
+    const keyStart = pos;
+    const key = readCString();
+    const keyText = readKeyTextAt(keyStart);
+    const size = valueSize(type, pos);
+    if (size < 0 || pos + size > end) fail('bad value length');
+    fields.push({ key, keyText, type, at: pos });
+    pos += size;
+  }
+  const last = pos - 1;
+  const dbref = fields.length > 0 && fields[0].key === '$ref';
+  if (!dbref) {
+    let id: Field | undefined;
+    if (top) {
+      const i = fields.findIndex((f) => f.key === '_id');
+      if (i >= 0) id = fields.splice(i, 1)[0];
+    }
+    fields.sort(compareKeys);
+    if (id) fields.unshift(id);
+  }
+  const escape = fields.length > 0 && fields[0].key[0] === '$' && fields[0].key !== '$ref';
+  const d = escape ? depth + 1 : depth;
+  const inner = INDENT[d + 1];
+  let out = '';
+  for (let n = 0; n < fields.length; n++) {
+    const f = fields[n];
+    pos = f.at;
+    path.push(f.keyText);
+    let value: string;
+    if (top && f.key === '_id') {
+      const was = sortKeys;
+      sortKeys = false;
+      value = idText = valueText(f.type, d + 1, true);
+      sortKeys = was;
+    } else {
+      value = valueText(f.type, d + 1, compact);
+    }
+    path.pop();
+    if (compact) out += (n === 0 ? '{' : ', ') + f.keyText + ': ' + value;
+    else out += (n === 0 ? '{\n' : ',\n') + inner + f.keyText + ': ' + value;
+  }
+  pos = last;
+  end = saved;
+  leaveDocument(stop);
+  const text = fields.length === 0 ? '{}' : compact ? out + '}' : out + '\n' + INDENT[d] + '}';
+  return escape ? escapedText(text, depth, compact) : text;
+}
+
+function readKeyTextAt(p: number): string {
+  const saved = pos;
+  pos = p;
+  const text = readKeyText();
+  pos = saved;
+  return text;
+}
+
+function toBuffer(bytes: Uint8Array): SliceBuffer {
+  const b = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return b as SliceBuffer;
+}
+
+/**
+ * Writes one top-level document, given as raw BSON bytes (as the driver returns them with
+ * `raw: true`), as part-file text: the document indented for its place inside the part array
+ * (starts with `  {`, ends with `  }`, no trailing comma or newline). `idText` is the one-line
+ * text of the `_id` value, exactly the text after `"_id": ` in `text`.
+ *
+ * Throws FormatError for malformed BSON and for the few things that cannot be stored losslessly
+ * (strings that are not valid UTF-8, arrays whose keys are not 0, 1, 2, ...).
+ *
+ * @example
+ * const { text, idText } = writeDocument(BSON.serialize({ _id: 1, name: 'Ada' }));
+ * // text:   '  {\n    "_id": 1,\n    "name": "Ada"\n  }'
+ * // idText: '1'
+ */
+export function writeDocument(bson: Uint8Array, opts?: WriteDocumentOptions): DocumentText {
+  buf = toBuffer(bson);
+  pos = 0;
+  end = buf.length;
+  sortKeys = opts?.sortKeys === true;
+  path = [];
+  idText = '';
+  try {
+    if (end < 5) fail('document shorter than 5 bytes');
+    const len = int32At(0);
+    if (len !== end) fail(`document length ${len} does not match its ${end} bytes`);
+    const text = INDENT[1] + documentText(1, false, true);
+    // Concatenation builds a rope of thousands of pieces; callers keep many document texts alive
+    // until a part file is joined, and retained ropes cost several times the writing itself in GC.
+    // Reading a character from the middle makes V8 flatten the rope into one flat string now.
+    text.charCodeAt(text.length >> 1);
+    return { text, idText };
+  } catch (err) {
+    if (err instanceof WalkError) {
+      const where = path.length > 0 ? ` at field ${path.map((k) => k.replace(/^"|"$/g, '')).join('.')}` : '';
+      throw new FormatError(`cannot write BSON document${where}: ${err.message}`, { path: path.slice() });
+    }
+    throw err;
+  } finally {
+    // Drop the reference so a large input buffer can be collected.
+    buf = EMPTY;
+  }
+}
+
+/**
+ * Same as {@link writeDocument}, from a decoded document (as decoded with `promoteValues: false`:
+ * Int32/Double/Long wrappers). Plain JS numbers that are integers in int32 range are written as
+ * Int32, other numbers as Double; bigint as Int64; `undefined` as the BSON Undefined type.
+ *
+ * @example
+ * writeDocumentObject({ _id: new ObjectId('68a72cf14b78eb31b9af9e45'), qty: 5 }).idText;
+ * // '{"$oid": "68a72cf14b78eb31b9af9e45"}'
+ */
+export function writeDocumentObject(doc: Document, opts?: WriteDocumentOptions): DocumentText {
+  return writeDocument(serializeDocument(doc), opts);
+}
+
+/**
+ * Joins document texts (from {@link writeDocument}) into the text of a part file: a JSON array,
+ * one document per element, ending with a newline. An empty part is `[]\n`.
+ *
+ * @example
+ * partFileText([]); // '[]\n'
+ */
+export function partFileText(texts: string[]): string {
+  if (texts.length === 0) return '[]\n';
+  return '[\n' + texts.join(',\n') + '\n]\n';
+}

@@ -1,0 +1,15 @@
+/**
+ * dbsnap's canonical form: BSON documents <-> the lossless, readable Extended JSON text stored in
+ * part files (docs/FORMAT.md, "Document encoding"), and the BSON sort order.
+ */
+export {
+  writeDocument,
+  writeDocumentObject,
+  partFileText,
+  doubleText,
+  ESCAPE_KEY,
+  type WriteDocumentOptions,
+  type DocumentText,
+} from './document-writer.js';
+export { readPartFile, readValue, serializeDocument, DbPointer, OUT_OF_RANGE_DATE_MS } from './document-reader.js';
+export { compareBsonValues } from './bson-order.js';
