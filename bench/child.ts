@@ -4,10 +4,10 @@
  * last line, so peak RSS belongs to this contender alone.
  */
 import { apostropheRead, apostropheWrite } from './contenders/apostrophe.js';
-import { commitAgain, commitFirst, diffSnapshots, restoreSnapshot } from './contenders/dbsnap.js';
+import { commitAgain, commitFirst, diffSnapshots, idle, restoreSnapshot } from './contenders/dbsnap.js';
 import { floorRead, floorWrite } from './contenders/floor.js';
 import { seedWay } from './contenders/seed.js';
-import type { Contender, ContenderParams } from './contenders/types.js';
+import { cpuNow, type Contender, type ContenderParams } from './contenders/types.js';
 
 const CONTENDERS: Record<string, Contender> = {
   'floor-read': floorRead,
@@ -20,6 +20,7 @@ const CONTENDERS: Record<string, Contender> = {
   seed: seedWay,
   'apostrophe-write': apostropheWrite,
   'apostrophe-read': apostropheRead,
+  idle,
 };
 
 const [id, json] = process.argv.slice(2);
@@ -29,10 +30,12 @@ if (!contender || !json) {
   process.exit(2);
 }
 try {
+  const cpu = cpuNow();
   const outcome = await contender(JSON.parse(json) as ContenderParams);
+  const cpuMs = outcome.cpuMs ?? cpuNow() - cpu;
   // resourceUsage().maxRSS is in kilobytes (getrusage ru_maxrss).
   const maxRssBytes = process.resourceUsage().maxRSS * 1024;
-  console.log(`BENCH_RESULT ${JSON.stringify({ ms: outcome.ms, maxRssBytes, info: outcome.info ?? {} })}`);
+  console.log(`BENCH_RESULT ${JSON.stringify({ ms: outcome.ms, cpuMs, maxRssBytes, info: outcome.info ?? {} })}`);
   process.exit(0);
 } catch (e) {
   const err = e as Error;

@@ -7,6 +7,8 @@
 export interface Sample {
   /** Wall time of the measured operation inside the child, in milliseconds. */
   ms: number;
+  /** CPU time (user + system) the child spent on the measured work, in milliseconds; the server's is not in it. */
+  cpuMs?: number;
   /** Peak resident set size of the child, in bytes. */
   maxRssBytes: number;
   /** Contender-specific facts (bytes written, documents restored, ...). */
@@ -30,6 +32,8 @@ export interface Row {
   label: string;
   runs: number;
   medianMs: number | null;
+  /** Median CPU milliseconds of the contender's own process (null when not reported). */
+  cpuMs: number | null;
   docsPerSec: number | null;
   mbPerSec: number | null;
   floor: string | null;
@@ -69,13 +73,15 @@ export function summarize(results: readonly ContenderResult[], documents: number
   return results.map((r) => {
     const ms = medians.get(r.id) ?? null;
     const floorMs = r.floor ? medians.get(r.floor) : undefined;
+    const cpus = r.samples.flatMap((s) => (s.cpuMs === undefined ? [] : [s.cpuMs]));
     return {
       id: r.id,
       label: r.label,
       runs: r.samples.length,
       medianMs: ms,
-      docsPerSec: ms && ms > 0 ? documents / (ms / 1000) : null,
-      mbPerSec: ms && ms > 0 ? bsonBytes / MB / (ms / 1000) : null,
+      cpuMs: cpus.length > 0 ? median(cpus) : null,
+      docsPerSec: ms !== null && ms > 0 ? documents / (ms / 1000) : null,
+      mbPerSec: ms !== null && ms > 0 ? bsonBytes / MB / (ms / 1000) : null,
       floor: r.floor ?? null,
       ratio: ms !== null && floorMs ? ms / floorMs : null,
       peakRssMb: r.samples.length > 0 ? Math.max(...r.samples.map((s) => s.maxRssBytes)) / MB : null,
@@ -157,10 +163,14 @@ export function fmtInt(n: number): string {
 
 /** Renders rows as a Markdown table (also readable in a terminal). */
 export function formatTable(rows: readonly Row[]): string {
-  const header = ['contender', 'time (median)', 'documents/s', 'MB/s (BSON)', 'ratio to floor', 'peak RSS', 'runs'];
+  const header = ['contender', 'time (median)', 'documents/s', 'MB/s (BSON)', 'ratio to floor', 'client CPU', 'peak RSS', 'runs'];
   const body = rows.map((r) => {
     if (r.medianMs === null) {
-      return [r.label, r.note ?? 'not measured', '', '', '', '', String(r.runs)];
+      return [r.label, r.note ?? 'not measured', '', '', '', '', '', String(r.runs)];
+    }
+    if (r.medianMs === 0) {
+      // A baseline row (the idle child): only its memory means anything.
+      return [r.label, '-', '-', '-', '-', '-', `${r.peakRssMb!.toFixed(0)} MB`, String(r.runs)];
     }
     const ratio = r.ratio === null ? (r.floor ? '' : '1.00x (floor)') : `${fmtRatio(r.ratio)} ${r.floor}`;
     return [
@@ -169,6 +179,7 @@ export function formatTable(rows: readonly Row[]): string {
       fmtInt(r.docsPerSec ?? 0),
       (r.mbPerSec ?? 0).toFixed(1),
       ratio,
+      r.cpuMs === null ? '' : fmtMs(r.cpuMs),
       `${r.peakRssMb!.toFixed(0)} MB`,
       String(r.runs),
     ];

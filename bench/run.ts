@@ -49,7 +49,7 @@ interface Args {
 
 const USAGE = `usage: npm run bench -- [--docs N] [--runs R] [--json] [--seed S] [--timeout SEC]
        [--only a,b] [--skip a,b] [--profile a,b] [--workdir DIR] [--keep] [--deps-prefix DIR]
-contenders: floor-read commit commit-again commit-change diff floor-write restore seed
+contenders: idle floor-read commit commit-again commit-change diff floor-write restore seed
             apostrophe-write apostrophe-read
 --skip apostrophe skips both apostrophe rows; --profile writes V8 CPU profiles of those
 contenders (node --cpu-prof) and prints their hot spots to stderr.`;
@@ -285,6 +285,7 @@ interface Growth {
 }
 
 const LABELS: Record<string, { label: string; floor?: string }> = {
+  idle: { label: 'idle child (tsx, driver and dist/ loaded; RSS baseline)' },
   'floor-read': { label: 'floor-read (driver -> canonical EJSON lines)' },
   commit: { label: 'dbsnap commit (empty repository)', floor: 'floor-read' },
   'commit-again': { label: 'dbsnap commit again (nothing changed)', floor: 'floor-read' },
@@ -463,6 +464,7 @@ async function main(): Promise<void> {
     ];
     void apostropheDir;
 
+    if (results.has('idle')) await measure('idle', 0, { ...base, target: '', repo: '', dir: args.workdir });
     for (let round = 0; round < args.runs; round++) {
       const order = round % 2 === 0 ? groups : [...groups].reverse();
       for (const g of order) await g(round);

@@ -5,7 +5,7 @@
  */
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import type { Contender } from './types.js';
+import { cpuNow, type Contender } from './types.js';
 
 interface Apostrophe {
   write(db: unknown, filename: string): Promise<void>;
@@ -30,6 +30,7 @@ const FILE = 'shop.snapshot';
 
 export const apostropheWrite: Contender = async (p) => {
   const { snapshot, connect } = load();
+  const cpu = cpuNow();
   const started = performance.now();
   const client = await connect(p.uri);
   try {
@@ -37,11 +38,12 @@ export const apostropheWrite: Contender = async (p) => {
   } finally {
     await client.close();
   }
-  return { ms: performance.now() - started };
+  return { ms: performance.now() - started, cpuMs: cpuNow() - cpu };
 };
 
 export const apostropheRead: Contender = async (p) => {
   const { snapshot, connect } = load();
+  const cpu = cpuNow();
   const started = performance.now();
   const client = await connect(p.uri);
   try {
@@ -49,5 +51,5 @@ export const apostropheRead: Contender = async (p) => {
   } finally {
     await client.close();
   }
-  return { ms: performance.now() - started };
+  return { ms: performance.now() - started, cpuMs: cpuNow() - cpu };
 };

@@ -1,7 +1,7 @@
 /**
  * dbsnap as users run it: the built library (dist/index.js, what `npm run bench` builds first).
  */
-import type { Contender } from './types.js';
+import { cpuNow, type Contender } from './types.js';
 
 type Dbsnap = typeof import('../../src/index.js');
 
@@ -15,17 +15,19 @@ const identity = { name: 'Bench', email: 'bench@example.com' };
 export const commitFirst: Contender = async (p) => {
   const { init, commit } = await lib();
   await init({ repo: p.repo, author: identity });
+  const cpu = cpuNow();
   const started = performance.now();
   const r = await commit({ repo: p.repo, uri: p.uri, db: p.db, author: identity });
-  return { ms: performance.now() - started, info: commitInfo(r) };
+  return { ms: performance.now() - started, cpuMs: cpuNow() - cpu, info: commitInfo(r) };
 };
 
 /** Commit again: with nothing changed or after mutateShop, depending on when the parent runs it. */
 export const commitAgain: Contender = async (p) => {
   const { commit } = await lib();
+  const cpu = cpuNow();
   const started = performance.now();
   const r = await commit({ repo: p.repo, uri: p.uri, db: p.db, author: identity });
-  return { ms: performance.now() - started, info: commitInfo(r) };
+  return { ms: performance.now() - started, cpuMs: cpuNow() - cpu, info: commitInfo(r) };
 };
 
 function commitInfo(r: Awaited<ReturnType<Dbsnap['commit']>>): Record<string, unknown> {
@@ -39,10 +41,11 @@ function commitInfo(r: Awaited<ReturnType<Dbsnap['commit']>>): Record<string, un
 
 export const diffSnapshots: Contender = async (p) => {
   const { diff } = await lib();
+  const cpu = cpuNow();
   const started = performance.now();
   const d = await diff({ repo: p.repo, from: 'HEAD~1', to: 'HEAD' });
   const ms = performance.now() - started;
-  return { ms, info: { totals: (d as unknown as { totals?: unknown }).totals } };
+  return { ms, cpuMs: cpuNow() - cpu, info: { totals: (d as unknown as { totals?: unknown }).totals } };
 };
 
 /** Restore HEAD into an empty database: replace mode, which always verifies what it loaded. */
@@ -51,6 +54,7 @@ export const restoreSnapshot: Contender = async (p) => {
   if (typeof (m as { restore?: unknown }).restore !== 'function') {
     throw new Error('n/a (restore not available)');
   }
+  const cpu = cpuNow();
   const started = performance.now();
   const r = await m.restore({
     repo: p.repo,
@@ -61,5 +65,12 @@ export const restoreSnapshot: Contender = async (p) => {
     confirm: async () => true,
     author: identity,
   });
-  return { ms: performance.now() - started, info: { verified: r.verified, summary: r.summary } };
+  return { ms: performance.now() - started, cpuMs: cpuNow() - cpu, info: { verified: r.verified, summary: r.summary } };
+};
+
+/** Loads what every dbsnap child loads (tsx, the driver, dist/) and does nothing: the RSS every child starts from. */
+export const idle: Contender = async () => {
+  await lib();
+  await import('mongodb');
+  return { ms: 0 };
 };

@@ -7,7 +7,7 @@ import { once } from 'node:events';
 import { join } from 'node:path';
 import { BSON, MongoClient } from 'mongodb';
 import { generateShop } from '../../test/support/shop.js';
-import type { Contender } from './types.js';
+import { cpuNow, type Contender } from './types.js';
 
 /** Lines are collected into chunks of about this size before each write, like any buffered exporter. */
 const CHUNK_CHARS = 1 << 20;
@@ -58,7 +58,9 @@ export const floorRead: Contender = async (p) => {
  */
 export const floorWrite: Contender = async (p) => {
   let timed = 0;
+  let cpu = 0;
   let t = performance.now();
+  let c = cpuNow();
   const client = await MongoClient.connect(p.uri);
   let documents = 0;
   try {
@@ -68,16 +70,21 @@ export const floorWrite: Contender = async (p) => {
     await db.collection('products').createIndex({ producerId: 1 }, { name: 'producerId_1' });
     await db.collection('orders').createIndex({ userId: 1, createdAt: -1 }, { name: 'userId_1_createdAt_-1' });
     timed += performance.now() - t;
+    cpu += cpuNow() - c;
     for (const { collection, docs } of generateShop({ totalDocs: p.docs, seed: p.seed, batchSize: 1000 })) {
       t = performance.now();
+      c = cpuNow();
       await db.collection(collection).insertMany(docs, { ordered: true });
       timed += performance.now() - t;
+      cpu += cpuNow() - c;
       documents += docs.length;
     }
   } finally {
     t = performance.now();
+    c = cpuNow();
     await client.close();
     timed += performance.now() - t;
+    cpu += cpuNow() - c;
   }
-  return { ms: timed, info: { documents } };
+  return { ms: timed, cpuMs: cpu, info: { documents } };
 };

@@ -19,7 +19,15 @@ export interface ContenderParams {
 export interface ContenderOutcome {
   /** Milliseconds of the measured work only (setup like `git init` is excluded). */
   ms: number;
+  /** CPU milliseconds (user + system) of this process over the measured work; the child fills it in when absent. */
+  cpuMs?: number;
   info?: Record<string, unknown>;
+}
+
+/** CPU time of this process so far, in milliseconds. */
+export function cpuNow(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
 }
 
 export type Contender = (p: ContenderParams) => Promise<ContenderOutcome>;

@@ -1,0 +1,76 @@
+import { describe, expect, it } from 'vitest';
+import { evaluateTargets, formatTable, markdownTable, median, summarize, type ContenderResult } from '../../bench/report.js';
+import { hotSpots, type CpuProfile } from '../../bench/profile.js';
+
+const MB = 1024 * 1024;
+
+describe('median', () => {
+  it('takes the middle value, or the mean of the two middle ones', () => {
+    expect(median([3, 1, 2])).toBe(2);
+    expect(median([4, 1, 3, 2])).toBe(2.5);
+    expect(median([7])).toBe(7);
+    expect(() => median([])).toThrow(RangeError);
+  });
+});
+
+describe('summarize', () => {
+  const results: ContenderResult[] = [
+    { id: 'floor-read', label: 'floor', samples: [{ ms: 2000, maxRssBytes: 100 * MB }, { ms: 1000, maxRssBytes: 120 * MB }, { ms: 3000, maxRssBytes: 90 * MB }] },
+    { id: 'commit', label: 'commit', floor: 'floor-read', samples: [{ ms: 1000, cpuMs: 800, maxRssBytes: 200 * MB }] },
+    { id: 'restore', label: 'restore', floor: 'floor-write', samples: [], note: 'n/a (restore not available)' },
+  ];
+  const rows = summarize(results, 10_000, 5 * MB);
+
+  it('computes median time, rates over the median, ratio to the floor and the worst RSS', () => {
+    expect(rows[0]).toMatchObject({ medianMs: 2000, docsPerSec: 5000, mbPerSec: 2.5, ratio: null, peakRssMb: 120, runs: 3 });
+    expect(rows[1]).toMatchObject({ medianMs: 1000, cpuMs: 800, docsPerSec: 10_000, ratio: 0.5, peakRssMb: 200 });
+  });
+
+  it('keeps a note and no figures for a contender that did not run', () => {
+    expect(rows[2]).toMatchObject({ medianMs: null, ratio: null, peakRssMb: null, note: 'n/a (restore not available)' });
+  });
+
+  it('renders an aligned Markdown table', () => {
+    const lines = formatTable(rows).split('\n');
+    expect(lines).toHaveLength(5);
+    expect(new Set(lines.map((l) => l.length)).size).toBe(1);
+    expect(lines[2]).toContain('2.00 s');
+    expect(lines[3]).toContain('0.50x floor-read');
+    expect(lines[4]).toContain('n/a (restore not available)');
+  });
+
+  it('marks targets met, missed, or not measured', () => {
+    const targets = evaluateTargets(rows, 2.5);
+    expect(targets.find((t) => t.name === 'commit vs floor-read')).toMatchObject({ actual: '0.50x', met: true });
+    expect(targets.find((t) => t.name.startsWith('repository growth'))).toMatchObject({ actual: '2.50%', met: true });
+    expect(targets.find((t) => t.name.startsWith('restore'))?.met).toBeNull();
+    expect(targets.find((t) => t.name === 'peak RSS of commit')).toMatchObject({ actual: '200 MB', met: true });
+  });
+});
+
+describe('markdownTable', () => {
+  it('escapes pipes in cells', () => {
+    expect(markdownTable(['a'], [['x|y']])).toBe('| a    |\n| ---- |\n| x\\|y |');
+  });
+});
+
+describe('hotSpots', () => {
+  it('splits sampled time into self and inclusive shares per function and file', () => {
+    const profile: CpuProfile = {
+      startTime: 0,
+      endTime: 4000,
+      nodes: [
+        { id: 1, callFrame: { functionName: '(root)', url: '', lineNumber: -1 }, children: [2] },
+        { id: 2, callFrame: { functionName: 'outer', url: 'file:///r/dist/a.js', lineNumber: 0 }, children: [3] },
+        { id: 3, callFrame: { functionName: 'inner', url: 'file:///r/dist/b.js', lineNumber: 9 } },
+      ],
+      samples: [2, 3, 3, 3, 2],
+      timeDeltas: [0, 100, 100, 100, 100],
+    };
+    const { functions, files } = hotSpots(profile, '/r');
+    // Weights: each sample gets the next delta (the last gets 0): 2->100, 3->100, 3->100, 3->100, 2->0.
+    expect(functions[0]).toEqual({ key: 'dist/b.js:inner:10', selfPercent: 75, totalPercent: 75 });
+    expect(functions.find((f) => f.key === 'dist/a.js:outer:1')).toEqual({ key: 'dist/a.js:outer:1', selfPercent: 25, totalPercent: 100 });
+    expect(files.map((f) => f.key)).toEqual(['dist/b.js', 'dist/a.js']);
+  });
+});
