@@ -18,6 +18,7 @@ import {
   estimatedCount,
   listCollections,
   listIndexes,
+  pinSnapshotTime,
   readRawDocuments,
   snapshotTime,
   startSnapshotSession,
@@ -139,6 +140,7 @@ export async function commit(opts: CommitOptions): Promise<CommitResult> {
     const all = await listCollections(conn);
     const selected = selectCollections(all, config, opts);
     const session = startSnapshotSession(conn);
+    await pinSnapshotTime(conn, session, selected.find((c) => c.type !== 'view')?.name);
 
     const useHashes = opts.useServerHashes !== false;
     const plain = selected.filter((c) => c.type === 'collection').map((c) => c.name);

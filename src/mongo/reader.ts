@@ -111,6 +111,15 @@ export function startSnapshotSession(conn: Connection): ClientSession | undefine
   return conn.client.startSession({ snapshot: true });
 }
 
+/**
+ * Makes a snapshot session pick its cluster time now, with one small read, so that collections
+ * then read in parallel all see that same time (the driver fixes it at the session's first read).
+ */
+export async function pinSnapshotTime(conn: Connection, session: ClientSession | undefined, collection: string | undefined): Promise<void> {
+  if (!session || !collection) return;
+  await conn.db.collection(collection).findOne({}, { session, projection: { _id: 1 } });
+}
+
 /** The cluster time a snapshot session read at, once its first read has happened. */
 export function snapshotTime(session: ClientSession | undefined): string | undefined {
   const t = (session as unknown as { snapshotTime?: { t: number; i: number } } | undefined)?.snapshotTime;
