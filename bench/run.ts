@@ -187,7 +187,9 @@ interface ChildOutcome {
 async function runChild(id: string, params: ContenderParams, args: Args, round: number): Promise<ChildOutcome> {
   const nodeArgs = ['--import', 'tsx'];
   if (args.profile.has(id)) {
-    nodeArgs.push('--cpu-prof', '--cpu-prof-dir', join(args.workdir, 'profiles'), '--cpu-prof-name', `${id}-r${round}.cpuprofile`);
+    // No --cpu-prof-name: tsx's module hooks run on a worker thread that writes a profile too, and
+    // a fixed name lets the idle worker's overwrite the main thread's.
+    nodeArgs.push('--cpu-prof', '--cpu-prof-dir', join(args.workdir, 'profiles', `${id}-r${round}`));
   }
   const child = spawn(process.execPath, [...nodeArgs, join(ROOT, 'bench/child.ts'), id, JSON.stringify(params)], {
     cwd: ROOT,
@@ -522,9 +524,15 @@ async function main(): Promise<void> {
 
   if (args.profile.size > 0) {
     const dir = join(args.workdir, 'profiles');
-    for (const file of existsSync(dir) ? (await readdir(dir)).sort() : []) {
-      const text = await readFile(join(dir, file), 'utf8');
-      console.error(`\n== CPU profile ${join(dir, file)}\n${summarizeProfile(JSON.parse(text), ROOT)}`);
+    for (const sub of existsSync(dir) ? (await readdir(dir)).sort() : []) {
+      // One file per thread; the main thread's is the largest (the hooks worker mostly idles).
+      const files = await Promise.all(
+        (await readdir(join(dir, sub))).map(async (f) => ({ f: join(dir, sub, f), size: (await stat(join(dir, sub, f))).size })),
+      );
+      const main = files.sort((a, b) => b.size - a.size)[0];
+      if (!main) continue;
+      const text = await readFile(main.f, 'utf8');
+      console.error(`\n== CPU profile ${main.f}\n${summarizeProfile(JSON.parse(text), ROOT)}`);
     }
   }
   if (!args.keep) {
