@@ -526,21 +526,93 @@ function parseOrdered(text: string): unknown {
 // Public API
 // ---------------------------------------------------------------------------------------------
 
+/**
+ * Offset of the first JSON syntax error in `text` (Node 20's JSON.parse messages do not say
+ * where it is). Only runs after JSON.parse has failed, so it favours brevity over speed.
+ */
+function jsonErrorOffset(text: string): number {
+  let i = 0;
+  const space = () => {
+    while (i < text.length && ' \t\n\r'.includes(text[i])) i++;
+  };
+  const expect = (ok: boolean) => {
+    if (!ok) throw i;
+  };
+  const value = (): void => {
+    space();
+    const c = text[i];
+    if (c === '{' || c === '[') {
+      const close = c === '{' ? '}' : ']';
+      i++;
+      space();
+      if (text[i] === close) {
+        i++;
+        return;
+      }
+      for (;;) {
+        if (c === '{') {
+          space();
+          expect(text[i] === '"');
+          value();
+          space();
+          expect(text[i] === ':');
+          i++;
+        }
+        value();
+        space();
+        if (text[i] === ',') {
+          i++;
+          continue;
+        }
+        expect(text[i] === close);
+        i++;
+        return;
+      }
+    }
+    if (c === '"') {
+      for (i++; ; i++) {
+        expect(i < text.length && text.charCodeAt(i) >= 0x20);
+        if (text[i] === '\\') {
+          i++;
+          const e = /^(?:["\\/bfnrt]|u[0-9a-fA-F]{4})/.exec(text.slice(i, i + 5));
+          expect(e !== null);
+          i += e![0].length - 1;
+        } else if (text[i] === '"') {
+          i++;
+          return;
+        }
+      }
+    }
+    const m = /^(?:true|false|null|-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?)/.exec(text.slice(i, i + 400));
+    expect(m !== null);
+    i += m![0].length;
+  };
+  try {
+    value();
+    space();
+    expect(i === text.length);
+  } catch (at) {
+    if (typeof at === 'number') return at;
+    throw at;
+  }
+  return -1;
+}
+
 function parseJson(text: string, source: string): unknown {
   try {
     return JSON.parse(text);
   } catch (err) {
-    const message = (err as Error).message;
-    const at = /position (\d+)/.exec(message);
+    const at = jsonErrorOffset(text);
     let where = '';
-    if (at) {
-      const before = text.slice(0, Number(at[1]));
-      const line = before.split('\n').length;
-      where = ` (line ${line}, column ${Number(at[1]) - before.lastIndexOf('\n')})`;
+    if (at >= 0) {
+      const before = text.slice(0, at);
+      where = ` at line ${before.split('\n').length}, column ${at - before.lastIndexOf('\n')}`;
     }
-    throw new FormatError(`${source}: not valid JSON${where}: ${message}. The file may have been edited by hand or truncated.`, {
-      source,
-    });
+    throw new FormatError(
+      `${source}: not valid JSON${where} (${(err as Error).message.split('\n')[0]}). ` +
+        'The file may have been edited by hand or truncated.',
+      { source },
+    );
   }
 }
 
