@@ -7,7 +7,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { EJSON, type Document } from 'bson';
 import { compareBsonValues } from '../canonical/bson-order.js';
-import { readPartFile, serializeDocument } from '../canonical/document-reader.js';
+import { DbPointer, readPartFile, serializeDocument } from '../canonical/document-reader.js';
 import { encodeCollection } from '../canonical/encode-collection.js';
 import { collectionDir, type CollectionEntry, type Manifest, type RepositoryConfig } from '../canonical/format.js';
 import {
@@ -346,6 +346,23 @@ async function* readParts(snap: SnapshotRef, entry: CollectionEntry, onBlob?: (b
   }
 }
 
+/**
+ * The first value (path and kind) that the driver would silently turn into something else:
+ * Undefined (written as null), DBPointer (written as a DBRef document), a date beyond a JS Date.
+ */
+function unwritablePath(value: unknown, path: string): { path: string; what: string } | null {
+  if (value === undefined) return { path, what: 'Undefined' };
+  if (value instanceof DbPointer) return { path, what: 'a DBPointer' };
+  if (value instanceof Date) return Number.isNaN(value.getTime()) ? { path, what: 'a date beyond year 275760' } : null;
+  if (value === null || typeof value !== 'object' || typeof (value as { _bsontype?: unknown })._bsontype === 'string') return null;
+  const entries = value instanceof Map ? [...value.entries()] : Object.entries(value as object);
+  for (const [k, v] of entries) {
+    const found = unwritablePath(v, path ? `${path}.${k}` : String(k));
+    if (found) return found;
+  }
+  return null;
+}
+
 async function validateCollection(
   snap: SnapshotRef,
   entry: CollectionEntry,
@@ -369,6 +386,15 @@ async function validateCollection(
       }
       prev = id;
       hasPrev = true;
+      const unwritable = unwritablePath(doc, '');
+      if (unwritable) {
+        throw new UnsupportedFeatureError(
+          `${entry.name} document ${EJSON.stringify({ _id: id } as Document)} holds ${unwritable.what} at ${unwritable.path}, ` +
+            'a deprecated BSON type the MongoDB Node.js driver cannot write; nothing was changed. ' +
+            'Restore this collection with mongorestore, or exclude it with --collections.',
+          { collection: entry.name, path: unwritable.path },
+        );
+      }
       // Decrypting now proves the key fits every encrypted value before anything is written.
       if (transform) transform(doc);
     }

@@ -1,0 +1,42 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { BSON } from 'bson';
+import { afterEach, beforeEach, expect, it } from 'vitest';
+import { serializeDocument, DbPointer } from '../../src/canonical/document-reader.js';
+import { init, restore, verify } from '../../src/index.js';
+import { ObjectId } from 'bson';
+import { commitHandmadeSnapshot } from '../support/handmade-snapshot.js';
+import { useTestDatabase } from '../support/test-db.js';
+
+let dir: string;
+let repo: string;
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'dbsnap-deprecated-'));
+  repo = join(dir, 'backup-repo');
+  await init({ repo, author: { name: 'T', email: 't@example.com' }, now: new Date('2025-01-02T03:04:05Z') });
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+it.each([
+  ['Undefined', { _id: 2, legacy: { gone: undefined } }, 'legacy.gone'],
+  ['a DBPointer', { _id: 2, ptr: new DbPointer('db.coll', new ObjectId('68a72cf14b78eb31b9af9e46')) }, 'ptr'],
+])('refuses, before touching the target, to restore %s the driver cannot write', async (what, doc, path) => {
+  await commitHandmadeSnapshot(repo, 'legacy', [BSON.serialize({ _id: 1, ok: true }), serializeDocument(doc)]);
+  // The snapshot itself is sound and stores the value exactly.
+  expect((await verify({ repo })).ok).toBe(true);
+  const t = await useTestDatabase('deprecated');
+  try {
+    await t.db.collection('legacy').insertOne({ _id: 1, before: 'restore' });
+    await expect(restore({ repo, ref: 'HEAD', uri: t.dbUri, backup: false })).rejects.toMatchObject({
+      code: 'EUNSUPPORTED',
+      data: { collection: 'legacy', path },
+      message: expect.stringContaining(what),
+    });
+    expect(await t.db.collection('legacy').find().toArray()).toEqual([{ _id: 1, before: 'restore' }]);
+  } finally {
+    await t.drop();
+  }
+});
