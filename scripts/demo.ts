@@ -69,15 +69,15 @@ try {
   await dbsnap(['relations', '--infer', '--accept']);
   await dbsnap(['verify']);
 
-  // The seed's restore procedure: put the first snapshot into a second database, then verify it.
-  await dbsnap(['restore', 'v1', '--db', 'shop_restored', '--dry-run']);
-  await dbsnap(['restore', 'v1', '--db', 'shop_restored', '--yes']);
-  await dbsnap(['verify', 'v1', '--uri', uriFor('shop_restored')]);
-
   // A partial restore into the live database: products go back to v1; the replaced state is kept.
   await dbsnap(['restore', 'v1', '--collections', 'products', '--yes']);
   await dbsnap(['status'], { expectExit: 1 });
   await dbsnap(['diff', '--format', 'markdown', '--limit', '1']);
+
+  // The seed's restore procedure: put the first snapshot into a second database, then verify it.
+  await dbsnap(['restore', 'v1', '--db', 'shop_restored', '--dry-run']);
+  await dbsnap(['restore', 'v1', '--db', 'shop_restored', '--yes']);
+  await dbsnap(['verify', 'v1', '--uri', uriFor('shop_restored')]);
 } finally {
   await client.close();
   await server.stop();
