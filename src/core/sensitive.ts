@@ -44,6 +44,30 @@ export function loadKey(config: RepositoryConfig, material: string | undefined, 
 }
 
 /**
+ * The shared shape of commit's and restore's rewrites: the key is required as soon as any selected
+ * collection has sensitive fields, and each such collection gets the rewrite `make` builds.
+ */
+function perCollection<T>(
+  config: RepositoryConfig,
+  material: string | undefined,
+  collections: string[] | undefined,
+  missingKey: (fields: string[]) => string,
+  make: (paths: readonly string[], key: DbsnapKey, collection: string) => T,
+): { key?: DbsnapKey; transformFor: (collection: string) => T | undefined } {
+  const spec = parseSensitiveFields(config.sensitive ?? {});
+  const names = sensitiveFieldNames(config, collections);
+  const key = loadKey(config, material);
+  if (names.length > 0 && !key) throw new KeyError(missingKey(names), { fields: names });
+  return {
+    ...(key ? { key } : {}),
+    transformFor: (collection) => {
+      const paths = fieldsForCollection(spec, collection);
+      return key && paths.length > 0 ? make(paths, key, collection) : undefined;
+    },
+  };
+}
+
+/**
  * For each collection, the rewrite commit applies before writing (field encryption), or undefined
  * where the collection has no sensitive fields. Fails up front, naming the fields, when sensitive
  * fields are configured and no key was given.
@@ -53,54 +77,36 @@ export function buildDocumentTransform(
   material: string | undefined,
   collections?: string[],
 ): { key?: DbsnapKey; transformFor: (collection: string) => ((doc: Uint8Array) => Document | Uint8Array) | undefined } {
-  const spec = parseSensitiveFields(config.sensitive ?? {});
-  const names = sensitiveFieldNames(config, collections);
-  const key = loadKey(config, material);
-  if (names.length > 0 && !key) {
-    throw new KeyError(
-      `sensitive fields ${names.join(', ')} are stored encrypted; set DBSNAP_KEY or pass --key-file (the key is never stored in the repository).`,
-      { fields: names },
-    );
-  }
-  return {
-    ...(key ? { key } : {}),
-    transformFor: (collection) => {
-      const paths = fieldsForCollection(spec, collection);
-      if (!key || paths.length === 0) return undefined;
-      return (raw) => encryptDocument(BSON.deserialize(raw, EXACT_DECODE_OPTIONS), paths, key).doc;
-    },
-  };
+  return perCollection(
+    config,
+    material,
+    collections,
+    (names) => `sensitive fields ${names.join(', ')} are stored encrypted; set DBSNAP_KEY or pass --key-file (the key is never stored in the repository).`,
+    (paths, key) => (raw: Uint8Array) => encryptDocument(BSON.deserialize(raw, EXACT_DECODE_OPTIONS), paths, key).doc,
+  );
 }
 
 /**
  * For each collection, the rewrite restore applies to snapshot documents: decrypt with the key,
- * or mask (pseudonyms shaped like the originals) with `mask`.
+ * then with `mask` replace the sensitive values by pseudonyms shaped like the originals.
  */
 export function buildRestoreTransform(
   config: RepositoryConfig,
   material: string | undefined,
   opts: { mask?: boolean; collections?: string[] } = {},
 ): { key?: DbsnapKey; transformFor: (collection: string) => ((doc: Document) => Document) | undefined } {
-  const spec = parseSensitiveFields(config.sensitive ?? {});
-  const names = sensitiveFieldNames(config, opts.collections);
-  const key = loadKey(config, material);
-  if (names.length > 0 && !key) {
-    throw new KeyError(
-      `the snapshot holds encrypted fields (${names.join(', ')}); set DBSNAP_KEY or pass --key-file to restore them${opts.mask ? '' : ', or restore with --mask'}.`,
-      { fields: names },
-    );
-  }
-  return {
-    ...(key ? { key } : {}),
-    transformFor: (collection) => {
-      const paths = fieldsForCollection(spec, collection);
-      if (!key || paths.length === 0) return undefined;
-      return (doc) => {
-        const plain = decryptDocument(doc, key, { collection });
-        return opts.mask ? maskDocument(plain, paths, key) : plain;
-      };
+  return perCollection(
+    config,
+    material,
+    opts.collections,
+    (names) =>
+      `the snapshot holds encrypted fields (${names.join(', ')}); set DBSNAP_KEY or pass --key-file to restore them` +
+      `${opts.mask ? ' (masking needs the key too: pseudonyms are derived from the real values)' : ''}.`,
+    (paths, key, collection) => (doc: Document) => {
+      const plain = decryptDocument(doc, key, { collection });
+      return opts.mask ? maskDocument(plain, paths, key) : plain;
     },
-  };
+  );
 }
 
 export { findEncryptedFields };
