@@ -26,7 +26,8 @@ import {
 } from 'bson';
 import { FormatError, InvalidArgumentError } from '../errors/index.js';
 
-const ESCAPE_KEY = '$dbsnapDocument';
+/** The key that marks an embedded document whose own first key would read as a type wrapper. */
+export const ESCAPE_KEY = '$dbsnapDocument';
 
 /**
  * A BSON DBPointer (deprecated type 0x0C). bson has no class of its own for it (it decodes one as a

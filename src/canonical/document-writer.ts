@@ -12,7 +12,7 @@
  */
 import { Decimal128, type Document } from 'bson';
 import { FormatError } from '../errors/index.js';
-import { serializeDocument } from './document-reader.js';
+import { ESCAPE_KEY, serializeDocument } from './document-reader.js';
 
 /** Options for {@link writeDocument}. */
 export interface WriteDocumentOptions {
@@ -31,9 +31,6 @@ export interface DocumentText {
   /** One-line text of the `_id` value, exactly as after `"_id": ` in `text`; '' when there is no `_id`. */
   idText: string;
 }
-
-/** The key that marks an embedded document whose own first key would read as a type wrapper. */
-export const ESCAPE_KEY = '$dbsnapDocument';
 
 const MAX_INDENT = 256;
 const INDENT: string[] = [];

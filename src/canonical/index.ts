@@ -7,9 +7,15 @@ export {
   writeDocumentObject,
   partFileText,
   doubleText,
-  ESCAPE_KEY,
   type WriteDocumentOptions,
   type DocumentText,
 } from './document-writer.js';
-export { readPartFile, readValue, serializeDocument, DbPointer, OUT_OF_RANGE_DATE_MS } from './document-reader.js';
+export {
+  readPartFile,
+  readValue,
+  serializeDocument,
+  DbPointer,
+  ESCAPE_KEY,
+  OUT_OF_RANGE_DATE_MS,
+} from './document-reader.js';
 export { compareBsonValues } from './bson-order.js';
