@@ -22,6 +22,7 @@ import {
   ObjectId,
   Timestamp,
 } from 'bson';
+import { DbPointer } from './document-reader.js';
 
 /** The canonical type class of a value (mongod's canonicalizeBSONType). */
 export function canonicalTypeOrder(v: unknown): number {
@@ -32,6 +33,7 @@ export function canonicalTypeOrder(v: unknown): number {
   if (typeof v === 'boolean') return 40;
   if (v instanceof Date) return 45;
   if (Array.isArray(v)) return 25;
+  if (v instanceof DbPointer) return 55;
   const bsontype = (v as { _bsontype?: string })._bsontype;
   switch (bsontype) {
     case 'MinKey':
@@ -205,11 +207,12 @@ export function compareBsonValues(a: unknown, b: unknown): number {
       return compareStrings(x.pattern, y.pattern) || compareStrings(x.options, y.options);
     }
     case 55: {
-      const x = a as unknown as { namespace: string; oid: ObjectId };
-      const y = b as unknown as { namespace: string; oid: ObjectId };
+      // mongod compares a DBPointer by namespace length, then namespace, then ObjectId.
+      const x = a as DbPointer;
+      const y = b as DbPointer;
       return (
-        Math.sign(x.namespace.length - y.namespace.length) ||
-        compareStrings(x.namespace, y.namespace) ||
+        Math.sign(x.collection.length - y.collection.length) ||
+        compareStrings(x.collection, y.collection) ||
         Math.sign(compareBytes(x.oid.id, y.oid.id))
       );
     }

@@ -44,3 +44,18 @@ describe('part cutting', () => {
     expect(new Set(parts.map((p) => p.name)).size).toBe(parts.length);
   });
 });
+
+describe('BSON order of the deprecated DBPointer', () => {
+  it('sorts after regular expressions and before Code, by namespace length first', async () => {
+    const { compareBsonValues } = await import('../../src/canonical/bson-order.js');
+    const { DbPointer } = await import('../../src/canonical/document-reader.js');
+    const { BSONRegExp, Code, ObjectId } = await import('bson');
+    const oid = new ObjectId('68a72cf14b78eb31b9af9e46');
+    const short = new DbPointer('b.c', oid);
+    const long = new DbPointer('a.cc', oid);
+    expect(compareBsonValues(new BSONRegExp('x', ''), short)).toBe(-1);
+    expect(compareBsonValues(short, new Code('x'))).toBe(-1);
+    expect(compareBsonValues(short, long)).toBe(-1);
+    expect(compareBsonValues(long, new DbPointer('a.cc', oid))).toBe(0);
+  });
+});
