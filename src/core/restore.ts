@@ -18,12 +18,13 @@ import {
   FormatError,
   InterruptedError,
   InvalidArgumentError,
+  KeyError,
   ProtectedTargetError,
   RestoreFailedError,
   UnsupportedFeatureError,
 } from '../errors/index.js';
 import { connect, type Connection } from '../mongo/connection.js';
-import { listCollections, readRawDocuments } from '../mongo/reader.js';
+import { collectionHashes, listCollections, readRawDocuments } from '../mongo/reader.js';
 import { formatSource, hostNames, redactUri } from '../mongo/uri.js';
 import {
   countDocuments,
@@ -75,6 +76,11 @@ export interface RestoreOptions {
   dryRun?: boolean;
   /** Commit what will be replaced to a safety ref first (default true). */
   backup?: boolean;
+  /**
+   * Verify by reading every loaded document back and re-encoding it, even where the server's
+   * collection hash (`dbHash`) would do (slower; for servers you do not trust to hash).
+   */
+  readBack?: boolean;
   /** Restore into a host listed in `protectedHosts`. */
   force?: boolean;
   /** Key material for encrypted fields (DBSNAP_KEY or a key file's contents). */
@@ -94,8 +100,12 @@ export interface RestoredCollection {
   type: 'collection' | 'view' | 'timeseries';
   action: 'create' | 'replace' | 'merge';
   documents: number;
-  /** How the result was checked: content hash, document bytes (merge), count only (masked), view definition. */
-  check: 'hash' | 'documents' | 'count' | 'view';
+  /**
+   * How the result was checked: the server's hash of the loaded collection against the bytes sent
+   * (server-hash), the collection read back and re-encoded against the snapshot's hash (hash),
+   * document bytes (merge), count only (masked), view definition.
+   */
+  check: 'server-hash' | 'hash' | 'documents' | 'count' | 'view';
 }
 
 export interface DanglingRelation {
@@ -173,10 +183,13 @@ export async function restore(opts: RestoreOptions): Promise<RestoreResult> {
   const names = selected.map((s) => s.entry.name);
   const restoreTransform = buildRestoreTransform(config, opts.key, { mask: opts.mask, collections: names });
 
-  // 1. Validate the whole selection before connecting to the target at all.
+  // 1. Validate the whole selection before connecting to the target at all: every part's bytes
+  // against its hash. Merge writes straight into the target, so there every document is also
+  // parsed and checked now; replace checks each document as it loads it into a temporary
+  // collection, which is dropped on any failure, so the target is never touched by a bad snapshot.
   for (const s of selected) {
     if (s.entry.type === 'view') continue;
-    await validateCollection(snap, s.entry, manifest, restoreTransform.transformFor(s.entry.name), opts);
+    await validateCollection(snap, s.entry, manifest, restoreTransform.transformFor(s.entry.name), opts, mode === 'merge');
   }
 
   // 2. Plan against the target as it is now.
@@ -317,20 +330,32 @@ function corrupt(snap: SnapshotRef, path: string, what: string, data: Record<str
 interface LoadedPart {
   path: string;
   docs: Document[];
+  documents: number;
   bytes: number;
 }
 
-/** Reads the parts of a collection one at a time, checking each against collection.json. */
-async function* readParts(snap: SnapshotRef, entry: CollectionEntry, onBlob?: (buf: Buffer) => void): AsyncGenerator<LoadedPart> {
+/**
+ * Reads the parts of a collection one at a time, checking each against collection.json; with
+ * `parse: false` only the bytes are checked (the documents are not decoded).
+ */
+async function* readParts(
+  snap: SnapshotRef,
+  entry: CollectionEntry,
+  opts: { parse?: boolean; onBlob?: (buf: Buffer) => void } = {},
+): AsyncGenerator<LoadedPart> {
   for (const part of partBlobs(snap, entry)) {
     const buf = await snap.repo.readBlob(part.oid);
-    onBlob?.(buf);
+    opts.onBlob?.(buf);
     const sha = createHash('sha256').update(buf).digest('hex');
     if (sha !== part.sha256) {
       throw corrupt(snap, part.path, `does not match its hash in collection.json (expected ${part.sha256.slice(0, 12)}..., found ${sha.slice(0, 12)}...)`, {
         expected: part.sha256,
         found: sha,
       });
+    }
+    if (opts.parse === false) {
+      yield { path: part.path, docs: [], documents: part.documents, bytes: buf.length };
+      continue;
     }
     let docs: Document[];
     try {
@@ -342,7 +367,7 @@ async function* readParts(snap: SnapshotRef, entry: CollectionEntry, onBlob?: (b
     if (docs.length !== part.documents) {
       throw corrupt(snap, part.path, `holds ${docs.length} documents, collection.json says ${part.documents}`);
     }
-    yield { path: part.path, docs, bytes: buf.length };
+    yield { path: part.path, docs, documents: docs.length, bytes: buf.length };
   }
 }
 
@@ -363,42 +388,60 @@ function unwritablePath(value: unknown, path: string): { path: string; what: str
   return null;
 }
 
+/** Per-document checks, in load order: an `_id`, ascending, nothing the driver would alter. */
+class DocumentChecks {
+  private prev: unknown;
+  private hasPrev = false;
+  constructor(
+    private readonly snap: SnapshotRef,
+    private readonly entry: CollectionEntry,
+  ) {}
+
+  check(doc: Document, path: string, i: number): void {
+    const id = documentId(doc);
+    if (id === undefined) throw corrupt(this.snap, path, `document ${i} has no _id`);
+    if (this.hasPrev && compareBsonValues(this.prev, id) >= 0) {
+      throw corrupt(this.snap, path, `document ${i} is out of _id order (or repeats an _id): ${EJSON.stringify({ _id: id } as Document)}`);
+    }
+    this.prev = id;
+    this.hasPrev = true;
+    const unwritable = unwritablePath(doc, '');
+    if (unwritable) {
+      throw new UnsupportedFeatureError(
+        `${this.entry.name} document ${EJSON.stringify({ _id: id } as Document)} holds ${unwritable.what} at ${unwritable.path}, ` +
+          'a deprecated BSON type the MongoDB Node.js driver cannot write; nothing was changed. ' +
+          'Restore this collection with mongorestore, or exclude it with --collections.',
+        { collection: this.entry.name, path: unwritable.path },
+      );
+    }
+  }
+}
+
+/**
+ * Checks a collection of the snapshot before anything is written: every part's bytes against
+ * collection.json, the whole against the manifest; with `parseAll`, also every document (it
+ * parses, ascends by `_id`, decrypts with the key, can be written exactly).
+ */
 async function validateCollection(
   snap: SnapshotRef,
   entry: CollectionEntry,
   manifest: Manifest,
   transform: ((doc: Document) => Document) | undefined,
   opts: RestoreOptions,
+  parseAll: boolean,
 ): Promise<void> {
   const whole = createHash('sha256');
   let documents = 0;
-  let prev: unknown;
-  let hasPrev = false;
+  const checks = new DocumentChecks(snap, entry);
   opts.onProgress?.({ phase: 'verify', collection: entry.name, done: 0, total: entry.documents });
-  for await (const part of readParts(snap, entry, (buf) => whole.update(buf))) {
+  for await (const part of readParts(snap, entry, { parse: parseAll, onBlob: (buf) => whole.update(buf) })) {
     checkAborted(opts.signal, 'nothing was changed');
     for (let i = 0; i < part.docs.length; i++) {
-      const doc = part.docs[i]!;
-      const id = documentId(doc);
-      if (id === undefined) throw corrupt(snap, part.path, `document ${i} has no _id`);
-      if (hasPrev && compareBsonValues(prev, id) >= 0) {
-        throw corrupt(snap, part.path, `document ${i} is out of _id order (or repeats an _id): ${EJSON.stringify({ _id: id } as Document)}`);
-      }
-      prev = id;
-      hasPrev = true;
-      const unwritable = unwritablePath(doc, '');
-      if (unwritable) {
-        throw new UnsupportedFeatureError(
-          `${entry.name} document ${EJSON.stringify({ _id: id } as Document)} holds ${unwritable.what} at ${unwritable.path}, ` +
-            'a deprecated BSON type the MongoDB Node.js driver cannot write; nothing was changed. ' +
-            'Restore this collection with mongorestore, or exclude it with --collections.',
-          { collection: entry.name, path: unwritable.path },
-        );
-      }
+      checks.check(part.docs[i]!, part.path, i);
       // Decrypting now proves the key fits every encrypted value before anything is written.
-      if (transform) transform(doc);
+      if (transform) transform(part.docs[i]!);
     }
-    documents += part.docs.length;
+    documents += part.documents;
     opts.onProgress?.({ phase: 'verify', collection: entry.name, done: documents, total: entry.documents });
   }
   const dir = `${collectionDir(entry.name)}/collection.json`;
@@ -459,14 +502,20 @@ interface LoadContext {
   verifyTransform?: (collection: string) => ((doc: Uint8Array) => Document | Uint8Array) | undefined;
 }
 
-/** Streams the snapshot's documents (decrypted/masked) into `write` in batches, in `_id` order. */
+/**
+ * Streams the snapshot's documents (checked, then decrypted/masked) into `write` in batches, in
+ * `_id` order. Returns the count and the MD5 of the BSON bytes sent, in order: what the server's
+ * `dbHash` reports for a collection holding exactly those documents.
+ */
 async function loadDocuments(
   ctx: LoadContext,
   entry: CollectionEntry,
   write: (docs: Document[]) => Promise<void>,
   onPart?: (docs: Document[]) => Promise<void>,
-): Promise<number> {
+): Promise<{ documents: number; md5: string }> {
   const transform = ctx.restoreTransform(entry.name);
+  const checks = new DocumentChecks(ctx.snap, entry);
+  const md5 = createHash('md5');
   let batch: Document[] = [];
   let bytes = 0;
   let done = 0;
@@ -481,19 +530,38 @@ async function loadDocuments(
   };
   ctx.opts.onProgress?.({ phase: 'restore', collection: entry.name, done: 0, total: entry.documents });
   for await (const part of readParts(ctx.snap, entry)) {
+    for (let i = 0; i < part.docs.length; i++) checks.check(part.docs[i]!, part.path, i);
     const docs = transform ? part.docs.map(transform) : part.docs;
     await onPart?.(docs);
-    for (const doc of docs) batch.push(doc);
+    for (const doc of docs) {
+      md5.update(serializeDocument(doc));
+      batch.push(doc);
+    }
     bytes += part.bytes;
     if (batch.length >= BATCH_DOCS || bytes >= BATCH_BYTES) await flush();
   }
   await flush();
-  return done;
+  return { documents: done, md5: md5.digest('hex') };
 }
 
 /** Re-encodes a live collection exactly as commit would and compares it with the snapshot entry. */
-async function verifyLoaded(ctx: LoadContext, entry: CollectionEntry, live: string): Promise<RestoredCollection['check']> {
+async function verifyLoaded(
+  ctx: LoadContext,
+  entry: CollectionEntry,
+  live: string,
+  sent: { documents: number; md5: string },
+): Promise<RestoredCollection['check']> {
   ctx.opts.onProgress?.({ phase: 'verify', collection: entry.name, done: 0, total: entry.documents });
+  if (sent.documents !== entry.documents) throw new Error(`${sent.documents} documents were written, the snapshot has ${entry.documents}`);
+  // Where the server hashes collections, its hash of the loaded copy must equal the hash of the
+  // exact bytes restore sent, which are the snapshot's documents: no read back needed.
+  const serverHash = ctx.opts.readBack ? undefined : (await collectionHashes(ctx.conn, [live]))?.[live];
+  if (serverHash) {
+    if (serverHash !== sent.md5) {
+      throw new Error(`the server's hash of the loaded copy (${serverHash}) differs from that of the documents sent (${sent.md5}): a value the server or driver cannot store exactly?`);
+    }
+    return ctx.opts.mask ? 'count' : 'server-hash';
+  }
   if (ctx.opts.mask) {
     const n = await countDocuments(ctx.conn, live);
     if (n !== entry.documents) throw new Error(`${n} documents were written, the snapshot has ${entry.documents}`);
@@ -536,9 +604,9 @@ async function replaceCollections(ctx: LoadContext, selected: SelectedCollection
       const live = inPlace ? planned.name : `${TEMP_PREFIX}${runId}_${n}`;
       loaded.push({ name: planned.name, live, inPlace });
       await createCollection(ctx.conn, live, s.meta.options);
-      await loadDocuments(ctx, s.entry, (docs) => insertBatch(ctx.conn, live, docs));
+      const sent = await loadDocuments(ctx, s.entry, (docs) => insertBatch(ctx.conn, live, docs));
       await createIndexes(ctx.conn, live, s.meta.indexes);
-      const check = await verifyLoaded(ctx, s.entry, live);
+      const check = await verifyLoaded(ctx, s.entry, live, sent);
       result.restored.push({ name: planned.name, type: s.entry.type, action: planned.action, documents: s.entry.documents, check });
     }
   } catch (err) {
@@ -630,6 +698,8 @@ async function recreateViews(ctx: LoadContext, selected: SelectedCollection[], p
 
 function failure(err: unknown, collection: string, state: string): DbsnapError {
   if (err instanceof InterruptedError) return new InterruptedError(`restore interrupted while restoring "${collection}"; ${state}.`, { collection });
+  // A fault of the snapshot, the key or the target's abilities keeps its own code.
+  if (err instanceof CorruptSnapshotError || err instanceof UnsupportedFeatureError || err instanceof KeyError) return err;
   const cause = err instanceof Error ? err.message : String(err);
   return new RestoreFailedError(`restore failed at collection "${collection}": ${cause}. ${state[0]!.toUpperCase()}${state.slice(1)}.`, {
     collection,

@@ -20,6 +20,7 @@ export const restoreCommand: CommandFactory = (ctx) => ({
       .option('backup', { type: 'boolean', default: true, describe: 'Commit what will be replaced to a safety ref first (--no-backup skips it)' })
       .option('force', { type: 'boolean', default: false, describe: 'Restore into a host listed in protectedHosts' })
       .option('key-file', { type: 'string', describe: 'File holding the key for encrypted fields (else DBSNAP_KEY)' })
+      .option('read-back', { type: 'boolean', default: false, describe: "Verify by reading every document back, even where the server's collection hash would do" })
       .option('mask', { type: 'boolean', default: false, describe: 'Restore sensitive fields as pseudonyms' })
       .example('$0 restore v1 --dry-run', 'show what restoring tag v1 would change')
       .example('$0 restore HEAD~1 --db shop_copy --yes', 'restore into another database without asking')
@@ -40,6 +41,7 @@ export const restoreCommand: CommandFactory = (ctx) => ({
         force: args.force,
         key: keyMaterial(args, ctx.io.env),
         mask: args.mask,
+        readBack: args.readBack,
         confirm: args.yes ? undefined : confirmer(ctx.io, () => progress.stop()),
         onProgress: progress.onProgress,
         signal: ctx.io.signal,
