@@ -8,8 +8,9 @@ import type { Document } from 'bson';
 import { EJSON } from 'bson';
 import { readPartFile } from '../canonical/document-reader.js';
 import { encodeCollection } from '../canonical/encode-collection.js';
+import { partEntries } from '../canonical/part-entries.js';
 import { collectionDir, type RepositoryConfig } from '../canonical/format.js';
-import type { CollectionSide, PartRef } from '../diff/index.js';
+import type { CollectionSide, DocumentEntry, PartRef } from '../diff/index.js';
 import type { Connection } from '../mongo/connection.js';
 import { collectionHashes, listCollections, listIndexes, readRawDocuments } from '../mongo/reader.js';
 import { SnapshotRepository } from '../store/index.js';
@@ -17,6 +18,25 @@ import { configDigest, fingerprint, readServerHashCache, serverHashMatches } fro
 import type { ProgressCallback } from './progress.js';
 import { buildDocumentTransform } from './sensitive.js';
 import { decodeMeta, loadPart, partBlobs, readCollectionEntry, readManifest, type SnapshotRef } from './snapshot.js';
+
+function asEntry(doc: Document): DocumentEntry {
+  return { id: doc._id, doc: () => doc };
+}
+
+/** A part of a snapshot, read from git only when the diff needs it. */
+function snapshotPart(snap: SnapshotRef, path: string, oid: string, count: number): PartRef {
+  const source = `${path} (snapshot ${snap.commit.slice(0, 7)})`;
+  return {
+    name: basename(path),
+    blobId: oid,
+    count,
+    load: () => loadPart(snap, path, oid),
+    loadEntries: async () => {
+      const text = (await snap.repo.readBlob(oid)).toString('utf8');
+      return partEntries(text, source) ?? readPartFile(text, source).map(asEntry);
+    },
+  };
+}
 
 /** Every collection of a snapshot (or those named) as diff sides; parts load lazily from git. */
 export async function snapshotSides(snap: SnapshotRef, only?: string[]): Promise<CollectionSide[]> {
@@ -29,9 +49,7 @@ export async function snapshotSides(snap: SnapshotRef, only?: string[]): Promise
     out.push({
       name,
       meta: { type: entry.type, options: meta.options, indexes: meta.indexes },
-      parts: partBlobs(snap, entry).map(
-        (p): PartRef => ({ name: basename(p.path), blobId: p.oid, count: p.documents, load: () => loadPart(snap, p.path, p.oid) }),
-      ),
+      parts: partBlobs(snap, entry).map((p) => snapshotPart(snap, p.path, p.oid, p.documents)),
     });
   }
   return out;
@@ -100,12 +118,7 @@ export async function liveSides(conn: Connection, opts: LiveSidesOptions): Promi
       out.push({
         name: info.name,
         meta,
-        parts: partBlobs(opts.against!, entry).map((p) => ({
-          name: basename(p.path),
-          blobId: p.oid,
-          count: p.documents,
-          load: () => loadPart(opts.against!, p.path, p.oid),
-        })),
+        parts: partBlobs(opts.against!, entry).map((p) => snapshotPart(opts.against!, p.path, p.oid, p.documents)),
       });
       continue;
     }
@@ -119,16 +132,18 @@ export async function liveSides(conn: Connection, opts: LiveSidesOptions): Promi
         const same = theirs.get(part.name) === blobId;
         const text = same ? null : part.text;
         const source = `${dir}/parts/${part.name} (live ${conn.dbName})`;
-        parts.push({
-          name: part.name,
-          blobId,
-          count: part.documents,
-          load: async () => {
-            if (text !== null) return readPartFile(text, source);
-            // Identical to the snapshot's part: read it from there.
-            return loadPart(opts.against!, `${dir}/parts/${part.name}`, blobId);
-          },
-        });
+        if (text === null) {
+          // Identical to the snapshot's part: read it from there when needed.
+          parts.push(snapshotPart(opts.against!, `${dir}/parts/${part.name}`, blobId, part.documents));
+        } else {
+          parts.push({
+            name: part.name,
+            blobId,
+            count: part.documents,
+            load: async () => readPartFile(text, source),
+            loadEntries: async () => partEntries(text, source) ?? (await readPartFile(text, source)).map(asEntry),
+          });
+        }
       },
     );
     out.push({ name: info.name, meta, parts });

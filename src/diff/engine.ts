@@ -20,6 +20,7 @@ import type {
   DiffOptions,
   DocumentChange,
   DocumentCounts,
+  DocumentEntry,
   FieldChange,
   IndexDelta,
   PartRef,
@@ -29,11 +30,18 @@ import type {
 
 export const DEFAULT_LIMIT = 100;
 
+/** A buffered document: decoded already (plain `load()`), or text decoded on demand. */
+type Buffered = DocumentEntry;
+
+function decoded(doc: Document): Buffered {
+  return { id: doc._id, doc: () => doc };
+}
+
 /** Position in one side's `_id`-ordered stream of parts. */
 class PartCursor {
   /** Index of the next part not yet loaded or skipped. */
   next = 0;
-  private buffer: Document[] = [];
+  private buffer: Buffered[] = [];
   private pos = 0;
   /**
    * `_id` of the last document taken. Skipped or uncounted documents lie between it and the next
@@ -78,7 +86,7 @@ class PartCursor {
 
   async loadPart(): Promise<void> {
     const part = this.parts[this.next++]!;
-    this.buffer = await part.load();
+    this.buffer = part.loadEntries ? await part.loadEntries() : (await part.load()).map(decoded);
     this.pos = 0;
   }
 
@@ -88,20 +96,20 @@ class PartCursor {
     this.pos = 0;
   }
 
-  head(): Document {
-    return this.buffer[this.pos]!;
+  headId(): unknown {
+    return this.buffer[this.pos]!.id;
   }
 
-  take(): Document {
+  take(): Buffered {
     const doc = this.buffer[this.pos++]!;
-    if (this.hasLastId && compareBsonValues(this.lastId, doc._id) >= 0) {
+    if (this.hasLastId && compareBsonValues(this.lastId, doc.id) >= 0) {
       throw new CorruptSnapshotError(
         `collection ${this.collection} (${this.side} side): part ${this.parts[this.next - 1]?.name} is not sorted by _id ` +
           `or holds a duplicate _id. The snapshot may have been edited by hand; run dbsnap verify for details.`,
         { collection: this.collection, side: this.side, part: this.parts[this.next - 1]?.name },
       );
     }
-    this.lastId = doc._id;
+    this.lastId = doc.id;
     this.hasLastId = true;
     // Let the part go as soon as it is consumed: memory stays bounded by the parts in play.
     if (this.pos >= this.buffer.length) this.discardBuffer();
@@ -124,10 +132,13 @@ class ChangeSink {
     return this.documents.length >= this.limit;
   }
 
-  oneSided(kind: 'added' | 'removed', doc: Document): void {
+  oneSided(kind: 'added' | 'removed', entry: Buffered): void {
     this.counts[kind]++;
     if (this.full) this.truncated++;
-    else this.documents.push({ kind, id: doc._id, doc });
+    else {
+      const doc = entry.doc();
+      this.documents.push({ kind, id: doc._id, doc });
+    }
   }
 
   /** Counts documents that were never loaded (the sink is full, so they would not be kept). */
@@ -136,7 +147,11 @@ class ChangeSink {
     this.truncated += n;
   }
 
-  compare(oldDoc: Document, newDoc: Document): void {
+  compare(oldEntry: Buffered, newEntry: Buffered): void {
+    // Canonical text is a function of the document: equal text, equal document, nothing to decode.
+    if (oldEntry.text !== undefined && oldEntry.text === newEntry.text) return;
+    const oldDoc = oldEntry.doc();
+    const newDoc = newEntry.doc();
     if (bsonEquals(oldDoc, newDoc)) return;
     this.counts.changed++;
     if (this.full) {
@@ -228,7 +243,7 @@ async function mergeDocuments(from: PartCursor, to: PartCursor, sink: ChangeSink
       await to.loadPart();
       continue;
     }
-    const c = compareBsonValues(from.head()._id, to.head()._id);
+    const c = compareBsonValues(from.headId(), to.headId());
     if (c < 0) sink.oneSided('removed', from.take());
     else if (c > 0) sink.oneSided('added', to.take());
     else sink.compare(from.take(), to.take());

@@ -15,6 +15,18 @@ export interface PartRef {
   count: number;
   /** Reads the part's documents, sorted by `_id` in BSON order. */
   load(): Promise<Document[]>;
+  /**
+   * Optional, cheaper: the part's documents as canonical text with their `_id`, decoded only on
+   * demand. Two documents with equal text are equal, so the engine decodes only those that differ.
+   */
+  loadEntries?(): Promise<DocumentEntry[]>;
+}
+
+/** One document of a part, as its canonical text (absent if unknown); `doc()` decodes it (once). */
+export interface DocumentEntry {
+  id: unknown;
+  text?: string;
+  doc(): Document;
 }
 
 export type CollectionType = 'collection' | 'view' | 'timeseries';
