@@ -11,8 +11,8 @@ import {
   type Manifest,
     type RepositoryConfig,
 } from '../canonical/format.js';
-import { CollectionNotFoundError, InterruptedError } from '../errors/index.js';
-import { assertDatabaseExists, connect, type Connection } from '../mongo/connection.js';
+import { CollectionNotFoundError, InterruptedError, isDbsnapError, MongoOperationError } from '../errors/index.js';
+import { assertDatabaseExists, connect, connectionError, type Connection } from '../mongo/connection.js';
 import {
   collectionHashes,
   estimatedCount,
@@ -154,17 +154,21 @@ export async function commit(opts: CommitOptions): Promise<CommitResult> {
       for (let info = queue.shift(); info; info = queue.shift()) {
         if (opts.signal?.aborted) throw new InterruptedError('commit interrupted; HEAD was not moved.');
         const reuse = reusable(info, serverHashes, cache, configKey, headSnap);
-        results.set(
-          info.name,
-          await snapshotCollection(conn!, repo, info, config, {
-            session,
-            transform: transformFor(info.name),
-            reuse: reuse ? await reuse : undefined,
-            serverHash: serverHashes?.[info.name],
-            onProgress: opts.onProgress,
-            signal: opts.signal,
-          }),
-        );
+        try {
+          results.set(
+            info.name,
+            await snapshotCollection(conn!, repo, info, config, {
+              session,
+              transform: transformFor(info.name),
+              reuse: reuse ? await reuse : undefined,
+              serverHash: serverHashes?.[info.name],
+              onProgress: opts.onProgress,
+              signal: opts.signal,
+            }),
+          );
+        } catch (err) {
+          throw readFailure(err, info.name, opts.uri);
+        }
       }
     };
     await Promise.all(Array.from({ length: Math.max(1, opts.concurrency ?? 2) }, worker));
@@ -261,6 +265,23 @@ export async function commit(opts: CommitOptions): Promise<CommitResult> {
     await conn?.close().catch(() => {});
     await lock.release();
   }
+}
+
+/** A driver error while reading (server gone, snapshot too old ...) as a typed, one-line error. */
+function readFailure(err: unknown, collection: string, uri: string): Error {
+  if (isDbsnapError(err)) return err;
+  const e = err as { message?: string; codeName?: string; name?: string };
+  const safe = connectionError(err, uri).message;
+  const snapshotTooOld = e.codeName === 'SnapshotTooOld' || /SnapshotTooOld/.test(e.message ?? '');
+  return new MongoOperationError(
+    `reading "${collection}" failed, nothing was committed and HEAD did not move: ` +
+      (snapshotTooOld
+        ? 'the server no longer holds the point-in-time snapshot (the read took longer than its minSnapshotHistoryWindowInSeconds); raise that server parameter or commit fewer collections at a time (--collections).'
+        : /network|connect|closed|ECONNRESET|timed out/i.test(`${e.name} ${e.message}`)
+          ? safe
+          : String(e.message ?? err).split('\n')[0]),
+    { collection, codeName: e.codeName },
+  );
 }
 
 function selectCollections(all: CollectionInfo[], config: RepositoryConfig, opts: CommitOptions): CollectionInfo[] {

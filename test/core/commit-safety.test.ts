@@ -112,4 +112,27 @@ describe('commit safety', () => {
       await t.drop();
     }
   });
+
+  it('a server gone in the middle of a read fails with one line and leaves HEAD where it was', async () => {
+    const t = await useTestDatabase('gone');
+    try {
+      const rows = Array.from({ length: 5000 }, (_, i) => ({ _id: i, v: 'x'.repeat(50) }));
+      await t.db.collection('big').insertMany(rows);
+      const before = await headState();
+      // mongod's failCommand fail point (the test server has it; a real mongod needs enableTestCommands).
+      await t.client.db('admin').command({
+        configureFailPoint: 'failCommand',
+        mode: { times: 1 },
+        data: { failCommands: ['getMore'], closeConnection: true, appName: 'dbsnap' },
+      });
+      const err = await commit({ repo, uri: t.dbUri, ...FIXED }).catch((e: unknown) => e as { code: string; message: string });
+      expect(err).toMatchObject({ code: 'EMONGO' });
+      expect((err as Error).message).toMatch(/^reading "big" failed, nothing was committed and HEAD did not move: /);
+      expect((err as Error).message.split('\n')).toHaveLength(1);
+      expect(await headState()).toEqual(before);
+    } finally {
+      await t.client.db('admin').command({ configureFailPoint: 'failCommand', mode: 'off' }).catch(() => {});
+      await t.drop();
+    }
+  });
 });
