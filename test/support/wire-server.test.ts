@@ -571,3 +571,18 @@ describe('test server resolution', () => {
     expect(uriWithDatabase('mongodb://127.0.0.1:1/?replicaSet=testset', 'd')).toBe('mongodb://127.0.0.1:1/d?replicaSet=testset');
   });
 });
+
+describe('wire test server: _id lookups', () => {
+  it('answers {_id: value} like a scan would, numbers equal across types', async () => {
+    const db = freshDb();
+    await db.collection('ids').insertMany([{ _id: new Double(5) as unknown as number, a: 1 }, { _id: 'x', a: 2 }, { _id: new ObjectId('68a72cf14b78eb31b9af9e45') as unknown as number, a: 3 }]);
+    expect((await db.collection('ids').findOne({ _id: 5 }))?.a).toBe(1);
+    expect((await db.collection('ids').findOne({ _id: Long.fromNumber(5) as unknown as number }))?.a).toBe(1);
+    expect((await db.collection('ids').findOne({ _id: new ObjectId('68a72cf14b78eb31b9af9e45') as unknown as number }))?.a).toBe(3);
+    expect(await db.collection('ids').findOne({ _id: 'nope' })).toBeNull();
+    expect((await db.collection('ids').find({ _id: { $in: [5, 'x'] } }).toArray()).length).toBe(2);
+    expect((await db.collection('ids').updateOne({ _id: 'x' }, { $set: { a: 9 } })).modifiedCount).toBe(1);
+    expect((await db.collection('ids').deleteOne({ _id: 5 })).deletedCount).toBe(1);
+    expect(await db.collection('ids').countDocuments()).toBe(2);
+  });
+});

@@ -27,7 +27,7 @@ import {
   replacementBytes,
   upsertDocument,
 } from './update.js';
-import { type Doc, MISSING, compareBsonValues, decodePlain, decodeTyped, getPath, keyString } from './values.js';
+import { type Doc, MISSING, compareBsonValues, decodePlain, decodeTyped, getPath, isBsonValue, keyString } from './values.js';
 
 /** The failCommand fail point, as mongod's `configureFailPoint` sets it. */
 export interface FailPoint {
@@ -154,13 +154,35 @@ function cursorReply(
 }
 
 /** The documents a read sees: a collection's stored documents, or a view's pipeline output. */
-function sourceItems(store: Store, db: string, name: string, depth = 0): Item[] {
+/**
+ * Documents a filter can match. `{_id: value}` (no operators) is answered from the `_id` map, as
+ * mongod answers it from the `_id` index; anything else scans.
+ */
+function candidates(coll: Collection, filter: unknown): StoredDoc[] {
+  if (filter && typeof filter === 'object' && !Array.isArray(filter)) {
+    const keys = Object.keys(filter);
+    const id = (filter as Doc)._id;
+    const operator =
+      id !== null &&
+      typeof id === 'object' &&
+      !isBsonValue(id) &&
+      !(id instanceof Date) &&
+      Object.keys(id as Doc).some((k) => k.startsWith('$'));
+    if (keys.length === 1 && keys[0] === '_id' && id !== undefined && !Array.isArray(id) && !(id instanceof RegExp) && !operator) {
+      const doc = coll.docs.get(keyString(id));
+      return doc ? [doc] : [];
+    }
+  }
+  return [...coll.docs.values()];
+}
+
+function sourceItems(store: Store, db: string, name: string, depth = 0, filter?: unknown): Item[] {
   const coll = store.get(db, name);
   if (!coll) {
     if (name === 'system.views') return viewDefinitions(store, db);
     return [];
   }
-  if (coll.kind !== 'view') return [...coll.docs.values()];
+  if (coll.kind !== 'view') return filter === undefined ? [...coll.docs.values()] : candidates(coll, filter);
   if (depth > 20) throw new CommandError(2, `View depth too deep or view cycle detected: ${coll.ns}`);
   const opts = decodePlain(coll.options);
   return runPipeline(sourceItems(store, db, String(opts.viewOn), depth + 1), (opts.pipeline as Doc[]) ?? []);
@@ -464,7 +486,7 @@ const insert: Handler = (ctx) => {
 const find: Handler = (ctx) => {
   const name = collectionName(ctx);
   const { cmd } = ctx;
-  let items = sourceItems(ctx.state.store, ctx.db, name).filter(matcher(cmd.filter));
+  let items = sourceItems(ctx.state.store, ctx.db, name, 0, cmd.filter).filter(matcher(cmd.filter));
   items = sortItems(items, cmd.sort);
   const skip = typeof cmd.skip === 'number' ? cmd.skip : 0;
   const rawLimit = typeof cmd.limit === 'number' ? cmd.limit : 0;
@@ -534,7 +556,7 @@ const update: Handler = (ctx) => {
         throw new CommandError(9, 'multi update is not supported for replacement-style update');
       }
       const coll = ctx.state.store.get(ctx.db, name);
-      let matches = coll ? [...coll.docs.values()].filter(matcher(plain.q)) : [];
+      let matches = coll ? candidates(coll, plain.q).filter(matcher(plain.q)) : [];
       if (!typed.multi) matches = sortItems(matches, plain.sort).slice(0, 1);
       if (!matches.length) {
         if (typed.upsert) {
@@ -578,7 +600,7 @@ const del: Handler = (ctx) => {
       const plain = decodePlain(statements[i]!);
       const coll = ctx.state.store.get(ctx.db, name);
       if (!coll) continue;
-      let matches = [...coll.docs.values()].filter(matcher(plain.q));
+      let matches = candidates(coll, plain.q).filter(matcher(plain.q));
       if (Number(plain.limit) === 1) matches = matches.slice(0, 1);
       for (const doc of matches) coll.remove(doc);
       n += matches.length;
