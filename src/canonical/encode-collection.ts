@@ -34,6 +34,11 @@ export interface EncodedCollection {
   documents: number;
   /** SHA-256 over all part texts concatenated in order. */
   sha256: string;
+  /**
+   * MD5 over the documents' BSON bytes in order, as read (absent when a transform rewrote them):
+   * what a server's `dbHash` reports for a collection holding exactly these documents.
+   */
+  bsonMd5?: string;
   parts: Omit<EncodedPart, 'text'>[];
 }
 
@@ -45,6 +50,7 @@ export async function encodeCollection(
 ): Promise<EncodedCollection> {
   const cutter = new PartCutter({ partBits: opts.partBits, maxPartBytes: opts.maxPartBytes });
   const whole = createHash('sha256');
+  const bson = opts.transform ? null : createHash('md5');
   const parts: Omit<EncodedPart, 'text'>[] = [];
   let documents = 0;
   const writeOpts = { sortKeys: opts.sortKeys };
@@ -68,6 +74,7 @@ export async function encodeCollection(
   };
 
   for await (const raw of docs) {
+    bson?.update(raw);
     const source = opts.transform ? opts.transform(raw) : raw;
     const { text, idText } =
       source instanceof Uint8Array ? writeDocument(source, writeOpts) : writeDocumentObject(source, writeOpts);
@@ -76,5 +83,5 @@ export async function encodeCollection(
     opts.onDocument?.(documents);
   }
   await emit(cutter.finish());
-  return { documents, sha256: whole.digest('hex'), parts };
+  return { documents, sha256: whole.digest('hex'), ...(bson ? { bsonMd5: bson.digest('hex') } : {}), parts };
 }

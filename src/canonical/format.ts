@@ -131,6 +131,8 @@ export interface CollectionEntry {
   indexes: Record<string, unknown>[];
   documents: number;
   sha256: string;
+  /** MD5 of the documents' BSON bytes in `_id` order (what `dbHash` reports); absent for encrypted collections. */
+  bsonMd5?: string;
   parts: PartEntry[];
 }
 

@@ -364,6 +364,7 @@ async function snapshotCollection(
     indexes: meta.indexes,
     documents: encoded.documents,
     sha256: encoded.sha256,
+    ...(job.reuse ? (job.reuse.entry.bsonMd5 ? { bsonMd5: job.reuse.entry.bsonMd5 } : {}) : encoded.bsonMd5 ? { bsonMd5: encoded.bsonMd5 } : {}),
     parts: job.reuse
       ? job.reuse.entry.parts
       : encoded.parts.map((p) => ({ file: `parts/${p.name}`, documents: p.documents, bytes: p.bytes, sha256: p.sha256 })),

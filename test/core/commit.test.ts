@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -154,6 +155,12 @@ describe('commit', () => {
       expect(s.collections.reduce((n, c) => n + c.documents, 0)).toBe(200);
       expect(s.collections.find((c) => c.name === 'users')!.indexes).toBe(2);
       expect(s.trailers.Source).toMatch(/^mongodb:\/\/[^@]+\/dbsnap_test_meta/);
+      // collection.json records the MD5 of the documents' BSON in _id order (what dbHash reports).
+      const raw = (await t.db.collection('users').find({}, { raw: true, sort: { _id: 1 } }).toArray()) as unknown as Uint8Array[];
+      const md5 = createHash('md5');
+      for (const d of raw) md5.update(d);
+      const entry = await readCollectionEntry(await openSnapshot(await SnapshotRepository.open(repo), 'HEAD'), 'users');
+      expect(entry.bsonMd5).toBe(md5.digest('hex'));
     } finally {
       await t.drop();
     }
