@@ -4,24 +4,17 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { FIXED, useTempRepository } from '../support/temp-repo.js';
 import { commit, init, log } from '../../src/index.js';
 import { SnapshotRepository } from '../../src/store/index.js';
 import { useTestDatabase } from '../support/test-db.js';
 import { loadShop } from '../support/shop.js';
 
-const FIXED = { author: { name: 'Test', email: 'test@example.com' }, now: new Date('2025-01-02T03:04:05Z') };
 const BIN = new URL('../../bin/dbsnap.js', import.meta.url).pathname;
 
-let dir: string;
-let repo: string;
-beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'dbsnap-safety-'));
-  repo = join(dir, 'backup-repo');
-  await init({ repo, ...FIXED });
-});
-afterEach(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
+let dir = '';
+let repo = '';
+useTempRepository('safety', (r) => ({ dir, repo } = r));
 
 async function headState() {
   const store = await SnapshotRepository.open(repo);
@@ -127,8 +120,8 @@ describe('commit safety', () => {
       });
       const err = await commit({ repo, uri: t.dbUri, ...FIXED }).catch((e: unknown) => e as { code: string; message: string });
       expect(err).toMatchObject({ code: 'EMONGO' });
-      expect((err as Error).message).toMatch(/^reading "big" failed, nothing was committed and HEAD did not move: /);
-      expect((err as Error).message.split('\n')).toHaveLength(1);
+      expect((err as unknown as Error).message).toMatch(/^reading "big" failed, nothing was committed and HEAD did not move: /);
+      expect((err as unknown as Error).message.split('\n')).toHaveLength(1);
       expect(await headState()).toEqual(before);
     } finally {
       await t.client.db('admin').command({ configureFailPoint: 'failCommand', mode: 'off' }).catch(() => {});

@@ -6,24 +6,17 @@ import {
   Binary, BSON, BSONRegExp, BSONSymbol, Code, DBRef, Decimal128, Double, Int32, Long, MaxKey, MinKey, ObjectId, Timestamp,
 } from 'bson';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { FIXED, useTempRepository } from '../support/temp-repo.js';
 import { commit, init, log, show } from '../../src/index.js';
 import { SnapshotRepository } from '../../src/store/index.js';
 import { loadPart, openSnapshot, partBlobs, readCollectionEntry } from '../../src/core/snapshot.js';
 import { useTestDatabase } from '../support/test-db.js';
 import { generateShop, loadShop } from '../support/shop.js';
 
-const FIXED = { author: { name: 'Test', email: 'test@example.com' }, now: new Date('2025-01-02T03:04:05Z') };
 
-let dir: string;
-let repo: string;
-beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'dbsnap-commit-'));
-  repo = join(dir, 'backup-repo');
-  await init({ repo, ...FIXED });
-});
-afterEach(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
+let dir = '';
+let repo = '';
+useTempRepository('commit', (r) => ({ dir, repo } = r));
 
 /** A document with every BSON type, fields in a deliberate (unsorted) order. */
 function everyTypeDocument(): Uint8Array {

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Int32, type Document } from 'bson';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { FIXED, useTempRepository } from '../support/temp-repo.js';
 import { commit, init } from '../../src/index.js';
 import { relations } from '../../src/core/relations.js';
 import { loadShop } from '../support/shop.js';
@@ -11,18 +12,10 @@ import { updateConfig } from '../../src/core/config.js';
 import { readHeadConfig } from '../../src/core/snapshot.js';
 import { SnapshotRepository } from '../../src/store/index.js';
 
-const FIXED = { author: { name: 'Test', email: 'test@example.com' }, now: new Date('2025-01-02T03:04:05Z') };
 
-let dir: string;
-let repo: string;
-beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'dbsnap-relations-'));
-  repo = join(dir, 'backup-repo');
-  await init({ repo, ...FIXED });
-});
-afterEach(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
+let dir = '';
+let repo = '';
+useTempRepository('relations', (r) => ({ dir, repo } = r));
 
 describe('updateConfig', () => {
   it('commits dbsnap.json with the change on top of HEAD, keeping every other file', async () => {

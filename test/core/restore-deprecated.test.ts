@@ -3,22 +3,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BSON } from 'bson';
 import { afterEach, beforeEach, expect, it } from 'vitest';
+import { FIXED, useTempRepository } from '../support/temp-repo.js';
 import { serializeDocument, DbPointer } from '../../src/canonical/document-reader.js';
 import { init, restore, verify } from '../../src/index.js';
 import { ObjectId } from 'bson';
 import { commitHandmadeSnapshot } from '../support/handmade-snapshot.js';
 import { useTestDatabase } from '../support/test-db.js';
 
-let dir: string;
-let repo: string;
-beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'dbsnap-deprecated-'));
-  repo = join(dir, 'backup-repo');
-  await init({ repo, author: { name: 'T', email: 't@example.com' }, now: new Date('2025-01-02T03:04:05Z') });
-});
-afterEach(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
+let dir = '';
+let repo = '';
+useTempRepository('deprecated', (r) => ({ dir, repo } = r));
 
 it.each([
   ['Undefined', { _id: 2, legacy: { gone: undefined } }, 'legacy.gone'],

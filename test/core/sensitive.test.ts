@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { inflateSync } from 'node:zlib';
 import { BSON, Decimal128 } from 'bson';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { FIXED, useTempRepository } from '../support/temp-repo.js';
 import { commit, configValue, init, rekey } from '../../src/index.js';
 import { generateKey } from '../../src/crypto/index.js';
 import { SnapshotRepository } from '../../src/store/index.js';
@@ -11,19 +12,13 @@ import { loadPart, openSnapshot, partBlobs, readCollectionEntry } from '../../sr
 import { useTestDatabase } from '../support/test-db.js';
 import { loadShop } from '../support/shop.js';
 
-const FIXED = { author: { name: 'Test', email: 'test@example.com' }, now: new Date('2025-01-02T03:04:05Z') };
 const PASSWORD = 'Tr0ub4dor&3-secret';
 
-let dir: string;
-let repo: string;
-beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'dbsnap-sensitive-'));
-  repo = join(dir, 'backup-repo');
-  await init({ repo, ...FIXED });
+let dir = '';
+let repo = '';
+useTempRepository('sensitive', async (r) => {
+  ({ dir, repo } = r);
   await configValue({ repo, key: 'sensitive.users', value: '["email", "passwordHash", "address.phone"]', ...FIXED });
-});
-afterEach(async () => {
-  await rm(dir, { recursive: true, force: true });
 });
 
 /** Every object in the repository, inflated (loose objects; the store never packs). */

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { deflateSync } from 'node:zlib';
 import { EJSON, Int32, ObjectId, type Document } from 'bson';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { FIXED, useTempRepository } from '../support/temp-repo.js';
 import { commit, init } from '../../src/index.js';
 import { updateConfig } from '../../src/core/config.js';
 import { findDanglingReferences, referenceKey, valuesAtPath } from '../../src/core/references.js';
@@ -12,23 +13,15 @@ import { SnapshotRepository } from '../../src/store/index.js';
 import { loadShop } from '../support/shop.js';
 import { useTestDatabase, type TestDatabase } from '../support/test-db.js';
 
-const FIXED = { author: { name: 'Test', email: 'test@example.com' }, now: new Date('2025-01-02T03:04:05Z') };
 const SHOP_RELATIONS = [
   { from: 'products.producerId', to: 'producers._id' },
   { from: 'orders.userId', to: 'users._id' },
   { from: 'orders.items.productId', to: 'products._id' },
 ];
 
-let dir: string;
-let repo: string;
-beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'dbsnap-verify-'));
-  repo = join(dir, 'backup-repo');
-  await init({ repo, ...FIXED });
-});
-afterEach(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
+let dir = '';
+let repo = '';
+useTempRepository('verify', (r) => ({ dir, repo } = r));
 
 /** Rewrites HEAD's tree "by hand" (new blobs, tree and commit; HEAD moved), as someone using git directly would. */
 async function commitByHand(edit: (files: Map<string, string>, r: SnapshotRepository) => Promise<void>): Promise<string> {

@@ -2,8 +2,15 @@
  * A fresh, uniquely named database on the run's MongoDB server (started by global-setup.ts).
  */
 import { randomBytes } from 'node:crypto';
-import { type Db, MongoClient } from 'mongodb';
+import { type Collection, type Db, MongoClient } from 'mongodb';
 import { inject } from 'vitest';
+
+/**
+ * A database whose collections accept any document shape: tests store numbers, strings and
+ * documents as `_id`, which the driver's default schema (ObjectId `_id`) would refuse to type.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type TestDb = Omit<Db, 'collection'> & { collection(name: string): Collection<any> };
 
 /** A test database and a connected client; drop() removes the database and closes the client. */
 export interface TestDatabase {
@@ -13,7 +20,7 @@ export interface TestDatabase {
   /** The server URI with `dbName` as its path (query string kept). */
   dbUri: string;
   client: MongoClient;
-  db: Db;
+  db: TestDb;
   drop(): Promise<void>;
 }
 

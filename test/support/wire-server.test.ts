@@ -574,15 +574,16 @@ describe('test server resolution', () => {
 
 describe('wire test server: _id lookups', () => {
   it('answers {_id: value} like a scan would, numbers equal across types', async () => {
-    const db = freshDb();
-    await db.collection('ids').insertMany([{ _id: new Double(5) as unknown as number, a: 1 }, { _id: 'x', a: 2 }, { _id: new ObjectId('68a72cf14b78eb31b9af9e45') as unknown as number, a: 3 }]);
-    expect((await db.collection('ids').findOne({ _id: 5 }))?.a).toBe(1);
-    expect((await db.collection('ids').findOne({ _id: Long.fromNumber(5) as unknown as number }))?.a).toBe(1);
-    expect((await db.collection('ids').findOne({ _id: new ObjectId('68a72cf14b78eb31b9af9e45') as unknown as number }))?.a).toBe(3);
-    expect(await db.collection('ids').findOne({ _id: 'nope' })).toBeNull();
-    expect((await db.collection('ids').find({ _id: { $in: [5, 'x'] } }).toArray()).length).toBe(2);
-    expect((await db.collection('ids').updateOne({ _id: 'x' }, { $set: { a: 9 } })).modifiedCount).toBe(1);
-    expect((await db.collection('ids').deleteOne({ _id: 5 })).deletedCount).toBe(1);
-    expect(await db.collection('ids').countDocuments()).toBe(2);
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    const ids = freshDb().collection<any>('ids');
+    await ids.insertMany([{ _id: new Double(5), a: 1 }, { _id: 'x', a: 2 }, { _id: new ObjectId('68a72cf14b78eb31b9af9e45'), a: 3 }]);
+    expect((await ids.findOne({ _id: 5 }))?.a).toBe(1);
+    expect((await ids.findOne({ _id: Long.fromNumber(5) }))?.a).toBe(1);
+    expect((await ids.findOne({ _id: new ObjectId('68a72cf14b78eb31b9af9e45') }))?.a).toBe(3);
+    expect(await ids.findOne({ _id: 'nope' })).toBeNull();
+    expect((await ids.find({ _id: { $in: [5, 'x'] } }).toArray()).length).toBe(2);
+    expect((await ids.updateOne({ _id: 'x' }, { $set: { a: 9 } })).modifiedCount).toBe(1);
+    expect((await ids.deleteOne({ _id: 5 })).deletedCount).toBe(1);
+    expect(await ids.countDocuments()).toBe(2);
   });
 });
