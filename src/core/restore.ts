@@ -343,8 +343,18 @@ async function* readParts(
   entry: CollectionEntry,
   opts: { parse?: boolean; hashChecked?: boolean; onBlob?: (buf: Buffer) => void } = {},
 ): AsyncGenerator<LoadedPart> {
-  for (const part of partBlobs(snap, entry)) {
-    const buf = await snap.repo.readBlob(part.oid);
+  const parts = partBlobs(snap, entry);
+  // The next part is read (and inflated on the thread pool) while this one is decoded.
+  const read = (i: number) => {
+    const p = i < parts.length ? snap.repo.readBlob(parts[i]!.oid) : null;
+    p?.catch(() => {}); // a failure surfaces where it is awaited
+    return p;
+  };
+  let next = read(0);
+  for (let i = 0; i < parts.length; i++) {
+    const part = parts[i]!;
+    const buf = (await next)!;
+    next = read(i + 1);
     opts.onBlob?.(buf);
     const sha = opts.hashChecked ? part.sha256 : createHash('sha256').update(buf).digest('hex');
     if (sha !== part.sha256) {
