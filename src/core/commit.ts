@@ -34,7 +34,6 @@ import {
   writeServerHashCache,
   type ServerHashCache,
 } from './hash-cache.js';
-import { BlobPipeline } from './blob-pipeline.js';
 import { defaultIdentity, gitTime } from './identity.js';
 import type { Identity, ProgressCallback } from './progress.js';
 import { buildDocumentTransform } from './sensitive.js';
@@ -337,7 +336,6 @@ async function snapshotCollection(
     const total = await estimatedCount(conn, info.name);
     job.onProgress?.({ phase: 'read', collection: info.name, done: 0, total });
     let lastReport = 0;
-    const blobs = new BlobPipeline(repo);
     encoded = await encodeCollection(
       readRawDocuments(conn, info.name, { session: job.session, signal: job.signal }),
       {
@@ -353,11 +351,9 @@ async function snapshotCollection(
         },
       },
       async (part) => {
-        files.push({ path: `${dir}/parts/${part.name}`, oid: await blobs.write(part.text) });
+        files.push({ path: `${dir}/parts/${part.name}`, oid: await repo.writeBlob(part.text) });
       },
     );
-    // Every part is stored before the collection counts as read (HEAD moves only after this).
-    await blobs.drain();
     if (job.signal?.aborted) throw new InterruptedError('commit interrupted; HEAD was not moved.');
     job.onProgress?.({ phase: 'read', collection: info.name, done: encoded.documents, total: encoded.documents });
   }

@@ -22,11 +22,8 @@ import { hashObject, objectHeader, parseLooseObject, type ObjectType } from './o
 const inflateAsync = promisify(zlib.inflate);
 const deflateAsync = promisify(zlib.deflate);
 
-/**
- * Below this size the synchronous zlib call is cheaper than a thread-pool round trip. Part files
- * (tens of KB) stay above it: deflated on the pool, they compress while the next part is encoded.
- */
-const SYNC_ZLIB_LIMIT = 4 * 1024;
+/** Below this size the synchronous zlib call is cheaper than a thread-pool round trip. */
+const SYNC_ZLIB_LIMIT = 64 * 1024;
 /** Above this size the deflated object is streamed to disk instead of built in memory. */
 const STREAM_WRITE_LIMIT = 8 * 1024 * 1024;
 /** core.looseCompression defaults to 1 (best speed) in git too. */
