@@ -168,12 +168,6 @@ async function procPeakRss(pid: number | undefined): Promise<number | null> {
   }
 }
 
-/** The URI with a database path, keeping any query string. */
-function withDb(uri: string, db: string): string {
-  const u = new URL(uri);
-  u.pathname = `/${db}`;
-  return u.toString();
-}
 
 // ---------------------------------------------------------------------------------------------
 // Contender children

@@ -1,18 +1,18 @@
 /**
  * The two kinds of "side" a diff compares: a snapshot in the repository, and a live database
  * encoded exactly as commit would encode it (so equal data gives equal part blob ids and the
- * diff engine can skip it unread).
+ * diff engine can skip it unread). diff, status and verify all build their sides here.
  */
 import { basename } from 'node:path';
 import type { Document } from 'bson';
 import { EJSON } from 'bson';
 import { readPartFile } from '../canonical/document-reader.js';
 import { encodeCollection } from '../canonical/encode-collection.js';
+import { collectionDir, type CollectionEntry, type RepositoryConfig } from '../canonical/format.js';
 import { partEntries } from '../canonical/part-entries.js';
-import { collectionDir, type RepositoryConfig } from '../canonical/format.js';
 import type { CollectionSide, DocumentEntry, PartRef } from '../diff/index.js';
 import type { Connection } from '../mongo/connection.js';
-import { collectionHashes, listCollections, listIndexes, readRawDocuments } from '../mongo/reader.js';
+import { collectionHashes, listCollections, listIndexes, readRawDocuments, type CollectionInfo } from '../mongo/reader.js';
 import { SnapshotRepository } from '../store/index.js';
 import { configDigest, fingerprint, readServerHashCache, serverHashMatches } from './hash-cache.js';
 import type { ProgressCallback } from './progress.js';
@@ -38,21 +38,82 @@ function snapshotPart(snap: SnapshotRef, path: string, oid: string, count: numbe
   };
 }
 
-/** Every collection of a snapshot (or those named) as diff sides; parts load lazily from git. */
+/** One collection of a snapshot as a diff side; its parts load lazily from git. */
+export function snapshotSide(snap: SnapshotRef, entry: CollectionEntry): CollectionSide {
+  const meta = decodeMeta(entry);
+  return {
+    name: entry.name,
+    meta: { type: entry.type, options: meta.options, indexes: meta.indexes },
+    parts: partBlobs(snap, entry).map((p) => snapshotPart(snap, p.path, p.oid, p.documents)),
+  };
+}
+
+/** Every collection of a snapshot (or those named) as diff sides. */
 export async function snapshotSides(snap: SnapshotRef, only?: string[]): Promise<CollectionSide[]> {
   const manifest = await readManifest(snap);
   const out: CollectionSide[] = [];
   for (const name of Object.keys(manifest.collections)) {
     if (only && !only.includes(name)) continue;
-    const entry = await readCollectionEntry(snap, name);
-    const meta = decodeMeta(entry);
-    out.push({
-      name,
-      meta: { type: entry.type, options: meta.options, indexes: meta.indexes },
-      parts: partBlobs(snap, entry).map((p) => snapshotPart(snap, p.path, p.oid, p.documents)),
-    });
+    out.push(snapshotSide(snap, await readCollectionEntry(snap, name)));
   }
   return out;
+}
+
+export interface LiveSideOptions {
+  config: RepositoryConfig;
+  /** The rewrite commit applies (field encryption), so encrypted values compare equal. */
+  transform?: (doc: Uint8Array) => Document | Uint8Array;
+  /** Compare against this snapshot: parts identical to its parts are not kept in memory. */
+  against?: SnapshotRef | null;
+  onProgress?: ProgressCallback;
+  signal?: AbortSignal;
+}
+
+/**
+ * One collection of the live database as a diff side, encoded as commit would. A part's text is
+ * kept only when the snapshot has no identical part of that name, so memory follows the size of
+ * the change, not of the collection.
+ */
+export async function liveSide(conn: Connection, info: CollectionInfo, opts: LiveSideOptions): Promise<CollectionSide> {
+  const { config, against } = opts;
+  const meta = await liveMeta(conn, info);
+  if (info.type === 'view') return { name: info.name, meta, parts: [] };
+  const dir = collectionDir(info.name);
+  const prefix = `${dir}/parts/`;
+  const parts: PartRef[] = [];
+  opts.onProgress?.({ phase: 'read', collection: info.name, done: 0 });
+  await encodeCollection(
+    readRawDocuments(conn, info.name, { signal: opts.signal }),
+    { partBits: config.partBits, maxPartBytes: config.maxPartBytes, sortKeys: config.sortKeys, transform: opts.transform },
+    (part) => {
+      const blobId = SnapshotRepository.hashBlob(part.text);
+      const path = `${prefix}${part.name}`;
+      if (against && against.files.get(path) === blobId) {
+        // Identical to the snapshot's part: read it from there if the diff ever needs it.
+        parts.push(snapshotPart(against, path, blobId, part.documents));
+        return;
+      }
+      const text = part.text;
+      const source = `${path} (live ${conn.dbName})`;
+      parts.push({
+        name: part.name,
+        blobId,
+        count: part.documents,
+        load: async () => readPartFile(text, source),
+        loadEntries: async () => partEntries(text, source) ?? readPartFile(text, source).map(asEntry),
+      });
+    },
+  );
+  opts.signal?.throwIfAborted();
+  return { name: info.name, meta, parts };
+}
+
+/** A live collection's type, options and indexes, typed as the snapshot stores them. */
+async function liveMeta(conn: Connection, info: CollectionInfo): Promise<CollectionSide['meta']> {
+  const indexes = info.type === 'view' ? [] : await listIndexes(conn, info.name);
+  // Round-trip through canonical Extended JSON, as the snapshot stores them, so types compare alike.
+  const asStored = (d: Document) => EJSON.deserialize(EJSON.serialize(d, { relaxed: false }), { relaxed: false }) as Document;
+  return { type: info.type, options: asStored(info.options), indexes: indexes.map(asStored) };
 }
 
 export interface LiveSidesOptions {
@@ -68,85 +129,31 @@ export interface LiveSidesOptions {
   signal?: AbortSignal;
 }
 
-/**
- * The live database as diff sides. Each collection is encoded like a commit would; a part's text
- * is kept only when the snapshot has no identical part of that name, so memory follows the size
- * of the change, not of the database.
- */
+/** Every collection of the live database (or those named) as diff sides. */
 export async function liveSides(conn: Connection, opts: LiveSidesOptions): Promise<CollectionSide[]> {
-  const { config } = opts;
+  const { config, against } = opts;
   const infos = (await listCollections(conn)).filter(
     (c) => !config.exclude.includes(c.name) && (!opts.only || opts.only.includes(c.name)),
   );
   const { transformFor } = buildDocumentTransform(config, opts.key, opts.only);
-  const snapshotParts = new Map<string, Map<string, string>>();
-  if (opts.against) {
-    for (const [path, oid] of opts.against.files) {
-      const m = /^(collections\/.+)\/parts\/([^/]+)$/.exec(path);
-      if (!m) continue;
-      let parts = snapshotParts.get(m[1]!);
-      if (!parts) snapshotParts.set(m[1]!, (parts = new Map()));
-      parts.set(m[2]!, oid);
-    }
-  }
   const plain = infos.filter((c) => c.type === 'collection').map((c) => c.name);
-  const hashes = opts.useServerHashes !== false && opts.against ? await collectionHashes(conn, plain) : null;
-  const cache = hashes ? await readServerHashCache(opts.against!.repo.dir) : {};
+  const hashes = opts.useServerHashes !== false && against ? await collectionHashes(conn, plain) : null;
+  const cache = hashes ? await readServerHashCache(against!.repo.dir) : {};
   const configKey = configDigest(config);
 
   const out: CollectionSide[] = [];
   for (const info of infos) {
-    const indexes = info.type === 'view' ? [] : await listIndexes(conn, info.name);
-    const meta = {
-      type: info.type,
-      // Round-trip through canonical Extended JSON, as the snapshot stores them, so types compare alike.
-      options: EJSON.deserialize(EJSON.serialize(info.options, { relaxed: false }), { relaxed: false }) as Document,
-      indexes: indexes.map((i) => EJSON.deserialize(EJSON.serialize(i, { relaxed: false }), { relaxed: false }) as Document),
-    };
-    const dir = collectionDir(info.name);
-    const theirs = snapshotParts.get(dir) ?? new Map<string, string>();
-    if (info.type === 'view') {
-      out.push({ name: info.name, meta, parts: [] });
-      continue;
+    if (hashes && against && info.type !== 'view') {
+      const dir = collectionDir(info.name);
+      const files = [...against.files].filter(([p]) => p.startsWith(`${dir}/`)).map(([path, oid]) => ({ path, oid }));
+      if (serverHashMatches(cache, info.name, hashes[info.name], configKey, fingerprint(files, false))) {
+        // Unchanged per the server's hash: the snapshot's parts stand for the live data.
+        const side = snapshotSide(against, await readCollectionEntry(against, info.name));
+        out.push({ ...side, meta: await liveMeta(conn, info) });
+        continue;
+      }
     }
-    const headFiles = opts.against
-      ? [...opts.against.files].filter(([p]) => p.startsWith(`${dir}/`)).map(([path, oid]) => ({ path, oid }))
-      : [];
-    if (hashes && serverHashMatches(cache, info.name, hashes[info.name], configKey, fingerprint(headFiles, false))) {
-      // Unchanged per the server's hash: the snapshot's own parts stand for the live data.
-      const entry = await readCollectionEntry(opts.against!, info.name);
-      out.push({
-        name: info.name,
-        meta,
-        parts: partBlobs(opts.against!, entry).map((p) => snapshotPart(opts.against!, p.path, p.oid, p.documents)),
-      });
-      continue;
-    }
-    const parts: PartRef[] = [];
-    opts.onProgress?.({ phase: 'read', collection: info.name, done: 0 });
-    await encodeCollection(
-      readRawDocuments(conn, info.name, { signal: opts.signal }),
-      { partBits: config.partBits, maxPartBytes: config.maxPartBytes, sortKeys: config.sortKeys, transform: transformFor(info.name) },
-      (part) => {
-        const blobId = SnapshotRepository.hashBlob(part.text);
-        const same = theirs.get(part.name) === blobId;
-        const text = same ? null : part.text;
-        const source = `${dir}/parts/${part.name} (live ${conn.dbName})`;
-        if (text === null) {
-          // Identical to the snapshot's part: read it from there when needed.
-          parts.push(snapshotPart(opts.against!, `${dir}/parts/${part.name}`, blobId, part.documents));
-        } else {
-          parts.push({
-            name: part.name,
-            blobId,
-            count: part.documents,
-            load: async () => readPartFile(text, source),
-            loadEntries: async () => partEntries(text, source) ?? (await readPartFile(text, source)).map(asEntry),
-          });
-        }
-      },
-    );
-    out.push({ name: info.name, meta, parts });
+    out.push(await liveSide(conn, info, { config, transform: transformFor(info.name), against, onProgress: opts.onProgress, signal: opts.signal }));
   }
   return out;
 }

@@ -11,7 +11,6 @@ import type { Document } from 'bson';
 import { compareBsonValues } from '../canonical/bson-order.js';
 import { readPartFile, serializeDocument } from '../canonical/document-reader.js';
 import { partFileText, writeDocument } from '../canonical/document-writer.js';
-import { encodeCollection } from '../canonical/encode-collection.js';
 import {
   checkManifest,
   collectionDir,
@@ -25,15 +24,16 @@ import {
   type Relation,
   type RepositoryConfig,
 } from '../canonical/format.js';
-import { diffCollection, type CollectionSide, type PartRef } from '../diff/index.js';
+import { diffCollection } from '../diff/index.js';
 import { CorruptSnapshotError, DbsnapError, RefNotFoundError } from '../errors/index.js';
 import { assertDatabaseExists, connect, type Connection } from '../mongo/connection.js';
-import { listCollections, listIndexes, readRawDocuments, type CollectionInfo } from '../mongo/reader.js';
+import { listCollections, type CollectionInfo } from '../mongo/reader.js';
 import { SnapshotRepository } from '../store/index.js';
 import type { ProgressCallback } from './progress.js';
 import { findDanglingReferences, parseRelationEnd, type DanglingReport } from './references.js';
 import { buildDocumentTransform } from './sensitive.js';
-import { decodeMeta, loadPart, type SnapshotRef } from './snapshot.js';
+import { decodeMeta, type SnapshotRef } from './snapshot.js';
+import { liveSide, snapshotSide } from './sides.js';
 
 export interface VerifyOptions {
   /** Snapshot repository directory. */
@@ -442,19 +442,6 @@ function isCanonical(docs: Document[], text: string, sortKeys: boolean): boolean
   }
 }
 
-function snapshotSide(snap: SnapshotRef, entry: CollectionEntry): CollectionSide {
-  const dir = collectionDir(entry.name);
-  return {
-    name: entry.name,
-    meta: { type: entry.type, ...decodeMeta(entry) },
-    parts: entry.parts.map((p) => {
-      const file = `${dir}/${p.file}`;
-      const oid = snap.files.get(file)!;
-      return { name: path.posix.basename(p.file), blobId: oid, count: p.documents, load: () => loadPart(snap, file, oid) };
-    }),
-  };
-}
-
 async function compareLive(
   report: VerifyReport,
   snap: SnapshotRef,
@@ -497,7 +484,7 @@ async function compareLive(
         continue;
       }
       const from = snapshotSide(snap, entry);
-      const to = await liveSide(conn, info, from, config, transformFor(name), opts);
+      const to = await liveSide(conn, info, { config, transform: transformFor(name), against: snap, signal: opts.signal });
       const delta = await diffCollection(from, to, { limit: 0 });
       row.counts = delta.counts;
       row.indexes = {
@@ -521,41 +508,6 @@ async function compareLive(
   } finally {
     await conn.close().catch(() => {});
   }
-}
-
-/**
- * The database's collection encoded exactly as commit would write it. Only hashes are kept for
- * parts whose blob id equals the snapshot's part of the same name (the diff skips those); texts of
- * the other parts stay in memory until the diff reads them.
- */
-async function liveSide(
-  conn: Connection,
-  info: CollectionInfo,
-  snapshot: CollectionSide,
-  config: RepositoryConfig,
-  transform: ((doc: Uint8Array) => Document | Uint8Array) | undefined,
-  opts: VerifyOptions,
-): Promise<CollectionSide> {
-  const indexes = info.type === 'view' ? [] : await listIndexes(conn, info.name);
-  const meta = { type: info.type, options: info.options, indexes };
-  if (info.type === 'view') return { name: info.name, meta, parts: [] };
-  const snapshotParts = new Map(snapshot.parts.map((p) => [p.name, p]));
-  const parts: PartRef[] = [];
-  await encodeCollection(
-    readRawDocuments(conn, info.name, { signal: opts.signal }),
-    { partBits: config.partBits, maxPartBytes: config.maxPartBytes, sortKeys: config.sortKeys, transform },
-    (part) => {
-      const blobId = SnapshotRepository.hashBlob(part.text);
-      const same = snapshotParts.get(part.name);
-      const load =
-        same && same.blobId === blobId
-          ? () => same.load() // identical bytes: the snapshot's copy is the same documents
-          : ((text) => async () => readPartFile(text, `${info.name} ${part.name} (database)`))(part.text);
-      parts.push({ name: part.name, blobId, count: part.documents, load });
-    },
-  );
-  opts.signal?.throwIfAborted();
-  return { name: info.name, meta, parts };
 }
 
 async function* snapshotDocuments(snap: SnapshotRef, entry: CollectionEntry): AsyncGenerator<Document> {

@@ -1,11 +1,10 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { FIXED, useTempRepository } from '../support/temp-repo.js';
-import { commit, init, log } from '../../src/index.js';
+import { commit, log } from '../../src/index.js';
 import { SnapshotRepository } from '../../src/store/index.js';
 import { useTestDatabase } from '../support/test-db.js';
 import { loadShop } from '../support/shop.js';

@@ -1,10 +1,7 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Int32, type Document } from 'bson';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { FIXED, useTempRepository } from '../support/temp-repo.js';
-import { commit, init } from '../../src/index.js';
+import { commit } from '../../src/index.js';
 import { relations } from '../../src/core/relations.js';
 import { loadShop } from '../support/shop.js';
 import { useTestDatabase } from '../support/test-db.js';
@@ -13,9 +10,8 @@ import { readHeadConfig } from '../../src/core/snapshot.js';
 import { SnapshotRepository } from '../../src/store/index.js';
 
 
-let dir = '';
 let repo = '';
-useTempRepository('relations', (r) => ({ dir, repo } = r));
+useTempRepository('relations', (r) => (repo = r.repo));
 
 describe('updateConfig', () => {
   it('commits dbsnap.json with the change on top of HEAD, keeping every other file', async () => {

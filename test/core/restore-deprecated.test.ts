@@ -1,18 +1,14 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { BSON } from 'bson';
-import { afterEach, beforeEach, expect, it } from 'vitest';
-import { FIXED, useTempRepository } from '../support/temp-repo.js';
+import { expect, it } from 'vitest';
+import { useTempRepository } from '../support/temp-repo.js';
 import { serializeDocument, DbPointer } from '../../src/canonical/document-reader.js';
-import { init, restore, verify } from '../../src/index.js';
+import { restore, verify } from '../../src/index.js';
 import { ObjectId } from 'bson';
 import { commitHandmadeSnapshot } from '../support/handmade-snapshot.js';
 import { useTestDatabase } from '../support/test-db.js';
 
-let dir = '';
 let repo = '';
-useTempRepository('deprecated', (r) => ({ dir, repo } = r));
+useTempRepository('deprecated', (r) => (repo = r.repo));
 
 it.each([
   ['Undefined', { _id: 2, legacy: { gone: undefined } }, 'legacy.gone'],

@@ -1,9 +1,8 @@
-import { readdir, readFile, mkdtemp, rm, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { inflateSync } from 'node:zlib';
 import { BSON, Decimal128 } from 'bson';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { FIXED, useTempRepository } from '../support/temp-repo.js';
 import { commit, configValue, init, rekey } from '../../src/index.js';
 import { generateKey } from '../../src/crypto/index.js';

@@ -1,11 +1,10 @@
-import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { chmod, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { deflateSync } from 'node:zlib';
 import { EJSON, Int32, ObjectId, type Document } from 'bson';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { FIXED, useTempRepository } from '../support/temp-repo.js';
-import { commit, init } from '../../src/index.js';
+import { commit } from '../../src/index.js';
 import { updateConfig } from '../../src/core/config.js';
 import { findDanglingReferences, referenceKey, valuesAtPath } from '../../src/core/references.js';
 import { verify } from '../../src/core/verify.js';
@@ -19,9 +18,8 @@ const SHOP_RELATIONS = [
   { from: 'orders.items.productId', to: 'products._id' },
 ];
 
-let dir = '';
 let repo = '';
-useTempRepository('verify', (r) => ({ dir, repo } = r));
+useTempRepository('verify', (r) => (repo = r.repo));
 
 /** Rewrites HEAD's tree "by hand" (new blobs, tree and commit; HEAD moved), as someone using git directly would. */
 async function commitByHand(edit: (files: Map<string, string>, r: SnapshotRepository) => Promise<void>): Promise<string> {
