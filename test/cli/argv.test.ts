@@ -97,3 +97,14 @@ describe('argv -> core call', () => {
     expect(r.stdout).toBe('changes since HEAD:\n  users: 2 added, 1 changed\n');
   });
 });
+
+describe('key files', () => {
+  it('a missing key file is a one-line error naming the file, and nothing runs', async () => {
+    const calls: string[] = [];
+    const core = { ...realCore, commit: async () => { calls.push('commit'); return {}; } } as unknown as Core;
+    const r = await cli(['commit', '--uri', URI, '--key-file', '/nonexistent/dbsnap.key'], { core });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe('error: cannot read the key file /nonexistent/dbsnap.key: ENOENT.\n');
+    expect(calls).toEqual([]);
+  });
+});

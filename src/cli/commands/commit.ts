@@ -1,12 +1,22 @@
 import { readFileSync } from 'node:fs';
+import { InvalidArgumentError } from '../../errors/index.js';
 import type { CommandFactory } from '../context.js';
 import { listArg, printJson, requireUri } from '../context.js';
 import { paint } from '../io.js';
 import { progressDisplay } from '../progress.js';
 
+/** Reads a key file, with a one-line error naming the file (never its contents). */
+export function readKeyFile(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new InvalidArgumentError(`cannot read the key file ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}.`, { file });
+  }
+}
+
 /** The key for sensitive fields: --key-file, else DBSNAP_KEY. Never echoed. */
 export function keyMaterial(args: { keyFile?: string }, env: NodeJS.ProcessEnv): string | undefined {
-  if (args.keyFile) return readFileSync(args.keyFile, 'utf8');
+  if (args.keyFile) return readKeyFile(args.keyFile);
   return env.DBSNAP_KEY || undefined;
 }
 

@@ -1,7 +1,7 @@
-import { readFileSync } from 'node:fs';
 import { InvalidArgumentError } from '../../errors/index.js';
 import type { CommandFactory } from '../context.js';
 import { printJson } from '../context.js';
+import { readKeyFile } from './commit.js';
 
 export const rekeyCommand: CommandFactory = (ctx) => ({
   command: 'rekey',
@@ -12,8 +12,8 @@ export const rekeyCommand: CommandFactory = (ctx) => ({
       .option('new-key-file', { type: 'string', describe: 'File with the new key (else DBSNAP_KEY)' })
       .example('DBSNAP_OLD_KEY=$(cat old.key) DBSNAP_KEY=$(cat new.key) $0 rekey', 'rotate the key'),
   handler: async (args) => {
-    const oldKey = args.oldKeyFile ? readFileSync(args.oldKeyFile, 'utf8') : ctx.io.env.DBSNAP_OLD_KEY;
-    const newKey = args.newKeyFile ? readFileSync(args.newKeyFile, 'utf8') : ctx.io.env.DBSNAP_KEY;
+    const oldKey = args.oldKeyFile ? readKeyFile(args.oldKeyFile) : ctx.io.env.DBSNAP_OLD_KEY;
+    const newKey = args.newKeyFile ? readKeyFile(args.newKeyFile) : ctx.io.env.DBSNAP_KEY;
     if (!newKey) throw new InvalidArgumentError('no new key: pass --new-key-file or set DBSNAP_KEY.');
     const r = await ctx.core.rekey({ repo: args.repo, oldKey: oldKey || undefined, newKey });
     if (args.json) return printJson(ctx, r);
