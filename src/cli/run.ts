@@ -89,9 +89,11 @@ function reportError(err: unknown, io: CliIO, debug: boolean): number {
     return err.code === 'EINTERRUPTED' ? EXIT.interrupted : err.exitCode;
   }
   const e = err as Error;
-  io.stderr(`error: ${scrub(e?.message ?? String(err))}\n`);
+  // The driver's own errors (server gone, command refused) are the server's word, not a dbsnap bug.
+  const fromServer = /^Mongo/.test(e?.name ?? '');
+  io.stderr(`error: ${fromServer ? 'MongoDB: ' : ''}${scrub((e?.message ?? String(err)).split('\n')[0]!)}\n`);
   if (debug && e?.stack) io.stderr(scrub(e.stack) + '\n');
-  else io.stderr('(this looks like a bug in dbsnap; run again with --debug for details)\n');
+  else if (!fromServer) io.stderr('(this looks like a bug in dbsnap; run again with --debug for details)\n');
   return EXIT.error;
 }
 

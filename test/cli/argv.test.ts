@@ -108,3 +108,20 @@ describe('key files', () => {
     expect(calls).toEqual([]);
   });
 });
+
+describe('errors from the server', () => {
+  it('print as one line without a stack or a bug hint, credentials removed', async () => {
+    class MongoServerError extends Error {
+      override name = 'MongoServerError';
+    }
+    const core = {
+      ...realCore,
+      diff: async () => {
+        throw new MongoServerError('not authorized on mongodb://alice:pw@db.example.com/shop to execute command\nmore detail');
+      },
+    } as unknown as Core;
+    const r = await cli(['diff', '--uri', URI], { core });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe('error: MongoDB: not authorized on mongodb://<credentials>@db.example.com/shop to execute command\n');
+  });
+});
