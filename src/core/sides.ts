@@ -17,7 +17,7 @@ import { SnapshotRepository } from '../store/index.js';
 import { configDigest, fingerprint, readServerHashCache, serverHashMatches } from './hash-cache.js';
 import type { ProgressCallback } from './progress.js';
 import { buildDocumentTransform } from './sensitive.js';
-import { decodeMeta, loadPart, partBlobs, readCollectionEntry, readManifest, type SnapshotRef } from './snapshot.js';
+import { decodeMeta, hasManifest, loadPart, partBlobs, readCollectionEntry, readManifest, type SnapshotRef } from './snapshot.js';
 
 function asEntry(doc: Document): DocumentEntry {
   return { id: doc._id, doc: () => doc };
@@ -48,8 +48,12 @@ export function snapshotSide(snap: SnapshotRef, entry: CollectionEntry): Collect
   };
 }
 
-/** Every collection of a snapshot (or those named) as diff sides. */
+/**
+ * Every collection of a snapshot (or those named) as diff sides. A commit without a snapshot
+ * (the `dbsnap init` commit) is an empty one: everything in the other side is new.
+ */
 export async function snapshotSides(snap: SnapshotRef, only?: string[]): Promise<CollectionSide[]> {
+  if (!hasManifest(snap)) return [];
   const manifest = await readManifest(snap);
   const out: CollectionSide[] = [];
   for (const name of Object.keys(manifest.collections)) {

@@ -128,3 +128,33 @@ describe('commit safety', () => {
     }
   });
 });
+
+describe('partial commits and a fresh repository', () => {
+  it('--collections reads only those, keeps the rest from HEAD; status after init shows everything as new', async () => {
+    const { status } = await import('../../src/index.js');
+    const t = await useTestDatabase('partial');
+    try {
+      await t.db.collection('a').insertMany([{ _id: 1, v: 1 }]);
+      await t.db.collection('b').insertMany([{ _id: 1, v: 1 }]);
+      const fresh = await status({ repo, uri: t.dbUri });
+      expect(fresh.clean).toBe(false);
+      expect(fresh.collections.map((c) => [c.name, c.status, c.added])).toEqual([['a', 'added', 1], ['b', 'added', 1]]);
+
+      const first = await commit({ repo, uri: t.dbUri, ...FIXED });
+      await t.db.collection('a').updateOne({ _id: 1 }, { $set: { v: 2 } });
+      await t.db.collection('b').updateOne({ _id: 1 }, { $set: { v: 2 } });
+      const partial = await commit({ repo, uri: t.dbUri, collections: ['a'], ...FIXED });
+      expect(partial.collections.map((c) => [c.name, c.source, c.changed])).toEqual([['a', 'read', true], ['b', 'kept', false]]);
+      const store = await SnapshotRepository.open(repo);
+      const before = await store.listFiles(first.commit!);
+      const after = await store.listFiles(partial.commit!);
+      const bFiles = (m: Map<string, string>) => [...m].filter(([p]) => p.startsWith('collections/b/'));
+      expect(bFiles(after)).toEqual(bFiles(before));
+      // b still differs from HEAD; a does not.
+      const s = await status({ repo, uri: t.dbUri });
+      expect(s.collections.filter((c) => c.status !== 'unchanged').map((c) => c.name)).toEqual(['b']);
+    } finally {
+      await t.drop();
+    }
+  });
+});
