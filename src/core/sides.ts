@@ -12,7 +12,7 @@ import { collectionDir, type CollectionEntry, type RepositoryConfig } from '../c
 import { partEntries } from '../canonical/part-entries.js';
 import type { CollectionSide, DocumentEntry, PartRef } from '../diff/index.js';
 import type { Connection } from '../mongo/connection.js';
-import { collectionHashes, listCollections, listIndexes, readRawDocuments, type CollectionInfo } from '../mongo/reader.js';
+import { collectionHashes, estimatedCount, listCollections, listIndexes, readRawDocuments, type CollectionInfo } from '../mongo/reader.js';
 import { SnapshotRepository } from '../store/index.js';
 import { configDigest, fingerprint, readServerHashCache, serverHashMatches } from './hash-cache.js';
 import type { ProgressCallback } from './progress.js';
@@ -85,10 +85,19 @@ export async function liveSide(conn: Connection, info: CollectionInfo, opts: Liv
   const dir = collectionDir(info.name);
   const prefix = `${dir}/parts/`;
   const parts: PartRef[] = [];
-  opts.onProgress?.({ phase: 'read', collection: info.name, done: 0 });
-  await encodeCollection(
+  const total = opts.onProgress ? await estimatedCount(conn, info.name) : 0;
+  opts.onProgress?.({ phase: 'read', collection: info.name, done: 0, total });
+  const encoded = await encodeCollection(
     readRawDocuments(conn, info.name, { signal: opts.signal }),
-    { partBits: config.partBits, maxPartBytes: config.maxPartBytes, sortKeys: config.sortKeys, transform: opts.transform },
+    {
+      partBits: config.partBits,
+      maxPartBytes: config.maxPartBytes,
+      sortKeys: config.sortKeys,
+      transform: opts.transform,
+      onDocument: (n) => {
+        if (n % 1000 === 0) opts.onProgress?.({ phase: 'read', collection: info.name, done: n, total: Math.max(total, n) });
+      },
+    },
     (part) => {
       const blobId = SnapshotRepository.hashBlob(part.text);
       const path = `${prefix}${part.name}`;
@@ -109,6 +118,7 @@ export async function liveSide(conn: Connection, info: CollectionInfo, opts: Liv
     },
   );
   opts.signal?.throwIfAborted();
+  opts.onProgress?.({ phase: 'read', collection: info.name, done: encoded.documents, total: encoded.documents });
   return { name: info.name, meta, parts };
 }
 
