@@ -176,14 +176,13 @@ export async function commit(opts: CommitOptions): Promise<CommitResult> {
     const clusterTime = snapshotTime(session);
     await session?.endSession().catch(() => {});
 
-    // Collections not read now keep what HEAD has (unless they are excluded for good).
+    // Collections outside this read's scope (--collections, --exclude) keep what HEAD has, unless
+    // the config excludes them for good; one in scope that was not read has been dropped.
+    const inScope = (name: string) =>
+      (!opts.collections?.length || opts.collections.includes(name)) && !(opts.exclude ?? []).includes(name);
     const kept: string[] = [];
-    if (headManifest && headSnap && (opts.collections?.length || opts.exclude?.length)) {
-      for (const name of Object.keys(headManifest.collections)) {
-        if (results.has(name) || config.exclude.includes(name)) continue;
-        if (opts.collections?.length && !all.some((c) => c.name === name) && opts.collections.includes(name)) continue;
-        kept.push(name);
-      }
+    for (const name of Object.keys(headManifest?.collections ?? {})) {
+      if (!results.has(name) && !config.exclude.includes(name) && !inScope(name)) kept.push(name);
     }
 
     opts.onProgress?.({ phase: 'commit', done: 0 });

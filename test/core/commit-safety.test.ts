@@ -153,6 +153,16 @@ describe('partial commits and a fresh repository', () => {
       // b still differs from HEAD; a does not.
       const s = await status({ repo, uri: t.dbUri });
       expect(s.collections.filter((c) => c.status !== 'unchanged').map((c) => c.name)).toEqual(['b']);
+
+      // --exclude keeps b as in HEAD; a collection dropped from the database leaves the snapshot.
+      await t.db.collection('c').insertOne({ _id: 1 });
+      await commit({ repo, uri: t.dbUri, ...FIXED });
+      await t.db.collection('c').drop();
+      const excluded = await commit({ repo, uri: t.dbUri, exclude: ['b'], ...FIXED });
+      expect(excluded.collections.map((c) => c.name)).toEqual(['a', 'b']);
+      expect(excluded.collections[1]!.source).toBe('kept');
+      // a was not excluded: read now, or skipped unread where the server's hash shows it unchanged.
+      expect(['read', 'server-hash']).toContain(excluded.collections[0]!.source);
     } finally {
       await t.drop();
     }
