@@ -3,6 +3,7 @@
  * inside the repository's git directory. It only lets a commit or a live diff skip reading a
  * collection whose hash is unchanged; deleting it costs one full read, never correctness.
  */
+import { createHash } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { RepositoryConfig } from '../canonical/format.js';
@@ -33,13 +34,18 @@ export function configDigest(config: RepositoryConfig): string {
   return JSON.stringify([config.formatVersion, config.sortKeys, config.partBits, config.maxPartBytes, config.sensitive, config.keyId ?? null]);
 }
 
-/** A stable fingerprint of a collection's files (path:oid), optionally without collection.json. */
+/**
+ * A stable fingerprint of a collection's files (path:oid), optionally without collection.json: a
+ * hash, so that a collection of tens of thousands of parts costs 40 bytes to remember.
+ */
 export function fingerprint(files: TreeEntryInput[], withMeta = true): string {
-  return files
+  const lines = files
     .filter((f) => withMeta || !f.path.endsWith('/collection.json'))
     .map((f) => `${f.path}:${f.oid}`)
-    .sort()
-    .join('\n');
+    .sort();
+  const h = createHash('sha1');
+  for (const line of lines) h.update(line).update('\n');
+  return h.digest('hex');
 }
 
 /**
