@@ -1,10 +1,22 @@
 /**
  * npm run test-server: start the same MongoDB the tests would use (see
  * test/support/mongo-server.ts), print `MONGODB_URI=<uri>`, and keep it up until Ctrl-C.
+ * `npm run test-server -- --shop N` also loads the sample shop (N documents) into database `shop`.
  */
+import { MongoClient } from 'mongodb';
 import { startMongoServer } from '../test/support/mongo-server.js';
+import { loadShop } from '../test/support/shop.js';
 
 const server = await startMongoServer();
+const shopAt = process.argv.indexOf('--shop');
+if (shopAt !== -1) {
+  const docs = Number(process.argv[shopAt + 1] ?? 2000);
+  const client = new MongoClient(server.uri);
+  await client.connect();
+  const sizes = await loadShop(client.db('shop'), { totalDocs: docs, seed: 1 });
+  await client.close();
+  console.error(`test-server: loaded the sample shop into database shop: ${JSON.stringify(sizes)}`);
+}
 console.log(`MONGODB_URI=${server.uri}`);
 console.error(`test-server: ${server.description}; Ctrl-C to stop`);
 
