@@ -17,8 +17,6 @@ import {
   Double,
   Int32,
   Long,
-  MaxKey,
-  MinKey,
   ObjectId,
   Timestamp,
 } from 'bson';
@@ -228,4 +226,3 @@ export function compareBsonValues(a: unknown, b: unknown): number {
   }
 }
 
-export { MinKey, MaxKey };

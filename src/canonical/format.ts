@@ -160,10 +160,6 @@ export function collectionDir(name: string): string {
   return `${COLLECTIONS_DIR}/${out}`;
 }
 
-export function collectionNameFromDir(dir: string): string {
-  return decodeURIComponent(dir.replace(/^collections\//, ''));
-}
-
 export const GITATTRIBUTES = [
   '# dbsnap data files: always LF, always diffed as text (GitHub ignores custom diff drivers).',
   '*.json text eol=lf diff',

@@ -37,7 +37,7 @@ import {
 import { defaultIdentity, gitTime } from './identity.js';
 import type { Identity, ProgressCallback } from './progress.js';
 import { buildDocumentTransform } from './sensitive.js';
-import { openSnapshot, readCollectionEntry, readHeadConfig, readManifest, type SnapshotRef } from './snapshot.js';
+import { collectionFiles, openSnapshot, readCollectionEntry, readHeadConfig, readManifest, type SnapshotRef } from './snapshot.js';
 import { DBSNAP_VERSION } from './version.js';
 
 export interface CommitOptions {
@@ -196,10 +196,7 @@ export async function commit(opts: CommitOptions): Promise<CommitResult> {
     const collections: CommittedCollection[] = [];
     for (const name of names) {
       const r = results.get(name);
-      const prefix = `${collectionDir(name)}/`;
-      const headFiles = [...(headSnap?.files ?? [])]
-        .filter(([path]) => path.startsWith(prefix))
-        .map(([path, oid]) => ({ path, oid }));
+      const headFiles = headSnap ? collectionFiles(headSnap, name) : [];
       const entry = r ? r.entry : await readCollectionEntry(headSnap!, name);
       const files = r ? r.files : headFiles;
       tree.push(...files);
@@ -386,9 +383,7 @@ function reusable(
   headSnap: SnapshotRef | null,
 ): Promise<{ entry: CollectionEntry; files: TreeEntryInput[] }> | null {
   if (!headSnap) return null;
-  const prefix = `${collectionDir(info.name)}/`;
-  const files: TreeEntryInput[] = [];
-  for (const [path, oid] of headSnap.files) if (path.startsWith(prefix)) files.push({ path, oid });
+  const files = collectionFiles(headSnap, info.name);
   // HEAD must still hold exactly the parts the hash was recorded for.
   if (!serverHashMatches(cache, info.name, serverHashes?.[info.name], configKey, fingerprint(files, false))) return null;
   return readCollectionEntry(headSnap, info.name).then((entry) => ({ entry, files }));

@@ -9,7 +9,6 @@ import {
   encryptDocument,
   EXACT_DECODE_OPTIONS,
   fieldsForCollection,
-  findEncryptedFields,
   maskDocument,
   parseKey,
   parseSensitiveFields,
@@ -109,4 +108,3 @@ export function buildRestoreTransform(
   );
 }
 
-export { findEncryptedFields };

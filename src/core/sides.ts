@@ -17,7 +17,7 @@ import { SnapshotRepository } from '../store/index.js';
 import { configDigest, fingerprint, readServerHashCache, serverHashMatches } from './hash-cache.js';
 import type { ProgressCallback } from './progress.js';
 import { buildDocumentTransform } from './sensitive.js';
-import { decodeMeta, hasManifest, loadPart, partBlobs, readCollectionEntry, readManifest, type SnapshotRef } from './snapshot.js';
+import { collectionFiles, decodeMeta, hasManifest, loadPart, partBlobs, readCollectionEntry, readManifest, type SnapshotRef } from './snapshot.js';
 
 function asEntry(doc: Document): DocumentEntry {
   return { id: doc._id, doc: () => doc };
@@ -158,8 +158,7 @@ export async function liveSides(conn: Connection, opts: LiveSidesOptions): Promi
   const out: CollectionSide[] = [];
   for (const info of infos) {
     if (hashes && against && info.type !== 'view') {
-      const dir = collectionDir(info.name);
-      const files = [...against.files].filter(([p]) => p.startsWith(`${dir}/`)).map(([path, oid]) => ({ path, oid }));
+      const files = collectionFiles(against, info.name);
       if (serverHashMatches(cache, info.name, hashes[info.name], configKey, fingerprint(files, false))) {
         // Unchanged per the server's hash: the snapshot's parts stand for the live data.
         const side = snapshotSide(against, await readCollectionEntry(against, info.name));

@@ -33,6 +33,28 @@ export async function openSnapshot(repo: SnapshotRepository, ref: string): Promi
   return { repo, commit, files };
 }
 
+const byCollection = new WeakMap<SnapshotRef, Map<string, { path: string; oid: string }[]>>();
+
+/**
+ * The files of one collection in a snapshot (collection.json and parts), as tree entries. The
+ * snapshot's files are grouped by collection directory once, not scanned once per collection.
+ */
+export function collectionFiles(s: SnapshotRef, name: string): { path: string; oid: string }[] {
+  let groups = byCollection.get(s);
+  if (!groups) {
+    groups = new Map();
+    for (const [path, oid] of s.files) {
+      const m = /^(collections\/[^/]+)\//.exec(path);
+      if (!m) continue;
+      let list = groups.get(m[1]!);
+      if (!list) groups.set(m[1]!, (list = []));
+      list.push({ path, oid });
+    }
+    byCollection.set(s, groups);
+  }
+  return groups.get(collectionDir(name)) ?? [];
+}
+
 export function hasManifest(s: SnapshotRef): boolean {
   return s.files.has(MANIFEST_FILE);
 }
