@@ -1,6 +1,7 @@
 /**
- * SHA-256 helpers. dbsnap hashes manifests and snapshot parts through this module only, so the
- * hash algorithm and its encoding (lowercase hex) are decided in one place.
+ * Content hashes. dbsnap hashes manifests and snapshot parts (SHA-256) and BSON streams (MD5, the
+ * algorithm of the server's dbHash) through this module only, so algorithms and encoding
+ * (lowercase hex) are decided in one place. Git object ids (SHA-1) belong to src/store.
  */
 import { createHash, type Hash } from 'node:crypto';
 
@@ -17,7 +18,7 @@ export function sha256Hex(data: HashInput): string {
   return createHash('sha256').update(data).digest('hex');
 }
 
-/** An incremental SHA-256: feed chunks with `update`, read the result once with `digestHex`. */
+/** An incremental hash (SHA-256, or MD5 from createMd5): feed chunks with `update`, read the result once with `digestHex`. */
 export interface Sha256 {
   update(data: HashInput): Sha256;
   /** Finishes the hash; the object cannot be updated afterwards. */
@@ -33,7 +34,19 @@ export interface Sha256 {
  * const manifestHash = h.digestHex();
  */
 export function createSha256(): Sha256 {
-  const hash: Hash = createHash('sha256');
+  return incremental('sha256');
+}
+
+/**
+ * Starts an incremental MD5 of a stream of BSON documents: the hash MongoDB's `dbHash` reports
+ * for a collection, so a loaded collection can be compared with the bytes that were sent.
+ */
+export function createMd5(): Sha256 {
+  return incremental('md5');
+}
+
+function incremental(algorithm: 'sha256' | 'md5'): Sha256 {
+  const hash: Hash = createHash(algorithm);
   const wrapper: Sha256 = {
     update(data) {
       hash.update(data);

@@ -1,0 +1,273 @@
+/**
+ * Restore's writing steps: documents streamed from the snapshot into the target in batches
+ * (replace: into temporary collections that are verified and then swapped in; merge: upserted),
+ * each loaded collection verified against the snapshot, and views recreated after.
+ */
+import { randomBytes } from 'node:crypto';
+import { EJSON, type Document } from 'bson';
+import { serializeDocument } from '../canonical/document-reader.js';
+import { encodeCollection } from '../canonical/encode-collection.js';
+import type { CollectionEntry, RepositoryConfig } from '../canonical/format.js';
+import { createMd5 } from '../crypto/hash.js';
+import {
+  CorruptSnapshotError,
+  DbsnapError,
+  InterruptedError,
+  KeyError,
+  RestoreFailedError,
+  UnsupportedFeatureError,
+} from '../errors/index.js';
+import type { Connection } from '../mongo/connection.js';
+import { collectionHashes, listCollections, readRawDocuments } from '../mongo/reader.js';
+import {
+  countDocuments,
+  createCollection,
+  createIndexes,
+  documentId,
+  dropCollection,
+  findRawByIds,
+  insertBatch,
+  renameCollection,
+  TEMP_PREFIX,
+  upsertBatch,
+} from '../mongo/writer.js';
+import type { RestorePlan } from './restore-plan.js';
+import type { RestoredCollection, RestoreOptions, RestoreResult } from './restore-report.js';
+import { checkAborted, checkedParts, checkWritable, type SelectedCollection } from './restore-validate.js';
+import type { SnapshotRef } from './snapshot.js';
+
+/** Documents per insert batch, and a cap on the batch's text size (the driver splits further if needed). */
+const BATCH_DOCS = 1000;
+const BATCH_BYTES = 4 * 1024 * 1024;
+
+export interface LoadContext {
+  conn: Connection;
+  snap: SnapshotRef;
+  config: RepositoryConfig;
+  opts: RestoreOptions;
+  restoreTransform: (collection: string) => ((doc: Document) => Document) | undefined;
+  verifyTransform?: (collection: string) => ((doc: Uint8Array) => Document | Uint8Array) | undefined;
+}
+
+/**
+ * Streams the snapshot's documents (checked, then decrypted/masked) into `write` in batches, in
+ * `_id` order. Returns the count and the MD5 of the BSON bytes sent, in order: what the server's
+ * `dbHash` reports for a collection holding exactly those documents.
+ */
+async function loadDocuments(
+  ctx: LoadContext,
+  entry: CollectionEntry,
+  write: (docs: Document[]) => Promise<void>,
+  onPart?: (docs: Document[]) => Promise<void>,
+): Promise<{ documents: number; md5: string }> {
+  const transform = ctx.restoreTransform(entry.name);
+  // Documents written unchanged are the source's own bytes, whose MD5 commit recorded; only
+  // rewritten (decrypted, masked) ones need hashing here.
+  const recorded = transform ? undefined : entry.bsonMd5;
+  const md5 = recorded ? null : createMd5();
+  let batch: Document[] = [];
+  let bytes = 0;
+  let done = 0;
+  // One batch is written while the next is decoded, so the client and the server work at once.
+  let inFlight: Promise<void> | null = null;
+  let writeError: unknown;
+  const settle = async () => {
+    if (inFlight) await inFlight;
+    inFlight = null;
+    if (writeError) throw writeError;
+  };
+  const flush = async () => {
+    if (batch.length === 0) return;
+    checkAborted(ctx.opts.signal, 'every target collection is as it was');
+    await settle();
+    const docs = batch;
+    batch = [];
+    bytes = 0;
+    inFlight = write(docs).then(
+      () => {
+        done += docs.length;
+        ctx.opts.onProgress?.({ phase: 'restore', collection: entry.name, done, total: entry.documents });
+      },
+      (err: unknown) => {
+        writeError ??= err;
+      },
+    );
+  };
+  ctx.opts.onProgress?.({ phase: 'restore', collection: entry.name, done: 0, total: entry.documents });
+  // The bytes of every part were checked against their hashes just before (validateCollection).
+  for await (const part of checkedParts(ctx.snap, entry, { hashChecked: true })) {
+    for (const doc of part.docs!) checkWritable(entry, doc);
+    const docs = transform ? part.docs!.map(transform) : part.docs!;
+    await onPart?.(docs);
+    for (const doc of docs) {
+      md5?.update(serializeDocument(doc));
+      batch.push(doc);
+    }
+    bytes += part.bytes;
+    if (batch.length >= BATCH_DOCS || bytes >= BATCH_BYTES) await flush();
+  }
+  await flush();
+  await settle();
+  return { documents: done, md5: recorded ?? md5!.digestHex() };
+}
+
+/** Re-encodes a live collection exactly as commit would and compares it with the snapshot entry. */
+async function verifyLoaded(
+  ctx: LoadContext,
+  entry: CollectionEntry,
+  live: string,
+  sent: { documents: number; md5: string },
+): Promise<RestoredCollection['check']> {
+  ctx.opts.onProgress?.({ phase: 'verify', collection: entry.name, done: 0, total: entry.documents });
+  if (sent.documents !== entry.documents) throw new Error(`${sent.documents} documents were written, the snapshot has ${entry.documents}`);
+  // Where the server hashes collections, its hash of the loaded copy must equal the hash of the
+  // exact bytes restore sent, which are the snapshot's documents: no read back needed.
+  // A server whose hash differs (another algorithm, or a value stored differently) gets the
+  // read-back check below, which says exactly what differs.
+  const serverHash = ctx.opts.readBack ? undefined : (await collectionHashes(ctx.conn, [live]))?.[live];
+  if (serverHash && serverHash === sent.md5) return ctx.opts.mask ? 'count' : 'server-hash';
+  if (ctx.opts.mask) {
+    const n = await countDocuments(ctx.conn, live);
+    if (n !== entry.documents) throw new Error(`${n} documents were written, the snapshot has ${entry.documents}`);
+    return 'count';
+  }
+  const encoded = await encodeCollection(
+    readRawDocuments(ctx.conn, live, { signal: ctx.opts.signal }),
+    {
+      partBits: ctx.config.partBits,
+      maxPartBytes: ctx.config.maxPartBytes,
+      sortKeys: ctx.config.sortKeys,
+      transform: ctx.verifyTransform?.(entry.name),
+    },
+    () => {},
+  );
+  checkAborted(ctx.opts.signal, 'every target collection is as it was');
+  if (encoded.documents !== entry.documents || encoded.sha256 !== entry.sha256) {
+    throw new Error(
+      `read back ${encoded.documents} documents hashing to ${encoded.sha256.slice(0, 12)}..., ` +
+        `but the snapshot has ${entry.documents} documents hashing to ${entry.sha256.slice(0, 12)}... ` +
+        '(a value the server or driver cannot store exactly?)',
+    );
+  }
+  ctx.opts.onProgress?.({ phase: 'verify', collection: entry.name, done: entry.documents, total: entry.documents });
+  return 'hash';
+}
+
+export async function replaceCollections(ctx: LoadContext, selected: SelectedCollection[], plan: RestorePlan, result: RestoreResult): Promise<void> {
+  const runId = randomBytes(3).toString('hex');
+  const byName = new Map(selected.map((s) => [s.entry.name, s]));
+  // name -> where it was loaded; timeseries collections absent from the target load in place
+  // (they cannot be renamed), so dropping them on failure restores "absent".
+  const loaded: { name: string; live: string; inPlace: boolean }[] = [];
+  let current = '';
+  try {
+    for (const [n, planned] of plan.collections.entries()) {
+      current = planned.name;
+      const s = byName.get(planned.name)!;
+      const inPlace = s.entry.type === 'timeseries';
+      const live = inPlace ? planned.name : `${TEMP_PREFIX}${runId}_${n}`;
+      loaded.push({ name: planned.name, live, inPlace });
+      await createCollection(ctx.conn, live, s.meta.options);
+      const sent = await loadDocuments(ctx, s.entry, (docs) => insertBatch(ctx.conn, live, docs));
+      await createIndexes(ctx.conn, live, s.meta.indexes);
+      const check = await verifyLoaded(ctx, s.entry, live, sent);
+      result.restored.push({ name: planned.name, type: s.entry.type, action: planned.action, documents: s.entry.documents, check });
+    }
+  } catch (err) {
+    for (const l of loaded) await dropCollection(ctx.conn, l.live).catch(() => {});
+    result.restored = [];
+    throw failure(err, current, 'every target collection is as it was; the temporary copies were dropped');
+  }
+  // Every collection loaded and verified: swap them in.
+  const swapped: string[] = [];
+  for (const l of loaded) {
+    if (l.inPlace) continue;
+    try {
+      const existing = plan.dropped.find((d) => d.name === l.name);
+      // renameCollection cannot replace a view; a collection replacing one drops it first.
+      if (existing && existing.type === 'view') await dropCollection(ctx.conn, l.name);
+      await renameCollection(ctx.conn, l.live, l.name);
+      swapped.push(l.name);
+    } catch (err) {
+      const rest = loaded.filter((x) => !x.inPlace && !swapped.includes(x.name) && x.name !== l.name);
+      for (const x of rest) await dropCollection(ctx.conn, x.live).catch(() => {});
+      throw new RestoreFailedError(
+        `restore failed while swapping in "${l.name}": ${(err as Error).message}. ` +
+          `Already restored: ${swapped.join(', ') || '(none)'}; not restored: ${[l.name, ...rest.map((x) => x.name)].join(', ')}` +
+          (result.safetySnapshot ? `; the previous data is in ${result.safetySnapshot.ref}.` : '.'),
+        { collection: l.name, swapped, temp: l.live },
+      );
+    }
+  }
+  for (const r of result.restored) {
+    result.verified.collections++;
+    result.verified.documents += r.documents;
+  }
+}
+
+export async function mergeCollections(ctx: LoadContext, selected: SelectedCollection[], plan: RestorePlan, result: RestoreResult): Promise<void> {
+  const byName = new Map(selected.map((s) => [s.entry.name, s]));
+  let current = '';
+  try {
+    for (const planned of plan.collections) {
+      current = planned.name;
+      const s = byName.get(planned.name)!;
+      if (planned.existingDocuments === undefined) await createCollection(ctx.conn, planned.name, s.meta.options);
+      await loadDocuments(ctx, s.entry, (docs) => upsertBatch(ctx.conn, planned.name, docs));
+      await createIndexes(ctx.conn, planned.name, s.meta.indexes);
+      // The target holds other documents too: check each restored one by its bytes.
+      let checked = 0;
+      await loadDocuments(ctx, s.entry, async () => {}, async (docs) => {
+        const expected = docs.map((d) => Buffer.from(serializeDocument(d)));
+        const found = await findRawByIds(ctx.conn, planned.name, docs.map(documentId));
+        const same = found.length === expected.length && found.every((b, i) => Buffer.from(b).equals(expected[i]!));
+        if (!same) throw new Error(`documents read back differ from the snapshot near _id ${EJSON.stringify({ _id: documentId(docs[0]!) } as Document)}`);
+        checked += docs.length;
+      });
+      result.restored.push({ name: planned.name, type: s.entry.type, action: 'merge', documents: checked, check: 'documents' });
+      result.verified.collections++;
+      result.verified.documents += checked;
+    }
+  } catch (err) {
+    throw failure(err, current, `collections merged before it stay merged${result.safetySnapshot ? `; the previous data is in ${result.safetySnapshot.ref}` : ''}`);
+  }
+}
+
+export async function recreateViews(ctx: LoadContext, selected: SelectedCollection[], plan: RestorePlan, result: RestoreResult): Promise<void> {
+  const byName = new Map(selected.map((s) => [s.entry.name, s]));
+  // A view on another restored view is created after it.
+  const pending = [...plan.views];
+  const ordered: typeof pending = [];
+  while (pending.length) {
+    const i = pending.findIndex((v) => !pending.some((w) => w.name === v.viewOn));
+    ordered.push(...pending.splice(i === -1 ? 0 : i, 1));
+  }
+  for (const v of ordered) {
+    const s = byName.get(v.name)!;
+    try {
+      if (v.action === 'replace') await dropCollection(ctx.conn, v.name);
+      await createCollection(ctx.conn, v.name, s.meta.options);
+      const now = (await listCollections(ctx.conn)).find((c) => c.name === v.name);
+      const want = EJSON.stringify(s.meta.options, { relaxed: false });
+      if (!now || EJSON.stringify(now.options, { relaxed: false }) !== want) {
+        throw new Error(`the server reports its definition as ${now ? EJSON.stringify(now.options, { relaxed: false }) : '(missing)'}, not ${want}`);
+      }
+    } catch (err) {
+      throw failure(err, v.name, 'collections were restored, views before it were recreated');
+    }
+    result.restored.push({ name: v.name, type: 'view', action: v.action, documents: 0, check: 'view' });
+    result.verified.collections++;
+  }
+}
+
+function failure(err: unknown, collection: string, state: string): DbsnapError {
+  if (err instanceof InterruptedError) return new InterruptedError(`restore interrupted while restoring "${collection}"; ${state}.`, { collection });
+  // A fault of the snapshot, the key or the target's abilities keeps its own code.
+  if (err instanceof CorruptSnapshotError || err instanceof UnsupportedFeatureError || err instanceof KeyError) return err;
+  const cause = err instanceof Error ? err.message : String(err);
+  return new RestoreFailedError(`restore failed at collection "${collection}": ${cause}. ${state[0]!.toUpperCase()}${state.slice(1)}.`, {
+    collection,
+    cause,
+    ...(err instanceof DbsnapError ? { causeCode: err.code } : {}),
+  });
+}

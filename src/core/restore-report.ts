@@ -1,0 +1,92 @@
+/**
+ * What `restore` takes and returns: its options, and the result that says what was restored,
+ * how each collection was checked, and which references a partial restore left dangling.
+ */
+import type { Identity, ProgressCallback } from './progress.js';
+import type { RestoreMode, RestorePlan } from './restore-plan.js';
+
+export type { RestorePlan, RestoreMode } from './restore-plan.js';
+
+export interface RestoreOptions {
+  /** Snapshot repository directory. */
+  repo: string;
+  /** Any commit, tag or branch (`v1`, `HEAD~2`, `refs/dbsnap/safety/...`). */
+  ref: string;
+  /** MongoDB connection string of the target (`mongodb+srv://` works the same). */
+  uri: string;
+  /** Target database; defaults to the one in the URI. */
+  db?: string;
+  /** Restore only these collections (views included); the rest of the target stays as it is. */
+  collections?: string[];
+  /** replace (default): swap whole collections in; merge: upsert documents by `_id`. */
+  mode?: RestoreMode;
+  /** Plan only: validate the snapshot, read the target, change nothing. */
+  dryRun?: boolean;
+  /** Commit what will be replaced to a safety ref first (default true). */
+  backup?: boolean;
+  /**
+   * Verify by reading every loaded document back and re-encoding it, even where the server's
+   * collection hash (`dbHash`) would do (slower; for servers you do not trust to hash).
+   */
+  readBack?: boolean;
+  /** Restore into a host listed in `protectedHosts`. */
+  force?: boolean;
+  /** Key material for encrypted fields (DBSNAP_KEY or a key file's contents). */
+  key?: string;
+  /** Restore sensitive fields as pseudonyms instead of their real values. */
+  mask?: boolean;
+  /** Asked before anything existing is replaced; false cancels (ECONFIRM) with nothing changed. */
+  confirm?: (plan: RestorePlan) => Promise<boolean>;
+  author?: Identity;
+  now?: Date;
+  onProgress?: ProgressCallback;
+  signal?: AbortSignal;
+}
+
+export interface RestoredCollection {
+  name: string;
+  type: 'collection' | 'view' | 'timeseries';
+  action: 'create' | 'replace' | 'merge';
+  documents: number;
+  /**
+   * How the result was checked: the server's hash of the loaded collection against the bytes sent
+   * (server-hash), the collection read back and re-encoded against the snapshot's hash (hash),
+   * document bytes (merge), count only (masked), view definition.
+   */
+  check: 'server-hash' | 'hash' | 'documents' | 'count' | 'view';
+}
+
+export interface DanglingRelation {
+  /** `orders.userId -> users._id` */
+  relation: string;
+  from: string;
+  to: string;
+  /** Restored documents that reference a value the target does not have. */
+  dangling: number;
+  /** A few `_id`s of such documents, in `_id` order. */
+  examples: unknown[];
+}
+
+export interface RestoreResult {
+  ref: string;
+  commit: string;
+  database: string;
+  /** The target, credentials removed. */
+  target: string;
+  mode: RestoreMode;
+  dryRun: boolean;
+  plan: RestorePlan;
+  /** The safety snapshot of what was replaced (absent with backup: false or nothing replaced). */
+  safetySnapshot?: { ref: string; commit: string; collections: string[] };
+  /** Temporary collections a killed restore had left behind, dropped before starting. */
+  cleanedUp: string[];
+  restored: RestoredCollection[];
+  verified: { collections: number; documents: number };
+  /** `verified: N collections, M documents identical to <ref>` (absent for a dry run). */
+  summary?: string;
+  /** Partial restores: references from restored collections to ones not restored that find nothing. */
+  dangling: DanglingRelation[];
+  warnings: string[];
+  durationMs: number;
+}
+

@@ -1,0 +1,146 @@
+/**
+ * Restore's checks before the target is touched: the target is not a protected host, the
+ * selected collections exist and agree with the manifest, and their parts pass the snapshot
+ * integrity checker (stopping at the first problem) and hold nothing the driver cannot write.
+ */
+import { EJSON, type Document } from 'bson';
+import { DbPointer } from '../canonical/document-reader.js';
+import { documentId } from '../canonical/document-id.js';
+import type { CollectionEntry, Manifest, RepositoryConfig } from '../canonical/format.js';
+import { CollectionNotFoundError, CorruptSnapshotError, InterruptedError, ProtectedTargetError, UnsupportedFeatureError } from '../errors/index.js';
+import { hostNames, redactUri } from '../mongo/uri.js';
+import type { RestoreOptions } from './restore-report.js';
+import { checkCollectionEntry, checkParts, type CheckedPart, type IntegrityEvent, type PartCheckOptions } from './snapshot-integrity.js';
+import { decodeMeta, readCollectionEntry, type SnapshotRef } from './snapshot.js';
+
+export interface SelectedCollection {
+  entry: CollectionEntry;
+  meta: { options: Document; indexes: Document[] };
+}
+
+/** Refuses a target listed in the config's protectedHosts unless `force` is set. */
+export function checkProtected(opts: RestoreOptions, config: RepositoryConfig): void {
+  const protectedHosts = (config.protectedHosts ?? []).map((h) => h.toLowerCase());
+  if (protectedHosts.length === 0 || opts.force) return;
+  const hits = hostNames(opts.uri).filter((h) => protectedHosts.some((p) => hostMatches(h, p)));
+  if (hits.length > 0) {
+    throw new ProtectedTargetError(
+      `${redactUri(opts.uri)} is a protected host (${hits.join(', ')} is in protectedHosts in dbsnap.json); restore refuses to write there unless you pass --force.`,
+      { hosts: hits },
+    );
+  }
+}
+
+/** `*.example.net` matches any subdomain; anything else matches exactly. */
+function hostMatches(host: string, pattern: string): boolean {
+  if (pattern.startsWith('*.')) return host.endsWith(pattern.slice(1));
+  return host === pattern;
+}
+
+/** The collections to restore (all, or those named), each entry checked against the manifest. */
+export async function selectCollections(snap: SnapshotRef, manifest: Manifest, only: string[] | undefined): Promise<SelectedCollection[]> {
+  const all = Object.keys(manifest.collections).sort();
+  for (const name of only ?? []) {
+    if (!manifest.collections[name]) {
+      throw new CollectionNotFoundError(
+        `snapshot ${snap.commit.slice(0, 7)} has no collection "${name}"; it has: ${all.join(', ') || '(none)'}.`,
+        { collection: name },
+      );
+    }
+  }
+  const names = only?.length ? all.filter((n) => only.includes(n)) : all;
+  const out: SelectedCollection[] = [];
+  for (const name of names) {
+    const { entry, problems } = checkCollectionEntry(await readCollectionEntry(snap, name), name, manifest.collections[name]!);
+    if (problems.length > 0 || !entry) throw corrupt(snap, { problem: problems[0]! });
+    out.push({ entry, meta: decodeMeta(entry) });
+  }
+  return out;
+}
+
+/** The integrity checker's problem as the error restore stops with. */
+function corrupt(snap: SnapshotRef, event: Extract<IntegrityEvent, { problem: unknown }>): CorruptSnapshotError {
+  const short = snap.commit.slice(0, 7);
+  const p = event.problem;
+  return new CorruptSnapshotError(
+    `snapshot ${short}: ${p.message} The repository may have been edited by hand; run dbsnap verify ${short} for details. Nothing was changed.`,
+    {
+      commit: snap.commit,
+      path: p.file,
+      kind: p.kind,
+      ...(p.collection ? { collection: p.collection } : {}),
+      ...(event.expected ? { expected: event.expected, found: event.found } : {}),
+    },
+  );
+}
+
+/** A collection's parts, one at a time, as the integrity checker passes them; its first problem is thrown. */
+export async function* checkedParts(snap: SnapshotRef, entry: CollectionEntry, opts: PartCheckOptions = {}): AsyncGenerator<CheckedPart> {
+  for await (const event of checkParts(snap, entry, opts)) {
+    if ('problem' in event) throw corrupt(snap, event);
+    yield event.part;
+  }
+}
+
+/**
+ * The first value (path and kind) that the driver would silently turn into something else:
+ * Undefined (written as null), DBPointer (written as a DBRef document), a date beyond a JS Date.
+ */
+function unwritablePath(value: unknown, path: string): { path: string; what: string } | null {
+  if (value === undefined) return { path, what: 'Undefined' };
+  if (value instanceof DbPointer) return { path, what: 'a DBPointer' };
+  if (value instanceof Date) return Number.isNaN(value.getTime()) ? { path, what: 'a date beyond year 275760' } : null;
+  if (value === null || typeof value !== 'object' || typeof (value as { _bsontype?: unknown })._bsontype === 'string') return null;
+  const entries = value instanceof Map ? [...value.entries()] : Object.entries(value as object);
+  for (const [k, v] of entries) {
+    const found = unwritablePath(v, path ? `${path}.${k}` : String(k));
+    if (found) return found;
+  }
+  return null;
+}
+
+
+/** Throws UnsupportedFeatureError for a document holding a value the driver would silently alter. */
+export function checkWritable(entry: CollectionEntry, doc: Document): void {
+  const unwritable = unwritablePath(doc, '');
+  if (!unwritable) return;
+  const id = EJSON.stringify({ _id: documentId(doc) } as Document);
+  throw new UnsupportedFeatureError(
+    `${entry.name} document ${id} holds ${unwritable.what} at ${unwritable.path}, ` +
+      'a deprecated BSON type the MongoDB Node.js driver cannot write; nothing was changed. ' +
+      'Restore this collection with mongorestore, or exclude it with --collections.',
+    { collection: entry.name, path: unwritable.path },
+  );
+}
+
+/**
+ * Checks a collection of the snapshot before anything is written: every part's bytes against
+ * collection.json, the whole against the entry (which agrees with the manifest); with
+ * `parseAll`, also every document (it parses, ascends by `_id`, decrypts with the key, can be
+ * written exactly).
+ */
+export async function validateCollection(
+  snap: SnapshotRef,
+  entry: CollectionEntry,
+  transform: ((doc: Document) => Document) | undefined,
+  opts: RestoreOptions,
+  parseAll: boolean,
+): Promise<void> {
+  let documents = 0;
+  opts.onProgress?.({ phase: 'verify', collection: entry.name, done: 0, total: entry.documents });
+  for await (const part of checkedParts(snap, entry, { parse: parseAll })) {
+    checkAborted(opts.signal, 'nothing was changed');
+    for (const doc of part.docs ?? []) {
+      checkWritable(entry, doc);
+      // Decrypting now proves the key fits every encrypted value before anything is written.
+      if (transform) transform(doc);
+    }
+    documents += part.documents;
+    opts.onProgress?.({ phase: 'verify', collection: entry.name, done: documents, total: entry.documents });
+  }
+}
+
+/** Throws InterruptedError, saying what state the target is in, once the signal has fired. */
+export function checkAborted(signal: AbortSignal | undefined, state: string): void {
+  if (signal?.aborted) throw new InterruptedError(`restore interrupted; ${state}.`);
+}
