@@ -78,6 +78,10 @@ try {
   await dbsnap(['restore', 'v1', '--db', 'shop_restored', '--dry-run']);
   await dbsnap(['restore', 'v1', '--db', 'shop_restored', '--yes']);
   await dbsnap(['verify', 'v1', '--uri', uriFor('shop_restored')]);
+
+  // A risky operation between two snapshots: tagged before/after, its changes summed up.
+  // (npm runs the demo from the project root, where the script lives.)
+  await dbsnap(['run', '-m', 'migration 042', '--tag', 'migration-042', '--', 'node', 'scripts/demo-migration.mjs']);
 } finally {
   await client.close();
   await server.stop();

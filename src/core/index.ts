@@ -16,3 +16,4 @@ export { updateConfig, type UpdateConfigOptions, type UpdateConfigResult } from 
 export { findDanglingReferences, valuesAtPath, referenceKey, type DanglingReport, type DocumentSource } from './references.js';
 export { configValue, type ConfigValueOptions, type ConfigValueResult } from './config-value.js';
 export { rekey, type RekeyOptions, type RekeyResult } from './rekey.js';
+export { snapshotAround, spawnCommand, type SnapshotAroundOptions, type SnapshotAroundResult, type SnapshotAroundStep, type RunSnapshot, type CommandOutcome, type CommandRunner } from './snapshot-around.js';

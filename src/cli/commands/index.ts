@@ -11,6 +11,7 @@ import { verifyCommand } from './verify.js';
 import { relationsCommand } from './relations.js';
 import { configCommand } from './config.js';
 import { rekeyCommand } from './rekey.js';
+import { runCommand } from './run.js';
 
 /** Every command, in the order --help lists them. */
 export const commands: CommandFactory[] = [
@@ -22,6 +23,7 @@ export const commands: CommandFactory[] = [
   diffCommand,
   tagCommand,
   restoreCommand,
+  runCommand,
   verifyCommand,
   relationsCommand,
   configCommand,
