@@ -163,9 +163,21 @@ export function collectionDir(name: string): string {
 export const GITATTRIBUTES = [
   '# dbsnap data files: always LF, always diffed as text (GitHub ignores custom diff drivers).',
   '*.json text eol=lf diff',
+  '# A pull request shows the part files that hold changed documents; dbsnap\'s own metadata',
+  '# (counts, hashes, part lists) is marked generated, so GitHub collapses it.',
   'collections/** linguist-generated=false',
+  'manifest.json linguist-generated=true',
+  'collections/*/collection.json linguist-generated=true',
   '',
 ].join('\n');
+
+/**
+ * Earlier versions of GITATTRIBUTES. A commit replaces one of these verbatim (never a file the
+ * user edited), so existing repositories get quiet pull requests from their next snapshot on.
+ */
+export const PREVIOUS_GITATTRIBUTES = [
+  ['# dbsnap data files: always LF, always diffed as text (GitHub ignores custom diff drivers).', '*.json text eol=lf diff', 'collections/** linguist-generated=false', ''].join('\n'),
+];
 
 /** Stable JSON for dbsnap's own metadata files: 2-space indent, trailing newline. */
 export function metadataText(value: unknown): string {

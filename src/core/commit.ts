@@ -1,11 +1,14 @@
 import { EJSON, type Document } from 'bson';
 import { encodeCollection, type EncodedCollection } from '../canonical/encode-collection.js';
 import {
+  ATTRIBUTES_FILE,
   collectionDir,
   COLLECTIONS_DIR,
   CONFIG_FILE,
   FORMAT_VERSION,
+  GITATTRIBUTES,
   MANIFEST_FILE,
+  PREVIOUS_GITATTRIBUTES,
   metadataText,
   type CollectionEntry,
   type Manifest,
@@ -25,7 +28,7 @@ import {
   type CollectionInfo,
 } from '../mongo/reader.js';
 import { formatSource } from '../mongo/uri.js';
-import { acquireLock, SnapshotRepository, type TreeEntryInput } from '../store/index.js';
+import { acquireLock, branchRef, SnapshotRepository, type TreeEntryInput } from '../store/index.js';
 import {
   configDigest,
   fingerprint,
@@ -37,7 +40,7 @@ import {
 import { defaultIdentity, gitTime } from './identity.js';
 import type { Identity, ProgressCallback } from './progress.js';
 import { buildDocumentTransform } from './sensitive.js';
-import { collectionFiles, openSnapshot, readCollectionEntry, readHeadConfig, readManifest, type SnapshotRef } from './snapshot.js';
+import { collectionFiles, openSnapshot, readCollectionEntry, readConfigAt, readHeadConfig, readManifest, type SnapshotRef } from './snapshot.js';
 import { DBSNAP_VERSION } from './version.js';
 
 export interface CommitOptions {
@@ -66,6 +69,11 @@ export interface CommitOptions {
    * commit, if any, is the parent. dbsnap.json still comes from HEAD.
    */
   ref?: string;
+  /**
+   * Commit onto this branch instead of the checked-out one; a branch that does not exist yet is
+   * created with HEAD as the parent. Its dbsnap.json is the one used.
+   */
+  branch?: string;
   author?: Identity;
   now?: Date;
   onProgress?: ProgressCallback;
@@ -121,10 +129,15 @@ export async function commit(opts: CommitOptions): Promise<CommitResult> {
   const lock = await acquireLock(repo.dir, 'commit');
   let conn: Connection | undefined;
   try {
-    const { config, head: headCommit } = await readHeadConfig(repo);
-    const headRef = opts.ref ?? (await repo.head()).ref;
-    const head = opts.ref ? ((await repo.listRefs(opts.ref)).find((r) => r.ref === opts.ref)?.oid ?? null) : headCommit;
+    const { config: headConfig, head: headCommit } = await readHeadConfig(repo);
+    const target = opts.ref ?? (opts.branch !== undefined ? branchRef(opts.branch) : (await repo.head()).ref);
+    // What the ref holds now: the new commit's parent and the value the update expects.
+    const current = target === (await repo.head()).ref ? headCommit : ((await repo.listRefs(target)).find((r) => r.ref === target)?.oid ?? null);
+    // A new branch grows from HEAD; a new safety ref starts without history.
+    const head = current ?? (opts.branch !== undefined ? headCommit : null);
+    if (target === (await repo.head()).ref) await repo.assertWorkTreeClean('dbsnap commit');
     const headSnap = head ? await openSnapshot(repo, head) : null;
+    const config = opts.branch !== undefined && headSnap && head !== headCommit ? await readConfigAt(headSnap) : headConfig;
     // A new ref starts from HEAD's non-data files (dbsnap.json, .gitattributes).
     const baseSnap = headSnap ?? (opts.ref ? await openSnapshot(repo, headCommit!) : null);
     const headManifest = headSnap && headSnap.files.has(MANIFEST_FILE) ? await readManifest(headSnap) : null;
@@ -190,6 +203,7 @@ export async function commit(opts: CommitOptions): Promise<CommitResult> {
     const tree: TreeEntryInput[] = [];
     for (const [path, oid] of baseSnap?.files ?? []) {
       if (path === CONFIG_FILE && recordKeyId) tree.push({ path, oid: await repo.writeBlob(metadataText(config)) });
+      else if (path === ATTRIBUTES_FILE && OLD_ATTRIBUTES.has(oid)) tree.push({ path, oid: await repo.writeBlob(GITATTRIBUTES) });
       else if (path !== MANIFEST_FILE && !path.startsWith(`${COLLECTIONS_DIR}/`)) tree.push({ path, oid });
     }
     const names = [...results.keys(), ...kept].sort();
@@ -254,7 +268,7 @@ export async function commit(opts: CommitOptions): Promise<CommitResult> {
       author: { ...who, ...gitTime(opts.now ?? new Date()) },
     });
     if (opts.signal?.aborted) throw new InterruptedError('commit interrupted; HEAD was not moved.');
-    await repo.updateRef(headRef, commitOid, head);
+    await repo.updateRef(target, commitOid, current);
     await saveCache(repo.dir, cache, results, configKey);
     return { ...base, committed: true, commit: commitOid, message, durationMs };
   } finally {
@@ -368,6 +382,9 @@ async function snapshotCollection(
   files.push({ path: `${dir}/collection.json`, oid: await repo.writeBlob(metadataText(entry)) });
   return { entry, files, source, ...(job.serverHash ? { serverHash: job.serverHash } : {}) };
 }
+
+/** Blob ids of .gitattributes files an earlier dbsnap wrote, replaced by the current one on commit. */
+const OLD_ATTRIBUTES = new Set(PREVIOUS_GITATTRIBUTES.map((text) => SnapshotRepository.hashBlob(text)));
 
 const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
 

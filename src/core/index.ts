@@ -17,3 +17,4 @@ export { findDanglingReferences, valuesAtPath, referenceKey, type DanglingReport
 export { configValue, type ConfigValueOptions, type ConfigValueResult } from './config-value.js';
 export { rekey, type RekeyOptions, type RekeyResult } from './rekey.js';
 export { snapshotAround, spawnCommand, type SnapshotAroundOptions, type SnapshotAroundResult, type SnapshotAroundStep, type RunSnapshot, type CommandOutcome, type CommandRunner } from './snapshot-around.js';
+export { listBranches, createBranch, deleteBranch, switchBranch, type BranchInfo } from './branch.js';

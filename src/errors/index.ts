@@ -60,6 +60,10 @@ export class RestoreFailedError extends define('ERESTORE') {}
 export class KeyError extends define('EKEY') {}
 /** A MongoDB command failed in a way dbsnap did not expect. */
 export class MongoOperationError extends define('EMONGO') {}
+/** A checked-out work tree has uncommitted changes that moving its branch would overwrite or hide. */
+export class WorkTreeDirtyError extends define('EDIRTY') {}
+/** A branch that already exists (create), or one that cannot be deleted (current, unmerged). */
+export class BranchError extends define('EBRANCH') {}
 /** The operation was interrupted (signal); nothing was changed. */
 export class InterruptedError extends define('EINTERRUPTED') {}
 

@@ -2,8 +2,9 @@
  * The snapshot repository store. This module is the only one that touches git (and the only
  * importer of isomorphic-git).
  */
-export { SnapshotRepository, DEFAULT_BRANCH, type CommitInfo, type TreeEntryInput, type TagInfo } from './repository.js';
+export { SnapshotRepository, branchRef, DEFAULT_BRANCH, type CommitInfo, type TreeEntryInput, type TagInfo } from './repository.js';
 export { acquireLock, LOCK_FILE_NAME, type LockInfo, type RepositoryLock } from './lock.js';
 export { EMPTY_TREE_OID, type GitIdentity } from './objects.js';
 export { assertValidTagName, checkRefFormat } from './refs.js';
 export type { StoreStats } from './object-database.js';
+export type { LocalChange } from './work-tree.js';

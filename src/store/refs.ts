@@ -187,6 +187,11 @@ export class RefStore {
     });
   }
 
+  /** Points the symbolic ref `name` (HEAD) at the ref `target` (`ref: refs/heads/x`). */
+  async updateSymbolic(name: string, target: string): Promise<void> {
+    await this.withRefLock(name, async () => `ref: ${target}`);
+  }
+
   /** Deletes `ref`; returns false if it did not exist. */
   async delete(ref: string): Promise<boolean> {
     let existed = false;

@@ -1,10 +1,13 @@
 /**
- * The snapshot repository: a bare git repository that dbsnap writes objects and refs into
- * directly (it never checks anything out). Native git can read it (`git --git-dir <dir> log`,
- * `git clone`), and every id is the one native git computes.
+ * The snapshot repository: a git repository that dbsnap writes objects and refs into directly.
+ * Native git can read it (`git --git-dir <dir> log`, `git clone`), and every id is the one
+ * native git computes. dbsnap's own repositories are bare; in a non-bare one (a clone), moving
+ * the checked-out branch also moves its index and files (see work-tree.ts), all through
+ * `updateRef`, the one path every command that moves a branch takes.
  */
 import * as path from 'node:path';
 import {
+  BranchError,
   CorruptSnapshotError,
   InvalidArgumentError,
   RefNotFoundError,
@@ -28,6 +31,7 @@ import {
   type TreeEntry,
 } from './objects.js';
 import { assertValidRef, assertValidTagName, checkRefFormat, RefStore } from './refs.js';
+import { WorkTree, type LocalChange } from './work-tree.js';
 
 export interface TreeEntryInput {
   /** Slash-separated path inside the snapshot, e.g. `data/users/p-1a2b.json`. */
@@ -56,6 +60,13 @@ export interface TagInfo {
 
 export const DEFAULT_BRANCH = 'main';
 
+/** `refs/heads/<name>`. @throws InvalidArgumentError for a name `git branch` would reject. */
+export function branchRef(name: string): string {
+  const problem = name.startsWith('-') ? 'starts with "-"' : name === 'HEAD' ? 'is "HEAD"' : checkRefFormat(`refs/heads/${name}`);
+  if (problem) throw new InvalidArgumentError(`invalid branch name "${name}": it ${problem}.`, { branch: name });
+  return `refs/heads/${name}`;
+}
+
 const CONFIG = '[core]\n\trepositoryformatversion = 0\n\tfilemode = true\n\tbare = true\n';
 
 interface TreeNode {
@@ -68,11 +79,25 @@ export class SnapshotRepository {
   readonly dir: string;
   private readonly objects: ObjectDatabase;
   private readonly refs: RefStore;
+  /** The checked-out files of a non-bare repository; null for a bare one. */
+  readonly workTree: WorkTree | null;
 
-  private constructor(dir: string) {
+  private constructor(dir: string, workTree: WorkTree | null) {
     this.dir = dir;
     this.objects = new ObjectDatabase(dir);
     this.refs = new RefStore(dir);
+    this.workTree = workTree;
+  }
+
+  private static async at(gitdir: string): Promise<SnapshotRepository> {
+    return new SnapshotRepository(gitdir, await WorkTree.find(gitdir));
+  }
+
+  /** `dir` itself when it is a git directory, else its `.git` when that is one (a clone's work tree). */
+  private static async gitDirOf(dir: string): Promise<string | null> {
+    if (await SnapshotRepository.isRepository(dir)) return dir;
+    const dotGit = path.join(dir, '.git');
+    return (await SnapshotRepository.isRepository(dotGit)) ? dotGit : null;
   }
 
   /** Counters for tests and benchmarks: blobs read, blobs actually written, bytes of those blobs. */
@@ -98,14 +123,15 @@ export class SnapshotRepository {
    */
   static async init(dir: string): Promise<{ repo: SnapshotRepository; created: boolean }> {
     const abs = path.resolve(dir);
-    if (await SnapshotRepository.isRepository(abs)) return { repo: new SnapshotRepository(abs), created: false };
+    const existing = await SnapshotRepository.gitDirOf(abs);
+    if (existing) return { repo: await SnapshotRepository.at(existing), created: false };
     for (const sub of ['objects/info', 'objects/pack', 'refs/heads', 'refs/tags']) {
       await ensureDir(path.join(abs, sub));
     }
     await writeFileAtomic(path.join(abs, 'config'), CONFIG);
     // HEAD last: its presence is what makes the directory a repository (for git too).
     await writeFileAtomic(path.join(abs, 'HEAD'), `ref: refs/heads/${DEFAULT_BRANCH}\n`);
-    return { repo: new SnapshotRepository(abs), created: true };
+    return { repo: new SnapshotRepository(abs, null), created: true };
   }
 
   /**
@@ -115,15 +141,13 @@ export class SnapshotRepository {
    * const repo = await SnapshotRepository.open('./backup-repo');
    */
   static async open(dir: string): Promise<SnapshotRepository> {
-    let abs = path.resolve(dir);
+    const abs = path.resolve(dir);
     // A clone of the snapshot repository (a reviewer's checkout, a CI job) keeps its git dir in .git.
-    if (!(await SnapshotRepository.isRepository(abs)) && (await SnapshotRepository.isRepository(path.join(abs, '.git')))) {
-      abs = path.join(abs, '.git');
-    }
-    if (!(await SnapshotRepository.isRepository(abs))) {
+    const gitdir = await SnapshotRepository.gitDirOf(abs);
+    if (!gitdir) {
       throw new RepositoryNotFoundError(`no dbsnap repository at ${abs}; run \`dbsnap init\` to create one.`, { dir: abs });
     }
-    return new SnapshotRepository(abs);
+    return SnapshotRepository.at(gitdir);
   }
 
   /** The id git gives `content` as a blob (`git hash-object`), without writing it. */
@@ -195,7 +219,163 @@ export class SnapshotRepository {
     if (!(await this.objects.has(oid))) {
       throw new CorruptSnapshotError(`cannot point ${ref} at ${oid}: the object is not in the repository.`, { ref, oid, missing: true });
     }
+    if (this.workTree && ref === (await this.refs.readSymbolic('HEAD'))) {
+      await this.moveCheckedOut(oid, `moving ${ref.replace(/^refs\/heads\//, '')}`, () => this.refs.update(ref, oid, expectedOld));
+      return;
+    }
     await this.refs.update(ref, oid, expectedOld);
+  }
+
+  /**
+   * Moves what HEAD shows in a non-bare repository to commit `target` (null: an unborn branch):
+   * under git's index lock, refuses if the work tree has uncommitted changes, runs `move` (which
+   * updates the refs), then writes the changed files and the index. A crash between the ref
+   * update and the index write leaves the files of the old commit, which `git status` shows and
+   * `git reset --hard` (or the next dbsnap command's refusal message) explains.
+   * @throws WorkTreeDirtyError (EDIRTY) before `move` runs, changing nothing.
+   */
+  private async moveCheckedOut(target: string | null, what: string, move: () => Promise<void>): Promise<void> {
+    const wt = this.workTree!;
+    const lock = await wt.lock();
+    try {
+      const current = await this.refs.read('HEAD');
+      const head = current ? await this.listFiles(current) : new Map<string, string>();
+      const next = target ? await this.listFiles(target) : new Map<string, string>();
+      const index = await wt.readIndex();
+      wt.assertClean(await wt.localChanges(index, head, next), what);
+      await move();
+      await wt.checkout(index, head, next, (oid) => this.readBlob(oid), lock);
+    } finally {
+      await lock.release();
+    }
+  }
+
+  /**
+   * Uncommitted changes in the work tree of a non-bare repository (none for a bare one), so a
+   * command can refuse before doing any work.
+   */
+  async localChanges(): Promise<LocalChange[]> {
+    if (!this.workTree) return [];
+    const current = await this.refs.read('HEAD');
+    const head = current ? await this.listFiles(current) : new Map<string, string>();
+    return this.workTree.localChanges(await this.workTree.readIndex(), head, new Map());
+  }
+
+  /** @throws WorkTreeDirtyError (EDIRTY) when the work tree has uncommitted changes; `what` names the command. */
+  async assertWorkTreeClean(what: string): Promise<void> {
+    if (this.workTree) this.workTree.assertClean(await this.localChanges(), what);
+  }
+
+  /** Local branches, sorted, with the one HEAD names marked. */
+  async listBranches(): Promise<{ name: string; oid: string; current: boolean }[]> {
+    const current = await this.refs.readSymbolic('HEAD');
+    return (await this.refs.list('refs/heads/')).map(({ ref, oid }) => ({ name: ref.slice('refs/heads/'.length), oid, current: ref === current }));
+  }
+
+  /**
+   * Creates branch `name` at `startPoint` (default HEAD).
+   * @throws BranchError (EBRANCH) if it exists; InvalidArgumentError for a name git would reject.
+   */
+  async createBranch(name: string, startPoint = 'HEAD'): Promise<string> {
+    const ref = branchRef(name);
+    const oid = await this.resolveCommit(startPoint);
+    if ((await this.refs.read(ref)) !== null) {
+      throw new BranchError(`branch "${name}" already exists; switch to it with dbsnap switch ${name}.`, { branch: name });
+    }
+    await this.refs.update(ref, oid, null);
+    return oid;
+  }
+
+  /**
+   * Deletes branch `name`. Refuses the checked-out branch, and (unless `force`) a branch whose
+   * commits HEAD does not contain.
+   */
+  async deleteBranch(name: string, opts: { force?: boolean } = {}): Promise<string> {
+    const ref = branchRef(name);
+    const oid = await this.refs.read(ref);
+    if (oid === null) throw new RefNotFoundError(`branch "${name}" does not exist (see dbsnap branch).`, { branch: name });
+    if (ref === (await this.refs.readSymbolic('HEAD'))) {
+      throw new BranchError(`cannot delete branch "${name}": it is checked out; dbsnap switch to another branch first.`, { branch: name });
+    }
+    const head = await this.refs.read('HEAD');
+    if (!opts.force && (head === null || !(await this.isAncestor(oid, head)))) {
+      throw new BranchError(
+        `branch "${name}" has snapshots that HEAD does not contain; use --force to delete it anyway (its commits stay reachable only by hash).`,
+        { branch: name, oid },
+      );
+    }
+    await this.refs.delete(ref);
+    return oid;
+  }
+
+  /** True if `ancestor` is `descendant` or reachable from it through any parents. */
+  async isAncestor(ancestor: string, descendant: string): Promise<boolean> {
+    return (await this.mergeBase(ancestor, descendant)) === ancestor;
+  }
+
+  /**
+   * The best common ancestor of two commits (what `git merge-base` prints for linear and merge
+   * histories alike: the first commit reachable from both, searching from `b` breadth-first),
+   * or null when they share no history.
+   */
+  async mergeBase(a: string, b: string): Promise<string | null> {
+    const fromA = new Set<string>();
+    for (let queue = [a]; queue.length; ) {
+      const next: string[] = [];
+      for (const oid of queue) {
+        if (fromA.has(oid)) continue;
+        fromA.add(oid);
+        next.push(...(await this.readCommit(oid)).parents);
+      }
+      queue = next;
+    }
+    const seen = new Set<string>();
+    for (let queue = [b]; queue.length; ) {
+      const next: string[] = [];
+      for (const oid of queue) {
+        if (fromA.has(oid)) return oid;
+        if (seen.has(oid)) continue;
+        seen.add(oid);
+        next.push(...(await this.readCommit(oid)).parents);
+      }
+      queue = next;
+    }
+    return null;
+  }
+
+  /**
+   * Checks out branch `name`: HEAD names it, and in a non-bare repository the index and files
+   * follow. With `create` the branch is made at `startPoint` (default HEAD) first; a name that
+   * exists only as one remote's branch (`origin/name`) is created from it, as `git switch` does.
+   * @throws WorkTreeDirtyError (EDIRTY) when the work tree has uncommitted changes (nothing changes).
+   */
+  async switchBranch(name: string, opts: { create?: boolean; startPoint?: string } = {}): Promise<{ branch: string; commit: string | null; created: boolean }> {
+    const ref = branchRef(name);
+    const existing = await this.refs.read(ref);
+    let start: string | null = null;
+    if (opts.create) {
+      if (existing !== null) throw new BranchError(`branch "${name}" already exists; switch to it without --create.`, { branch: name });
+      start = (await this.refs.read('HEAD')) === null && opts.startPoint === undefined ? null : await this.resolveCommit(opts.startPoint ?? 'HEAD');
+    } else if (existing === null) {
+      const remotes = (await this.refs.list('refs/remotes/')).filter((r) => r.ref.endsWith(`/${name}`) && r.ref.split('/').length === name.split('/').length + 3);
+      if (remotes.length !== 1) {
+        throw new RefNotFoundError(
+          remotes.length
+            ? `branch "${name}" exists on several remotes (${remotes.map((r) => r.ref.slice('refs/remotes/'.length)).join(', ')}); use dbsnap switch --create ${name} <remote>/${name}.`
+            : `branch "${name}" does not exist; create it with dbsnap switch --create ${name}.`,
+          { branch: name },
+        );
+      }
+      start = remotes[0]!.oid;
+    }
+    const created = existing === null && start !== null;
+    const move = async (): Promise<void> => {
+      if (created) await this.refs.update(ref, start!, null);
+      await this.refs.updateSymbolic('HEAD', ref);
+    };
+    if (this.workTree) await this.moveCheckedOut(existing ?? start, `switching to ${name}`, move);
+    else await move();
+    return { branch: name, commit: await this.refs.read(ref), created };
   }
 
   /** The branch HEAD names (normally `refs/heads/main`) and its commit, null before the first commit. */

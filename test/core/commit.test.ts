@@ -180,3 +180,33 @@ describe('commit', () => {
     }
   });
 });
+
+describe('commit and .gitattributes', () => {
+  it('marks dbsnap metadata generated for GitHub and upgrades the attributes an earlier dbsnap wrote, never a hand-edited file', async () => {
+    const { GITATTRIBUTES, PREVIOUS_GITATTRIBUTES } = await import('../../src/canonical/format.js');
+    expect(GITATTRIBUTES).toContain('manifest.json linguist-generated=true\n');
+    expect(GITATTRIBUTES).toContain('collections/*/collection.json linguist-generated=true\n');
+    const t = await useTestDatabase('attributes');
+    try {
+      await t.db.collection('c').insertOne({ _id: 1 });
+      const store = await SnapshotRepository.open(repo);
+      // Put the version-1 .gitattributes back, as a repository made before this change has it.
+      const rewriteAttributes = async (text: string) => {
+        const head = (await store.head()).oid!;
+        const files = await store.listFiles(head);
+        files.set('.gitattributes', await store.writeBlob(text));
+        const c = await store.writeCommit({ tree: await store.writeTree([...files].map(([path, oid]) => ({ path, oid }))), parents: [head], message: 'old attributes\n', author: { ...FIXED.author, timestamp: 1, timezoneOffset: 0 } });
+        await store.updateRef('refs/heads/main', c, head);
+      };
+      await rewriteAttributes(PREVIOUS_GITATTRIBUTES[0]!);
+      const r = await commit({ repo, uri: t.dbUri, ...FIXED });
+      expect((await store.readFile(r.commit!, '.gitattributes'))!.toString()).toBe(GITATTRIBUTES);
+      await rewriteAttributes('*.json text\n# mine\n');
+      await t.db.collection('c').insertOne({ _id: 2 });
+      const r2 = await commit({ repo, uri: t.dbUri, ...FIXED });
+      expect((await store.readFile(r2.commit!, '.gitattributes'))!.toString()).toBe('*.json text\n# mine\n');
+    } finally {
+      await t.drop();
+    }
+  });
+});

@@ -30,9 +30,11 @@ export const commitCommand: CommandFactory = (ctx) => ({
       .option('exclude', { type: 'string', describe: 'Do not read these collections now (x,y)' })
       .option('allow-empty', { type: 'boolean', default: false, describe: 'Commit even if nothing changed' })
       .option('key-file', { type: 'string', describe: 'File holding the key for sensitive fields (else DBSNAP_KEY)' })
+      .option('branch', { type: 'string', describe: 'Commit onto this branch (created from HEAD if new) instead of the checked-out one' })
       .option('server-hashes', { type: 'boolean', default: true, describe: 'Skip collections whose server hash (dbHash) is unchanged' })
       .example('$0 commit -m "before migration"', 'snapshot the database in --uri')
-      .example('$0 commit --collections users,orders', 'refresh two collections only'),
+      .example('$0 commit --collections users,orders', 'refresh two collections only')
+      .example('$0 commit --branch data/price-fix', 'snapshot onto another branch'),
   handler: async (args) => {
     const c = paint(ctx.io);
     const progress = progressDisplay(ctx.io, !args.quiet && !args.json);
@@ -48,6 +50,7 @@ export const commitCommand: CommandFactory = (ctx) => ({
         allowEmpty: args.allowEmpty,
         key: keyMaterial(args, ctx.io.env),
         useServerHashes: args.serverHashes,
+        ...(args.branch !== undefined ? { branch: args.branch } : {}),
         onProgress: progress.onProgress,
         signal: ctx.io.signal,
       });

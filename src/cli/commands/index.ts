@@ -12,6 +12,8 @@ import { relationsCommand } from './relations.js';
 import { configCommand } from './config.js';
 import { rekeyCommand } from './rekey.js';
 import { runCommand } from './run.js';
+import { branchCommand } from './branch.js';
+import { switchCommand } from './switch.js';
 
 /** Every command, in the order --help lists them. */
 export const commands: CommandFactory[] = [
@@ -22,6 +24,8 @@ export const commands: CommandFactory[] = [
   statusCommand,
   diffCommand,
   tagCommand,
+  branchCommand,
+  switchCommand,
   restoreCommand,
   runCommand,
   verifyCommand,
