@@ -20,7 +20,7 @@ import {
   ObjectId,
   Timestamp,
 } from 'bson';
-import { DbPointer } from './document-reader.js';
+import { DbPointer } from './bson-special-values.js';
 
 /** The canonical type class of a value (mongod's canonicalizeBSONType). */
 export function canonicalTypeOrder(v: unknown): number {

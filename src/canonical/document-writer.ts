@@ -12,7 +12,11 @@
  */
 import { Decimal128, type Document } from 'bson';
 import { FormatError } from '../errors/index.js';
-import { ESCAPE_KEY, serializeDocument } from './document-reader.js';
+import { serializeDocument } from './bson-serializer.js';
+import { ESCAPE_KEY } from './extended-json-values.js';
+import { doubleText, isoDateText, MAX_ISO_DATE_MS } from './scalar-text.js';
+
+export { doubleText } from './scalar-text.js';
 
 /** Options for {@link writeDocument}. */
 export interface WriteDocumentOptions {
@@ -39,8 +43,6 @@ for (let i = 0, s = ''; i <= MAX_INDENT; i++, s += '  ') INDENT.push(s);
 const HEX2: string[] = [];
 for (let i = 0; i < 256; i++) HEX2.push(i.toString(16).padStart(2, '0'));
 
-/** Largest epoch milliseconds that is still in year 9999 (9999-12-31T23:59:59.999Z). */
-const MAX_ISO_DATE_MS = 253402300799999;
 const TWO_32 = 4294967296;
 
 /**
@@ -213,20 +215,6 @@ function objectIdText(p: number): string {
   );
 }
 
-/** Text of a double, by the rule in docs/FORMAT.md: plain only when finite and non-integral. */
-export function doubleText(x: number): string {
-  if (Number.isFinite(x)) {
-    if (!Number.isInteger(x)) return String(x);
-    if (x === 0 && 1 / x < 0) return '{"$numberDouble": "-0.0"}';
-    const s = String(x);
-    // Below 1e21 String() gives plain digits, which need ".0" to read as a double-looking string;
-    // above it gives exponent form ("1e+300"), which Number() reads back exactly as it is.
-    return '{"$numberDouble": "' + (s.includes('e') ? s : s + '.0') + '"}';
-  }
-  if (x !== x) return '{"$numberDouble": "NaN"}';
-  return x > 0 ? '{"$numberDouble": "Infinity"}' : '{"$numberDouble": "-Infinity"}';
-}
-
 /**
  * Text of the Decimal128 at `p`, as bson's `Decimal128.toString` gives it (the Extended JSON
  * form). Common values (coefficient below 2^53, finite) are formatted here; bson's general
@@ -253,38 +241,6 @@ function decimalText(p: number): string {
   const radix = n + exponent;
   if (radix > 0) return sign + digits.slice(0, radix) + '.' + digits.slice(radix);
   return sign + '0.' + '0'.repeat(-radix) + digits;
-}
-
-const PAD2: string[] = [];
-for (let i = 0; i < 100; i++) PAD2.push(String(i).padStart(2, '0'));
-const PAD3: string[] = [];
-for (let i = 0; i < 1000; i++) PAD3.push(String(i).padStart(3, '0'));
-
-/**
- * `new Date(ms).toISOString()` for 0 <= ms <= MAX_ISO_DATE_MS, without allocating a Date (days to
- * civil date by Howard Hinnant's `civil_from_days`).
- */
-export function isoDateText(ms: number): string {
-  const days = Math.floor(ms / 86400000);
-  let rest = ms - days * 86400000;
-  const z = days + 719468;
-  const era = Math.floor(z / 146097);
-  const doe = z - era * 146097;
-  const yoe = Math.floor((doe - Math.floor(doe / 1460) + Math.floor(doe / 36524) - Math.floor(doe / 146096)) / 365);
-  const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100));
-  const mp = Math.floor((5 * doy + 2) / 153);
-  const day = doy - Math.floor((153 * mp + 2) / 5) + 1;
-  const month = mp < 10 ? mp + 3 : mp - 9;
-  const year = yoe + era * 400 + (month <= 2 ? 1 : 0);
-  const milli = rest % 1000;
-  rest = (rest - milli) / 1000;
-  const second = rest % 60;
-  rest = (rest - second) / 60;
-  const minute = rest % 60;
-  const hour = (rest - minute) / 60;
-  return (
-    year + '-' + PAD2[month] + '-' + PAD2[day] + 'T' + PAD2[hour] + ':' + PAD2[minute] + ':' + PAD2[second] + '.' + PAD3[milli] + 'Z'
-  );
 }
 
 function dateText(p: number): string {

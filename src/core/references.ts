@@ -5,7 +5,7 @@
  * restored) and relations --infer share it.
  */
 import { EJSON, type Document } from 'bson';
-import { serializeDocument } from '../canonical/document-reader.js';
+import { serializeDocument } from '../canonical/bson-serializer.js';
 import type { Relation } from '../canonical/format.js';
 
 /** A relation side resolved against known collection names: `orders.items.productId`. */

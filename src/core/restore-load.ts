@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { EJSON, type Document } from 'bson';
-import { serializeDocument } from '../canonical/document-reader.js';
+import { serializeDocument } from '../canonical/bson-serializer.js';
 import { encodeCollection } from '../canonical/encode-collection.js';
 import type { CollectionEntry, RepositoryConfig } from '../canonical/format.js';
 import { createMd5 } from '../crypto/hash.js';

@@ -4,7 +4,7 @@
  * integrity checker (stopping at the first problem) and hold nothing the driver cannot write.
  */
 import { EJSON, type Document } from 'bson';
-import { DbPointer } from '../canonical/document-reader.js';
+import { DbPointer } from '../canonical/bson-special-values.js';
 import { documentId } from '../canonical/document-id.js';
 import type { CollectionEntry, Manifest, RepositoryConfig } from '../canonical/format.js';
 import { CollectionNotFoundError, CorruptSnapshotError, InterruptedError, ProtectedTargetError, UnsupportedFeatureError } from '../errors/index.js';

@@ -6,7 +6,8 @@
 import type { Document } from 'bson';
 import { compareBsonValues } from '../canonical/bson-order.js';
 import { documentId } from '../canonical/document-id.js';
-import { readPartFile, serializeDocument } from '../canonical/document-reader.js';
+import { serializeDocument } from '../canonical/bson-serializer.js';
+import { readPartFile } from '../canonical/document-reader.js';
 import { partFileText, writeDocument } from '../canonical/document-writer.js';
 import { collectionDir, MANIFEST_FILE, type CollectionEntry, type ManifestCollection } from '../canonical/format.js';
 import { createSha256, sha256Hex } from '../crypto/hash.js';

@@ -25,7 +25,7 @@ import {
   writeDocument,
   writeDocumentObject,
 } from '../../src/canonical/index.js';
-import { isoDateText } from '../../src/canonical/document-writer.js';
+import { isoDateText } from '../../src/canonical/scalar-text.js';
 import { FormatError } from '../../src/errors/index.js';
 import { sampleDocuments } from './sample-documents.js';
 

@@ -1,0 +1,54 @@
+/**
+ * Extended JSON text of the scalar values whose form is a rule of docs/FORMAT.md (doubles, dates),
+ * as pure functions of the number: the document writer's hot loop calls them per value.
+ */
+
+/** Largest epoch milliseconds that is still in year 9999 (9999-12-31T23:59:59.999Z). */
+export const MAX_ISO_DATE_MS = 253402300799999;
+
+/** Text of a double, by the rule in docs/FORMAT.md: plain only when finite and non-integral. */
+export function doubleText(x: number): string {
+  if (Number.isFinite(x)) {
+    if (!Number.isInteger(x)) return String(x);
+    if (x === 0 && 1 / x < 0) return '{"$numberDouble": "-0.0"}';
+    const s = String(x);
+    // Below 1e21 String() gives plain digits, which need ".0" to read as a double-looking string;
+    // above it gives exponent form ("1e+300"), which Number() reads back exactly as it is.
+    return '{"$numberDouble": "' + (s.includes('e') ? s : s + '.0') + '"}';
+  }
+  if (x !== x) return '{"$numberDouble": "NaN"}';
+  return x > 0 ? '{"$numberDouble": "Infinity"}' : '{"$numberDouble": "-Infinity"}';
+}
+
+const PAD2: string[] = [];
+for (let i = 0; i < 100; i++) PAD2.push(String(i).padStart(2, '0'));
+const PAD3: string[] = [];
+for (let i = 0; i < 1000; i++) PAD3.push(String(i).padStart(3, '0'));
+
+/**
+ * `new Date(ms).toISOString()` for 0 <= ms <= MAX_ISO_DATE_MS, without allocating a Date (days to
+ * civil date by Howard Hinnant's `civil_from_days`).
+ */
+export function isoDateText(ms: number): string {
+  const days = Math.floor(ms / 86400000);
+  let rest = ms - days * 86400000;
+  const z = days + 719468;
+  const era = Math.floor(z / 146097);
+  const doe = z - era * 146097;
+  const yoe = Math.floor((doe - Math.floor(doe / 1460) + Math.floor(doe / 36524) - Math.floor(doe / 146096)) / 365);
+  const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100));
+  const mp = Math.floor((5 * doy + 2) / 153);
+  const day = doy - Math.floor((153 * mp + 2) / 5) + 1;
+  const month = mp < 10 ? mp + 3 : mp - 9;
+  const year = yoe + era * 400 + (month <= 2 ? 1 : 0);
+  const milli = rest % 1000;
+  rest = (rest - milli) / 1000;
+  const second = rest % 60;
+  rest = (rest - second) / 60;
+  const minute = rest % 60;
+  const hour = (rest - minute) / 60;
+  return (
+    year + '-' + PAD2[month] + '-' + PAD2[day] + 'T' + PAD2[hour] + ':' + PAD2[minute] + ':' + PAD2[second] + '.' + PAD3[milli] + 'Z'
+  );
+}
+
