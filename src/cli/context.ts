@@ -45,3 +45,21 @@ export function requireUri(args: GlobalArgs): string {
 export function printJson(ctx: CliContext, value: unknown): void {
   ctx.io.stdout(JSON.stringify(value, null, 2) + '\n');
 }
+
+/** The HTTPS token from the environment (DBSNAP_GIT_TOKEN, else GIT_TOKEN); never printed. */
+export function gitToken(env: NodeJS.ProcessEnv): string | undefined {
+  return env.DBSNAP_GIT_TOKEN || env.GIT_TOKEN || undefined;
+}
+
+/** Bytes as a person reads them: 512 B, 3.4 KiB, 12.0 MiB. */
+export function formatBytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
+  let v = n / 1024;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return `${v.toFixed(1)} ${units[i]}`;
+}

@@ -18,3 +18,8 @@ export { configValue, type ConfigValueOptions, type ConfigValueResult } from './
 export { rekey, type RekeyOptions, type RekeyResult } from './rekey.js';
 export { snapshotAround, spawnCommand, type SnapshotAroundOptions, type SnapshotAroundResult, type SnapshotAroundStep, type RunSnapshot, type CommandOutcome, type CommandRunner } from './snapshot-around.js';
 export { listBranches, createBranch, deleteBranch, switchBranch, type BranchInfo } from './branch.js';
+export { addRemote, removeRemote, listRemotes, type AddRemoteOptions, type RemoteInfo } from './remote.js';
+export { push, type PushOptions, type PushResult, type RemotePushResult, type PushedRef } from './push.js';
+export { fetchRemote, type FetchOptions, type FetchResult } from './fetch.js';
+export { pull, type PullOptions, type PullResult } from './pull.js';
+export { clone, type CloneOptions, type CloneResult } from './clone.js';

@@ -1,7 +1,9 @@
 /** Progress events core operations report; the CLI turns them into a progress display. */
 export interface Progress {
-  phase: 'connect' | 'list' | 'read' | 'write' | 'verify' | 'commit' | 'backup' | 'restore' | 'diff';
+  phase: 'connect' | 'list' | 'read' | 'write' | 'verify' | 'commit' | 'backup' | 'restore' | 'diff' | 'count' | 'send' | 'receive';
   collection?: string;
+  /** The remote being pushed to or fetched from (count, send, receive). */
+  remote?: string;
   done: number;
   total?: number;
 }

@@ -67,6 +67,17 @@ export class BranchError extends define('EBRANCH') {}
 /** The operation was interrupted (signal); nothing was changed. */
 export class InterruptedError extends define('EINTERRUPTED') {}
 
+/** No remote of that name is configured (or none at all). */
+export class RemoteNotFoundError extends define('ENOREMOTE') {}
+/** A remote could not be reached, or is not a git repository. */
+export class RemoteUnreachableError extends define('EREMOTE') {}
+/** A git server refused the credentials (or asked for some and none were configured). */
+export class AuthenticationError extends define('EAUTH') {}
+/** A push or pull would lose commits (not a fast-forward), or the remote refused an update. */
+export class PushRejectedError extends define('EREJECTED') {}
+/** The operation needs the native git binary (SSH remotes) and it is not installed. */
+export class GitNotFoundError extends define('ENOGIT') {}
+
 export function isDbsnapError(err: unknown): err is DbsnapError {
   return err instanceof DbsnapError;
 }

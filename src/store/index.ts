@@ -8,3 +8,6 @@ export { EMPTY_TREE_OID, type GitIdentity } from './objects.js';
 export { assertValidTagName, checkRefFormat } from './refs.js';
 export type { StoreStats } from './object-database.js';
 export type { LocalChange } from './work-tree.js';
+export { openTransport } from './open-transport.js';
+export { remoteKind, localRemotePath, redactUrl, urlHasPassword, type Transport, type RefUpdate, type FetchedRef, type TransferStats, type TransportProgress, type Credentials, type RemoteKind } from './transport.js';
+export { assertValidRemoteName, type RemoteConfig } from './git-config.js';

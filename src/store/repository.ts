@@ -30,6 +30,8 @@ import {
   type ObjectType,
   type TreeEntry,
 } from './objects.js';
+import { GitConfig } from './git-config.js';
+import { isAncestor } from './object-walk.js';
 import { assertValidRef, assertValidTagName, checkRefFormat, RefStore } from './refs.js';
 import { WorkTree, type LocalChange } from './work-tree.js';
 
@@ -105,7 +107,8 @@ export class SnapshotRepository {
     return this.objects.stats;
   }
 
-  private static async isRepository(dir: string): Promise<boolean> {
+  /** True if `dir` itself is a git directory (a bare repository, or a `.git`). */
+  static async isRepository(dir: string): Promise<boolean> {
     return (
       (await pathExists(path.join(dir, 'HEAD'))) &&
       (await pathExists(path.join(dir, 'objects'))) &&
@@ -308,9 +311,13 @@ export class SnapshotRepository {
     return oid;
   }
 
-  /** True if `ancestor` is `descendant` or reachable from it through any parents. */
+  /**
+   * True if `ancestor` is `descendant` or reachable from it through any parents. Walks back
+   * from `descendant` only; an `ancestor` this repository does not have (a remote's commit, on
+   * a push) is simply not an ancestor.
+   */
   async isAncestor(ancestor: string, descendant: string): Promise<boolean> {
-    return (await this.mergeBase(ancestor, descendant)) === ancestor;
+    return isAncestor(this, ancestor, descendant);
   }
 
   /**
@@ -442,7 +449,8 @@ export class SnapshotRepository {
     throw new RefNotFoundError(`"${base}" is not a commit, tag or branch in this repository (see dbsnap log).`, { ref: rev });
   }
 
-  private async readObject(oid: string, expected?: ObjectType): Promise<{ type: ObjectType; content: Buffer }> {
+  /** Reads any object (loose or packed), checking its type when `expected` is given. */
+  async readObject(oid: string, expected?: ObjectType): Promise<{ type: ObjectType; content: Buffer }> {
     const obj = await this.objects.read(oid);
     if (expected && obj.type !== expected) {
       throw new CorruptSnapshotError(`git object ${oid} is a ${obj.type}, expected a ${expected}.`, { oid, type: obj.type, expected });
@@ -618,6 +626,26 @@ export class SnapshotRepository {
   async deleteRef(ref: string): Promise<boolean> {
     assertValidRef(ref);
     return this.refs.delete(ref);
+  }
+
+  /**
+   * Stores an object of any type as received from another repository (a push or fetch);
+   * returns its id and whether it was new. The id is computed from the bytes, so a damaged
+   * source object cannot enter under the name of the one it should have been.
+   */
+  async writeObject(type: ObjectType, content: Buffer): Promise<{ oid: string; written: boolean }> {
+    return this.objects.write(type, content);
+  }
+
+  /** Points HEAD at a branch (`refs/heads/NAME`), as a clone does for the remote's default branch. */
+  async setHeadBranch(ref: string): Promise<void> {
+    assertValidRef(ref);
+    await writeFileAtomic(path.join(this.dir, 'HEAD'), `ref: ${ref}\n`);
+  }
+
+  /** The remotes configured in this repository's git config. */
+  get config(): GitConfig {
+    return new GitConfig(this.dir);
   }
 
   /** True if the object is in the repository (loose or packed). */

@@ -14,6 +14,11 @@ import { rekeyCommand } from './rekey.js';
 import { runCommand } from './run.js';
 import { branchCommand } from './branch.js';
 import { switchCommand } from './switch.js';
+import { remoteCommand } from './remote.js';
+import { pushCommand } from './push.js';
+import { fetchCommand } from './fetch.js';
+import { pullCommand } from './pull.js';
+import { cloneCommand } from './clone.js';
 
 /** Every command, in the order --help lists them. */
 export const commands: CommandFactory[] = [
@@ -32,4 +37,9 @@ export const commands: CommandFactory[] = [
   relationsCommand,
   configCommand,
   rekeyCommand,
+  remoteCommand,
+  pushCommand,
+  fetchCommand,
+  pullCommand,
+  cloneCommand,
 ];
