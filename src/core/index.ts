@@ -23,3 +23,4 @@ export { push, type PushOptions, type PushResult, type RemotePushResult, type Pu
 export { fetchRemote, type FetchOptions, type FetchResult } from './fetch.js';
 export { pull, type PullOptions, type PullResult } from './pull.js';
 export { clone, type CloneOptions, type CloneResult } from './clone.js';
+export { gc, type GcOptions, type GcResult } from './gc.js';

@@ -11,3 +11,4 @@ export type { LocalChange } from './work-tree.js';
 export { openTransport } from './open-transport.js';
 export { remoteKind, localRemotePath, redactUrl, urlHasPassword, type Transport, type RefUpdate, type FetchedRef, type TransferStats, type TransportProgress, type Credentials, type RemoteKind } from './transport.js';
 export { assertValidRemoteName, type RemoteConfig } from './git-config.js';
+export type { RepackProgress, RepackResult } from './repack.js';

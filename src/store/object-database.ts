@@ -1,7 +1,8 @@
 /**
  * The object database of a bare repository: loose objects written and read with Node's
- * crypto and zlib, packed objects (after a native `git gc` or a clone) read through
- * isomorphic-git.
+ * crypto and zlib; packed objects (after `dbsnap gc`, a native `git gc` or a clone) read
+ * through their version-2 index with the same zlib (pack-file.ts). Only packs with an index
+ * older than version 2 (git < 1.5.2) still go through isomorphic-git.
  *
  * Why not isomorphic-git for everything: it hashes through `crypto.subtle`, deflates through
  * `CompressionStream` and inflates with pure-JS pako, which made a 100 MB blob cost ~3 s and
@@ -18,6 +19,7 @@ import * as git from 'isomorphic-git';
 import { CorruptSnapshotError } from '../errors/index.js';
 import { ensureDir, FILE_MODE, isErrno, pathExists, writeViaTemp } from './files.js';
 import { hashObject, objectHeader, parseLooseObject, type ObjectType } from './objects.js';
+import { IDX_MAGIC, PackFile } from './pack-file.js';
 
 const inflateAsync = promisify(zlib.inflate);
 const deflateAsync = promisify(zlib.deflate);
@@ -35,18 +37,14 @@ export interface StoreStats {
   bytesWritten: number;
 }
 
-/** A loaded pack index (version 2): sorted 20-byte ids, searchable without isomorphic-git. */
-interface PackIndex {
-  fanout: Uint32Array;
-  ids: Buffer;
-}
-
 export class ObjectDatabase {
   readonly stats: StoreStats = { blobsRead: 0, blobsWritten: 0, bytesWritten: 0 };
-  private readonly objectsDir: string;
+  readonly objectsDir: string;
   private readonly knownFanoutDirs = new Set<string>();
-  private packIndexes = new Map<string, PackIndex | null>();
-  /** isomorphic-git's cache keeps parsed pack indexes between fallback reads. */
+  /** Pack name (`pack-<sha>.idx`) -> its reader; null for an index older than version 2. */
+  private packs = new Map<string, PackFile | null>();
+  private packsScanned = false;
+  /** isomorphic-git's cache keeps parsed version-1 pack indexes between fallback reads. */
   private readonly gitCache = {};
 
   constructor(readonly gitdir: string) {
@@ -59,41 +57,115 @@ export class ObjectDatabase {
 
   /**
    * True if the object exists loose or in a pack. `rescanPacks: false` trusts the pack list
-   * read earlier: write() uses it because missing a pack added meanwhile (a concurrent native
-   * `git gc`) only costs a duplicate loose object, while listing the pack directory for every
+   * read earlier: write() uses it because missing a pack added meanwhile (a concurrent
+   * `gc`) only costs a duplicate loose object, while listing the pack directory for every
    * new object is a syscall per write.
    */
   async has(oid: string, rescanPacks = true): Promise<boolean> {
-    if (await pathExists(this.loosePath(oid))) return true;
-    return this.hasPacked(oid, rescanPacks);
-  }
-
-  private packsScanned = false;
-
-  private async hasPacked(oid: string, rescan: boolean): Promise<boolean> {
-    if (rescan || !this.packsScanned) await this.refreshPackIndexes();
-    this.packsScanned = true;
+    if (!this.packsScanned) await this.refreshPacks();
     const id = Buffer.from(oid, 'hex');
-    for (const idx of this.packIndexes.values()) {
-      if (idx && packIndexHas(idx, id)) return true;
-    }
-    return false;
+    if (this.packedIn(id)) return true;
+    if (await pathExists(this.loosePath(oid))) return true;
+    if (!rescanPacks) return false;
+    // A concurrent gc may have moved the object from loose into a new pack just now.
+    await this.refreshPacks();
+    return this.packedIn(id) !== null;
   }
 
-  private async refreshPackIndexes(): Promise<void> {
+  private packedIn(id: Buffer): PackFile | null {
+    for (const pack of this.packs.values()) if (pack && pack.has(id)) return pack;
+    return null;
+  }
+
+  /** Re-lists objects/pack: new packs are opened, vanished ones dropped, known ones kept. */
+  async refreshPacks(): Promise<void> {
     let names: string[];
     try {
-      names = (await fsp.readdir(path.join(this.objectsDir, 'pack'))).filter((n) => n.endsWith('.idx'));
+      names = (await fsp.readdir(path.join(this.objectsDir, 'pack'))).filter((n) => /^pack-[0-9a-f]{40}\.idx$/.test(n)).sort();
     } catch (err) {
       if (isErrno(err, 'ENOENT')) names = [];
       else throw err;
     }
-    const next = new Map<string, PackIndex | null>();
+    const next = new Map<string, PackFile | null>();
     for (const name of names) {
-      const known = this.packIndexes.get(name);
-      next.set(name, known !== undefined ? known : parsePackIndex(await fsp.readFile(path.join(this.objectsDir, 'pack', name))));
+      const known = this.packs.get(name);
+      if (known !== undefined) {
+        next.set(name, known);
+        continue;
+      }
+      const idxPath = path.join(this.objectsDir, 'pack', name);
+      let head: Buffer;
+      try {
+        head = await fsp.readFile(idxPath);
+      } catch (err) {
+        if (isErrno(err, 'ENOENT')) continue; // removed by a concurrent gc
+        throw err;
+      }
+      next.set(name, head.length >= 8 && head.readUInt32BE(0) === IDX_MAGIC && head.readUInt32BE(4) === 2 ? await PackFile.fromIndex(idxPath, head) : null);
     }
-    this.packIndexes = next;
+    for (const [name, pack] of this.packs) if (!next.has(name)) await pack?.close();
+    this.packs = next;
+    this.packsScanned = true;
+  }
+
+  /** The readers of the version-2 packs, after a fresh scan. */
+  async packFiles(): Promise<PackFile[]> {
+    await this.refreshPacks();
+    return [...this.packs.values()].filter((p): p is PackFile => p !== null);
+  }
+
+  /** Names (`pack-<sha>`) of every pack, including old-index ones dbsnap does not read itself. */
+  packNames(): string[] {
+    return [...this.packs.keys()].map((n) => n.slice(0, -'.idx'.length));
+  }
+
+  /** Closes open pack files (a gc is about to delete them, or the caller is done). */
+  async close(): Promise<void> {
+    for (const pack of this.packs.values()) await pack?.close();
+    this.packs = new Map();
+    this.packsScanned = false;
+  }
+
+  /** Ids of every loose object (temp files and stray names skipped). */
+  async looseObjectIds(): Promise<string[]> {
+    const out: string[] = [];
+    let dirs: string[];
+    try {
+      dirs = await fsp.readdir(this.objectsDir);
+    } catch (err) {
+      if (isErrno(err, 'ENOENT')) return out;
+      throw err;
+    }
+    for (const dir of dirs.filter((d) => /^[0-9a-f]{2}$/.test(d)).sort()) {
+      let names: string[];
+      try {
+        names = await fsp.readdir(path.join(this.objectsDir, dir));
+      } catch (err) {
+        if (isErrno(err, 'ENOENT') || isErrno(err, 'ENOTDIR')) continue;
+        throw err;
+      }
+      for (const n of names) if (/^[0-9a-f]{38}$/.test(n)) out.push(dir + n);
+    }
+    return out;
+  }
+
+  /** Deletes a loose object (one that is safely in a pack). */
+  async removeLoose(oid: string): Promise<void> {
+    await fsp.rm(this.loosePath(oid), { force: true });
+  }
+
+  /** Removes empty fan-out directories (after a gc moved their objects into a pack). */
+  async removeEmptyFanoutDirs(): Promise<void> {
+    for (const dir of await fsp.readdir(this.objectsDir)) {
+      if (!/^[0-9a-f]{2}$/.test(dir)) continue;
+      try {
+        await fsp.rmdir(path.join(this.objectsDir, dir));
+        this.knownFanoutDirs.delete(path.join(this.objectsDir, dir));
+      } catch (err) {
+        // Not empty (a temp file, an unreachable object left loose) or a writer just used it.
+        if (!isErrno(err, 'ENOTEMPTY') && !isErrno(err, 'EEXIST') && !isErrno(err, 'ENOENT')) throw err;
+      }
+    }
   }
 
   /**
@@ -131,31 +203,60 @@ export class ObjectDatabase {
     return { oid, written: true };
   }
 
-  /** Reads an object: loose file inflated with Node zlib, else from a pack via isomorphic-git. */
+  /**
+   * Reads an object: from a pack when an index lists it (an in-memory lookup), else the loose
+   * file, else, after re-listing the packs (a concurrent gc may just have packed it), a new pack.
+   */
   async read(oid: string): Promise<{ type: ObjectType; content: Buffer }> {
-    let compressed: Buffer | undefined;
+    if (!this.packsScanned) await this.refreshPacks();
+    const id = Buffer.from(oid, 'hex');
+    const packed = await this.readFromPacks(oid, id);
+    if (packed) return packed;
+    const loose = await this.readLoose(oid);
+    if (loose) return loose;
+    await this.refreshPacks();
+    const late = await this.readFromPacks(oid, id);
+    if (late) return late;
+    if ([...this.packs.values()].includes(null)) return this.readOldPack(oid);
+    throw new CorruptSnapshotError(`git object ${oid} is missing from the repository at ${this.gitdir}; it may be damaged or incomplete.`, { oid, missing: true });
+  }
+
+  private async readFromPacks(oid: string, id: Buffer): Promise<{ type: ObjectType; content: Buffer } | null> {
+    const pack = this.packedIn(id);
+    if (!pack) return null;
+    try {
+      return await pack.read(oid, (base) => this.read(base));
+    } catch (err) {
+      // The pack was deleted by a concurrent gc before we opened it; its objects are in a newer one.
+      if (!isErrno(err, 'ENOENT')) throw err;
+      await this.refreshPacks();
+      const again = this.packedIn(id);
+      return again && again !== pack ? again.read(oid, (base) => this.read(base)) : null;
+    }
+  }
+
+  private async readLoose(oid: string): Promise<{ type: ObjectType; content: Buffer } | null> {
+    let compressed: Buffer;
     try {
       compressed = await fsp.readFile(this.loosePath(oid));
     } catch (err) {
-      if (!isErrno(err, 'ENOENT')) throw err;
+      if (isErrno(err, 'ENOENT')) return null;
+      throw err;
     }
-    if (compressed) {
-      let raw: Buffer;
-      try {
-        raw =
-          compressed.length <= SYNC_ZLIB_LIMIT
-            ? zlib.inflateSync(compressed)
-            : // One output chunk of the exact size: no chunk list plus concatenated copy at peak.
-              await inflateAsync(compressed, { chunkSize: Math.max(64 * 1024, inflatedSize(compressed)) });
-      } catch (err) {
-        throw new CorruptSnapshotError(`git object ${oid} cannot be decompressed (${(err as Error).message}); the repository is damaged.`, { oid });
-      }
-      return parseLooseObject(raw, oid);
+    let raw: Buffer;
+    try {
+      raw =
+        compressed.length <= SYNC_ZLIB_LIMIT
+          ? zlib.inflateSync(compressed)
+          : // One output chunk of the exact size: no chunk list plus concatenated copy at peak.
+            await inflateAsync(compressed, { chunkSize: Math.max(64 * 1024, inflatedSize(compressed)) });
+    } catch (err) {
+      throw new CorruptSnapshotError(`git object ${oid} cannot be decompressed (${(err as Error).message}); the repository is damaged.`, { oid, file: this.loosePath(oid) });
     }
-    return this.readPacked(oid);
+    return parseLooseObject(raw, oid);
   }
 
-  private async readPacked(oid: string): Promise<{ type: ObjectType; content: Buffer }> {
+  private async readOldPack(oid: string): Promise<{ type: ObjectType; content: Buffer }> {
     try {
       const result = await git.readObject({ fs, gitdir: this.gitdir, oid, format: 'content', cache: this.gitCache });
       const object = result.object as Uint8Array;
@@ -170,13 +271,27 @@ export class ObjectDatabase {
 
   /** Expands an abbreviated id (>= 4 hex digits); returns all matches (loose and packed). */
   async expand(short: string): Promise<string[]> {
+    const prefix = short.toLowerCase();
+    await this.refreshPacks();
+    const found = new Set<string>();
+    for (const pack of this.packs.values()) if (pack) for (const oid of pack.idsWithPrefix(prefix)) found.add(oid);
     try {
-      return [await git.expandOid({ fs, gitdir: this.gitdir, oid: short, cache: this.gitCache })];
+      for (const n of await fsp.readdir(path.join(this.objectsDir, prefix.slice(0, 2)))) {
+        const oid = prefix.slice(0, 2) + n;
+        if (/^[0-9a-f]{40}$/.test(oid) && oid.startsWith(prefix)) found.add(oid);
+      }
     } catch (err) {
-      if (err instanceof git.Errors.AmbiguousError) return (err.data as { matches: string[] }).matches;
-      if (err instanceof git.Errors.NotFoundError) return [];
-      throw err;
+      if (!isErrno(err, 'ENOENT')) throw err;
     }
+    if ([...this.packs.values()].includes(null)) {
+      try {
+        found.add(await git.expandOid({ fs, gitdir: this.gitdir, oid: prefix, cache: this.gitCache }));
+      } catch (err) {
+        if (err instanceof git.Errors.AmbiguousError) for (const m of (err.data as { matches: string[] }).matches) found.add(m);
+        else if (!(err instanceof git.Errors.NotFoundError)) throw err;
+      }
+    }
+    return [...found].sort();
   }
 }
 
@@ -187,28 +302,4 @@ function inflatedSize(compressed: Buffer): number {
   const size = Number(head.toString('latin1', head.indexOf(0x20) + 1, nul));
   // deflate cannot expand more than ~1032:1; a header claiming more is damaged, not a reason to allocate.
   return nul > 0 && Number.isSafeInteger(size) ? Math.min(nul + 1 + size, compressed.length * 1032 + 1024) : 0;
-}
-
-function parsePackIndex(buf: Buffer): PackIndex | null {
-  // Version 1 indexes (no magic) predate git 1.5.2; those packs are still read by isomorphic-git.
-  if (buf.length < 8 + 256 * 4 || buf.readUInt32BE(0) !== 0xff744f63 || buf.readUInt32BE(4) !== 2) return null;
-  const fanout = new Uint32Array(256);
-  for (let i = 0; i < 256; i++) fanout[i] = buf.readUInt32BE(8 + i * 4);
-  const count = fanout[255]!;
-  const start = 8 + 256 * 4;
-  return { fanout, ids: buf.subarray(start, start + count * 20) };
-}
-
-function packIndexHas(idx: PackIndex, id: Buffer): boolean {
-  const first = id[0]!;
-  let lo = first === 0 ? 0 : idx.fanout[first - 1]!;
-  let hi = idx.fanout[first]!;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    const c = Buffer.compare(idx.ids.subarray(mid * 20, mid * 20 + 20), id);
-    if (c === 0) return true;
-    if (c < 0) lo = mid + 1;
-    else hi = mid;
-  }
-  return false;
 }

@@ -16,6 +16,7 @@ import {
 } from '../errors/index.js';
 import { ensureDir, pathExists, writeFileAtomic } from './files.js';
 import { ObjectDatabase, type StoreStats } from './object-database.js';
+import { repack, type RepackProgress, type RepackResult } from './repack.js';
 import {
   formatCommit,
   formatTag,
@@ -651,5 +652,21 @@ export class SnapshotRepository {
   /** True if the object is in the repository (loose or packed). */
   async hasObject(oid: string): Promise<boolean> {
     return isOid(oid) && this.objects.has(oid);
+  }
+
+  /**
+   * Packs every object into one packfile with deltas (see repack.ts) and deletes the loose
+   * objects and packs it replaces. The caller holds the repository lock.
+   */
+  async repack(onProgress?: (p: RepackProgress) => void): Promise<RepackResult> {
+    const tips = new Set((await this.refs.list('refs/')).map((r) => r.oid));
+    const head = await this.head();
+    if (head.oid) tips.add(head.oid);
+    return repack(this.objects, [...tips], onProgress);
+  }
+
+  /** Releases open pack files (long-lived callers, tests that delete the repository). */
+  async close(): Promise<void> {
+    await this.objects.close();
   }
 }

@@ -19,6 +19,7 @@ import { pushCommand } from './push.js';
 import { fetchCommand } from './fetch.js';
 import { pullCommand } from './pull.js';
 import { cloneCommand } from './clone.js';
+import { gcCommand } from './gc.js';
 
 /** Every command, in the order --help lists them. */
 export const commands: CommandFactory[] = [
@@ -42,4 +43,5 @@ export const commands: CommandFactory[] = [
   fetchCommand,
   pullCommand,
   cloneCommand,
+  gcCommand,
 ];
