@@ -4,7 +4,7 @@
  * last line, so peak RSS belongs to this contender alone.
  */
 import { apostropheRead, apostropheWrite } from './contenders/apostrophe.js';
-import { commitAgain, commitFirst, diffSnapshots, idle, restoreSnapshot } from './contenders/dbsnap.js';
+import { commitAgain, commitFirst, diffSnapshots, gcRepository, idle, restoreSnapshot, verifySnapshot } from './contenders/dbsnap.js';
 import { floorRead, floorWrite } from './contenders/floor.js';
 import { seedWay } from './contenders/seed.js';
 import { cpuNow, type Contender, type ContenderParams } from './contenders/types.js';
@@ -15,6 +15,13 @@ const CONTENDERS: Record<string, Contender> = {
   'commit-again': commitAgain,
   'commit-change': commitAgain,
   diff: diffSnapshots,
+  'diff-packed': diffSnapshots,
+  verify: verifySnapshot,
+  'verify-packed': verifySnapshot,
+  gc: gcRepository,
+  'commit-change-packed': commitAgain,
+  'gc-change': gcRepository,
+  'restore-packed': restoreSnapshot,
   'floor-write': floorWrite,
   restore: restoreSnapshot,
   seed: seedWay,

@@ -102,11 +102,21 @@ function ratioTarget(name: string, rows: readonly Row[], id: string, baseId: str
   return { name, limit: `<= ${limit}x`, actual: `${fmtRatio(ratio)}`, met: ratio <= limit };
 }
 
+/** Like ratioTarget, on CPU time (user + system of the child): robust when the machine is shared. */
+function cpuRatioTarget(name: string, rows: readonly Row[], id: string, baseId: string, limit: number): Target {
+  const a = rowById(rows, id)?.cpuMs ?? null;
+  const b = rowById(rows, baseId)?.cpuMs ?? null;
+  if (a === null || b === null || b === 0) return { name, limit: `<= ${limit}x CPU`, actual: 'not measured', met: null };
+  const ratio = a / b;
+  return { name, limit: `<= ${limit}x CPU`, actual: `${fmtRatio(ratio)}`, met: ratio <= limit };
+}
+
 /**
  * The issue's targets, evaluated on one run's rows. `growthPercent` is the repository growth
- * (objects/) of the 0.1% commit as a percentage of the first snapshot's size.
+ * (objects/) of the 0.1% commit as a percentage of the first snapshot's size; `packedGrowthPercent`
+ * the same after `dbsnap gc` (first snapshot packed, then the 0.1% commit and gc again).
  */
-export function evaluateTargets(rows: readonly Row[], growthPercent: number | null): Target[] {
+export function evaluateTargets(rows: readonly Row[], growthPercent: number | null, packedGrowthPercent: number | null = null): Target[] {
   const targets: Target[] = [
     ratioTarget('commit vs floor-read', rows, 'commit', 'floor-read', 1.0),
     ratioTarget('commit again (nothing changed, dbHash) vs floor-read', rows, 'commit-again', 'floor-read', 0.1),
@@ -120,6 +130,19 @@ export function evaluateTargets(rows: readonly Row[], growthPercent: number | nu
     ratioTarget('diff (0.1% apart) vs full commit', rows, 'diff', 'commit', 0.05),
     ratioTarget('restore (verified) vs floor-write', rows, 'restore', 'floor-write', 1.5),
   ];
+  if (packedGrowthPercent !== null || rows.some((r) => r.id.endsWith('-packed'))) {
+    targets.push(
+      {
+        name: 'repository growth after 0.1% change, after gc',
+        limit: '<= 0.5%',
+        actual: packedGrowthPercent === null ? 'not measured' : `${packedGrowthPercent.toFixed(3)}%`,
+        met: packedGrowthPercent === null ? null : packedGrowthPercent <= 0.5,
+      },
+      cpuRatioTarget('diff, packed vs loose', rows, 'diff-packed', 'diff', 1.2),
+      cpuRatioTarget('verify, packed vs loose', rows, 'verify-packed', 'verify', 1.2),
+      cpuRatioTarget('restore, packed vs loose', rows, 'restore-packed', 'restore', 1.2),
+    );
+  }
   for (const id of ['commit', 'commit-change', 'restore']) {
     const rss = rowById(rows, id)?.peakRssMb ?? null;
     targets.push({

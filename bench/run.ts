@@ -9,7 +9,7 @@
  */
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { cp, mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -49,8 +49,9 @@ interface Args {
 
 const USAGE = `usage: npm run bench -- [--docs N] [--runs R] [--json] [--seed S] [--timeout SEC]
        [--only a,b] [--skip a,b] [--profile a,b] [--workdir DIR] [--keep] [--deps-prefix DIR]
-contenders: idle floor-read commit commit-again commit-change diff floor-write restore seed
-            apostrophe-write apostrophe-read
+contenders: idle floor-read commit commit-again commit-change diff verify floor-write restore seed
+            apostrophe-write apostrophe-read gc commit-change-packed gc-change diff-packed
+            verify-packed restore-packed (--skip packed skips the last six)
 --skip apostrophe skips both apostrophe rows; --profile writes V8 CPU profiles of those
 contenders (node --cpu-prof) and prints their hot spots to stderr.`;
 
@@ -287,19 +288,31 @@ const LABELS: Record<string, { label: string; floor?: string }> = {
   'commit-again': { label: 'dbsnap commit again (nothing changed)', floor: 'floor-read' },
   'commit-change': { label: 'dbsnap commit after 0.1% changed', floor: 'floor-read' },
   diff: { label: 'dbsnap diff HEAD~1 HEAD (0.1% apart)', floor: 'floor-read' },
+  verify: { label: 'dbsnap verify HEAD (offline)', floor: 'floor-read' },
   seed: { label: "seed's way (toArray, JSON.stringify, git commit)", floor: 'floor-read' },
   'apostrophe-write': { label: '@apostrophecms/mongodb-snapshot write', floor: 'floor-read' },
   'floor-write': { label: 'floor-write (insertMany, batches of 1,000)' },
   restore: { label: 'dbsnap restore (replace, verified)', floor: 'floor-write' },
   'apostrophe-read': { label: '@apostrophecms/mongodb-snapshot read', floor: 'floor-write' },
+  // The same chain on a copy of the repository that `dbsnap gc` packed after the first commit;
+  // each packed row's ratio is to its loose counterpart.
+  gc: { label: 'dbsnap gc after the first commit', floor: 'commit' },
+  'commit-change-packed': { label: 'dbsnap commit after 0.1% changed, packed repository', floor: 'commit-change' },
+  'gc-change': { label: 'dbsnap gc after the 0.1% commit (merges the pack)', floor: 'gc' },
+  'diff-packed': { label: 'dbsnap diff HEAD~1 HEAD, packed', floor: 'diff' },
+  'verify-packed': { label: 'dbsnap verify HEAD, packed', floor: 'verify' },
+  'restore-packed': { label: 'dbsnap restore, packed', floor: 'restore' },
 };
+
+const PACKED_IDS = ['gc', 'commit-change-packed', 'gc-change', 'diff-packed', 'verify-packed', 'restore-packed'];
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   const wanted = (id: string) =>
     (args.only === null || args.only.has(id) || (id.startsWith('apostrophe') && args.only.has('apostrophe'))) &&
     !args.skip.has(id) &&
-    !(id.startsWith('apostrophe') && args.skip.has('apostrophe'));
+    !(id.startsWith('apostrophe') && args.skip.has('apostrophe')) &&
+    !(PACKED_IDS.includes(id) && args.skip.has('packed'));
   const results = new Map<string, ContenderResult>();
   for (const [id, l] of Object.entries(LABELS)) {
     if (wanted(id)) results.set(id, { id, label: l.label, floor: l.floor, samples: [] });
@@ -331,7 +344,7 @@ async function main(): Promise<void> {
   });
 
   // Held in an object: TypeScript does not track assignments made inside the group closures.
-  const state: { growth: Growth | null } = { growth: null };
+  const state: { growth: Growth | null; packedGrowth: Growth | null } = { growth: null, packedGrowth: null };
   let bsonBytes = 0;
   let loadMs = 0;
   // The wire test server can be busy for a long time on one command (it has no _id index for
@@ -366,6 +379,7 @@ async function main(): Promise<void> {
     const base = { uri: server.uri, db: SOURCE_DB, docs: args.docs, seed: args.seed };
     const skipLater = new Set<string>();
     let latestRepo: string | null = null;
+    let latestPackedRepo: string | null = null;
     let apostropheDir: string | null = null;
 
     const measure = async (id: string, round: number, params: ContenderParams): Promise<boolean> => {
@@ -400,14 +414,14 @@ async function main(): Promise<void> {
         await rm(dir, { recursive: true, force: true });
       },
       async (round) => {
-        if (!['commit', 'commit-again', 'commit-change', 'diff', 'restore'].some((id) => results.has(id))) return;
+        if (!['commit', 'commit-again', 'commit-change', 'diff', 'verify', 'restore', ...PACKED_IDS].some((id) => results.has(id))) return;
         const repo = join(args.workdir, `repo-r${round}`);
         await rm(repo, { recursive: true, force: true });
         const params = { ...base, target: '', repo, dir: args.workdir };
         // Later steps need the earlier ones, so the chain runs whole even when only a part is reported.
-        const step = async (id: string) => {
-          if (results.has(id)) return measure(id, round, params);
-          return (await runChild(id, params, { ...args, profile: new Set() }, round)).sample !== undefined;
+        const step = async (id: string, on = params) => {
+          if (results.has(id)) return measure(id, round, on);
+          return (await runChild(id, on, { ...args, profile: new Set() }, round)).sample !== undefined;
         };
         if (!(await step('commit'))) return;
         // Restore can use this snapshot even if a later step of the chain fails.
@@ -415,6 +429,15 @@ async function main(): Promise<void> {
         latestRepo = repo;
         const firstBytes = await dirBytes(join(repo, 'objects'));
         const firstDuKb = await duKb(join(repo, 'objects'));
+        // The packed chain: a copy of the first snapshot, gc'd; later it gets the 0.1% commit too.
+        const packedRepo = join(args.workdir, `repo-packed-r${round}`);
+        const packedParams = { ...params, repo: packedRepo };
+        let packedFirst: { bytes: number; du: number | null } | null = null;
+        if (PACKED_IDS.some((id) => results.has(id))) {
+          await rm(packedRepo, { recursive: true, force: true });
+          await cp(repo, packedRepo, { recursive: true });
+          if (await step('gc', packedParams)) packedFirst = { bytes: await dirBytes(join(packedRepo, 'objects')), du: await duKb(join(packedRepo, 'objects')) };
+        }
         if (results.has('commit-again') || results.has('commit-change') || results.has('diff')) await step('commit-again');
         if (!results.has('commit-change') && !results.has('diff')) return;
         try {
@@ -438,6 +461,21 @@ async function main(): Promise<void> {
           afterChangeDuKb: await duKb(join(repo, 'objects')),
         };
         if (results.has('diff')) await measure('diff', round, params);
+        if (results.has('verify') || results.has('verify-packed')) await step('verify');
+        if (packedFirst && (await step('commit-change-packed', packedParams)) && (await step('gc-change', packedParams))) {
+          const afterChangeBytes = await dirBytes(join(packedRepo, 'objects'));
+          state.packedGrowth = {
+            firstBytes: packedFirst.bytes,
+            afterChangeBytes,
+            percent: ((afterChangeBytes - packedFirst.bytes) / packedFirst.bytes) * 100,
+            firstDuKb: packedFirst.du,
+            afterChangeDuKb: await duKb(join(packedRepo, 'objects')),
+          };
+          if (results.has('diff-packed')) await measure('diff-packed', round, packedParams);
+          if (results.has('verify-packed')) await measure('verify-packed', round, packedParams);
+          if (latestPackedRepo && latestPackedRepo !== packedRepo) await rm(latestPackedRepo, { recursive: true, force: true });
+          latestPackedRepo = packedRepo;
+        }
       },
       async (round) => {
         if (!results.has('floor-write')) return;
@@ -454,6 +492,10 @@ async function main(): Promise<void> {
         await dropDb('bench_restore');
         await measure('restore', round, { ...base, target: 'bench_restore', repo: latestRepo, dir: args.workdir });
         await dropDb('bench_restore');
+        if (results.has('restore-packed') && latestPackedRepo) {
+          await measure('restore-packed', round, { ...base, target: 'bench_restore', repo: latestPackedRepo, dir: args.workdir });
+          await dropDb('bench_restore');
+        }
       },
       async (round) => {
         if (!results.has('seed')) return;
@@ -492,7 +534,8 @@ async function main(): Promise<void> {
 
   const rows = summarize([...results.values()], args.docs, bsonBytes);
   const g = state.growth;
-  const targets = evaluateTargets(rows, g?.percent ?? null);
+  const pg = state.packedGrowth;
+  const targets = evaluateTargets(rows, g?.percent ?? null, pg?.percent ?? null);
   const machine = {
     cpus: os.availableParallelism(),
     cpuModel: os.cpus()[0]?.model ?? 'unknown',
@@ -512,6 +555,7 @@ async function main(): Promise<void> {
     machine,
     rows,
     repositoryGrowth: g,
+    packedRepositoryGrowth: pg,
     targets,
     samples: Object.fromEntries([...results.values()].map((r) => [r.id, r.samples])),
   };
@@ -529,6 +573,13 @@ async function main(): Promise<void> {
         `\nrepository objects/: ${(g.firstBytes / 2 ** 20).toFixed(1)} MB after the first commit, ` +
           `+${((g.afterChangeBytes - g.firstBytes) / 2 ** 20).toFixed(2)} MB after the 0.1% commit (${g.percent.toFixed(2)}%; ` +
           `du: ${g.firstDuKb} KB -> ${g.afterChangeDuKb} KB)`,
+      );
+    }
+    if (pg) {
+      console.log(
+        `after dbsnap gc: ${(pg.firstBytes / 2 ** 20).toFixed(2)} MB packed after the first commit, ` +
+          `+${((pg.afterChangeBytes - pg.firstBytes) / 2 ** 10).toFixed(1)} KB after the 0.1% commit and gc (${pg.percent.toFixed(3)}%; ` +
+          `du: ${pg.firstDuKb} KB -> ${pg.afterChangeDuKb} KB)`,
       );
     }
     if (serverPeak !== null) console.log(`test server peak RSS: ${(serverPeak / 2 ** 20).toFixed(0)} MB`);

@@ -68,6 +68,28 @@ export const restoreSnapshot: Contender = async (p) => {
   return { ms: performance.now() - started, cpuMs: cpuNow() - cpu, info: { verified: r.verified, summary: r.summary } };
 };
 
+/** Verify HEAD offline (every object re-hashed, every part parsed and checked): a read of the whole snapshot. */
+export const verifySnapshot: Contender = async (p) => {
+  const { verify } = await lib();
+  const cpu = cpuNow();
+  const started = performance.now();
+  const r = await verify({ repo: p.repo, ref: 'HEAD' });
+  return { ms: performance.now() - started, cpuMs: cpuNow() - cpu, info: { ok: r.ok, documents: r.collections.reduce((n, c) => n + c.documents, 0) } };
+};
+
+/** dbsnap gc: everything into one pack with deltas (the parent measures objects/ before and after). */
+export const gcRepository: Contender = async (p) => {
+  const { gc } = await lib();
+  const cpu = cpuNow();
+  const started = performance.now();
+  const r = await gc({ repo: p.repo });
+  return {
+    ms: performance.now() - started,
+    cpuMs: cpuNow() - cpu,
+    info: { objects: r.objects, looseObjects: r.looseObjects, deltas: r.deltas, reusedEntries: r.reusedEntries, bytesBefore: r.bytesBefore, bytesAfter: r.bytesAfter },
+  };
+};
+
 /** Loads what every dbsnap child loads (tsx, the driver, dist/) and does nothing: the RSS every child starts from. */
 export const idle: Contender = async () => {
   await lib();

@@ -181,6 +181,18 @@ export class ObjectDatabase {
       await ensureDir(fanoutDir);
       this.knownFanoutDirs.add(fanoutDir);
     }
+    try {
+      await this.writeLoose(oid, type, content);
+    } catch (err) {
+      // A gc (ours or native git's) removed the fan-out directory after packing its objects.
+      if (!isErrno(err, 'ENOENT')) throw err;
+      await ensureDir(fanoutDir);
+      await this.writeLoose(oid, type, content);
+    }
+    return { oid, written: true };
+  }
+
+  private async writeLoose(oid: string, type: ObjectType, content: Buffer): Promise<void> {
     const header = objectHeader(type, content.length);
     // If a concurrent writer stores the same object meanwhile, the rename replaces identical bytes.
     await writeViaTemp(this.loosePath(oid), 'tmp_obj_', async (tmp) => {
@@ -200,7 +212,6 @@ export class ObjectDatabase {
         await fsp.writeFile(tmp, deflated, { mode: FILE_MODE, flag: 'wx' });
       }
     });
-    return { oid, written: true };
   }
 
   /**

@@ -22,8 +22,9 @@ export const OFS_DELTA = 6;
 export const REF_DELTA = 7;
 /** Below this size the synchronous zlib call is cheaper than a thread-pool round trip. */
 const SYNC_ZLIB_LIMIT = 64 * 1024;
-const WINDOW_SIZE = 1024 * 1024;
-const WINDOWS = 8;
+/** Pack bytes are read in aligned windows (a snapshot's parts lie together, see repack.ts), 8 MiB at most per pack. */
+const WINDOW_SIZE = 256 * 1024;
+const WINDOWS = 32;
 const IDLE_CLOSE_MS = 1000;
 /** Bytes of built delta bases kept per pack (git's core.deltaBaseCacheLimit is 96 MiB). */
 const BASE_CACHE_BYTES = 32 * 1024 * 1024;
@@ -215,8 +216,10 @@ export class PackFile {
   }
 
   /** Every id in the pack with its entry offset, in index (id) order. */
-  *entries(): Generator<{ oid: string; offset: number }> {
-    for (let i = 0; i < this.index.count; i++) yield { oid: this.index.ids.toString('hex', i * 20, i * 20 + 20), offset: this.index.offsets[i]! };
+  *entries(): Generator<{ oid: string; offset: number; crc: number }> {
+    for (let i = 0; i < this.index.count; i++) {
+      yield { oid: this.index.ids.toString('hex', i * 20, i * 20 + 20), offset: this.index.offsets[i]!, crc: this.index.crcs.readUInt32BE(i * 4) };
+    }
   }
 
   private damaged(why: string, data: Record<string, unknown> = {}): never {

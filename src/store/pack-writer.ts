@@ -1,42 +1,27 @@
 /**
-<<<<<<< HEAD
- * Writes a version 2 packfile (gitformat-pack(5)) of whole objects, streamed: one object is
- * read and deflated at a time, so memory stays at the size of the largest object. No deltas:
- * snapshot pushes mostly add new part files, and the receiving side may repack.
- */
-import { createHash } from 'node:crypto';
-import { promisify } from 'node:util';
-import * as zlib from 'node:zlib';
-import type { ObjectReader, ObjectToSend } from './object-walk.js';
-import type { ObjectType } from './objects.js';
-
-const deflateAsync = promisify(zlib.deflate);
-const TYPE_CODE: Record<ObjectType, number> = { commit: 1, tree: 2, blob: 3, tag: 4 };
-
-/** The type-and-size header of one packed object: 3 bits of type, size in a little-endian varint. */
-function entryHeader(type: ObjectType, size: number): Buffer {
-  const bytes: number[] = [];
-  let byte = (TYPE_CODE[type] << 4) | (size & 0x0f);
-=======
- * Writing a git packfile (version 2) and its version-2 index (gitformat-pack.txt) to temp files
- * in `objects/pack/`. Entries go out in the order given; an OFS_DELTA must come after its base.
+ * Writing git packfiles (version 2, gitformat-pack.txt): `writePack` streams whole objects for a
+ * push (memory stays at the size of the largest object; no deltas: snapshot pushes mostly add new
+ * part files, and the receiving side may repack); `PackWriter` writes gc's pack with deltas and
+ * its version-2 index to temp files in `objects/pack/` (an OFS_DELTA must come after its base).
  */
 import { createHash, type Hash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
+import { promisify } from 'node:util';
 import * as zlib from 'node:zlib';
 import { FILE_MODE, tempPathFor } from './files.js';
 import { IDX_MAGIC, OFS_DELTA, REF_DELTA } from './pack-file.js';
+import type { ObjectReader, ObjectToSend } from './object-walk.js';
 import type { ObjectType } from './objects.js';
 
 const TYPE_CODES: Record<ObjectType, number> = { commit: 1, tree: 2, blob: 3, tag: 4 };
 const FLUSH_BYTES = 1024 * 1024;
+const deflateAsync = promisify(zlib.deflate);
 
 /** The `<type><size>` varint that starts every pack entry. */
 export function entryHeader(typeCode: number, size: number): Buffer {
   const bytes: number[] = [];
   let byte = (typeCode << 4) | (size & 0x0f);
->>>>>>> 62a7a8d (dbsnap gc: one packfile with deltas against the same path in the parent commit, written without git; packs read through their .idx with Node zlib (no isomorphic-git on the read path))
   let rest = Math.floor(size / 16);
   while (rest > 0) {
     bytes.push(byte | 0x80);
@@ -47,7 +32,18 @@ export function entryHeader(typeCode: number, size: number): Buffer {
   return Buffer.from(bytes);
 }
 
-<<<<<<< HEAD
+/** OFS_DELTA's distance to the base, in git's "minus one per continuation byte" encoding. */
+export function ofsDistance(distance: number): Buffer {
+  const bytes = [distance & 0x7f];
+  let rest = Math.floor(distance / 128);
+  while (rest > 0) {
+    rest -= 1;
+    bytes.unshift(0x80 | (rest & 0x7f));
+    rest = Math.floor(rest / 128);
+  }
+  return Buffer.from(bytes);
+}
+
 /**
  * Yields the pack's bytes for `objects`; `onObject` is called after each one with the bytes
  * produced so far.
@@ -68,22 +64,11 @@ export async function* writePack(source: ObjectReader, objects: ObjectToSend[], 
   let done = 0;
   for (const { oid } of objects) {
     const { type, content } = await source.readObject(oid);
-    yield emit(entryHeader(type, content.length));
+    yield emit(entryHeader(TYPE_CODES[type], content.length));
     yield emit(await deflateAsync(content, { level: 1 }));
     onObject?.(++done, bytes);
   }
   yield hash.digest();
-=======
-/** OFS_DELTA's distance to the base, in git's "minus one per continuation byte" encoding. */
-export function ofsDistance(distance: number): Buffer {
-  const bytes = [distance & 0x7f];
-  let rest = Math.floor(distance / 128);
-  while (rest > 0) {
-    rest -= 1;
-    bytes.unshift(0x80 | (rest & 0x7f));
-    rest = Math.floor(rest / 128);
-  }
-  return Buffer.from(bytes);
 }
 
 export class PackWriter {
@@ -244,5 +229,4 @@ export class PackWriter {
     await this.fh.close().catch(() => {});
     await fsp.rm(this.tmpPack, { force: true });
   }
->>>>>>> 62a7a8d (dbsnap gc: one packfile with deltas against the same path in the parent commit, written without git; packs read through their .idx with Node zlib (no isomorphic-git on the read path))
 }

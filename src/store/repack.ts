@@ -8,10 +8,10 @@
  * delta search), so a repack costs the new objects plus a copy of the old pack, and then the
  * verifying read of the new pack.
  *
- * Safety: the pack and its index are written to temp files, synced, read back object by
- * object (every id re-hashed) and only then renamed into place, pack first (git and dbsnap find
- * packs through their .idx). Old packs and loose objects are deleted last, and only those whose
- * every object is in the new pack. Readers that had them open keep reading (POSIX unlink);
+ * Safety: copied entries must match their old index's CRC; the pack and its index are written
+ * to temp files, synced, every new object read back and re-hashed, and only then renamed into
+ * place, pack first (git and dbsnap find packs through their .idx). Old packs and loose objects
+ * are deleted last, and only those whose every object is in the new pack. Readers that had them open keep reading (POSIX unlink);
  * readers that had listed them re-list the pack directory on a miss (see ObjectDatabase.read).
  */
 import { promises as fsp } from 'node:fs';
@@ -135,6 +135,47 @@ async function previousVersions(db: ObjectDatabase, tips: string[], loose: Set<s
 }
 
 /**
+ * Loose objects in the order a reader of the newest snapshots wants them: each commit (newest
+ * first), then its trees and blobs depth-first in tree order, which is the order diff, verify and
+ * restore read parts in. Pack readers cache windows of the pack, so neighbours read together
+ * cost one read. Objects no ref reaches come last.
+ */
+async function readingOrder(db: ObjectDatabase, tips: string[], loose: Set<string>): Promise<string[]> {
+  const order: string[] = [];
+  const placed = new Set<string>();
+  const walkTree = async (oid: string): Promise<void> => {
+    if (placed.has(oid) || !loose.has(oid)) return;
+    placed.add(oid);
+    order.push(oid);
+    for (const e of parseTree((await db.read(oid)).content, oid)) {
+      if (e.type === 'tree') await walkTree(e.oid);
+      else if (e.type === 'blob' && loose.has(e.oid) && !placed.has(e.oid)) {
+        placed.add(e.oid);
+        order.push(e.oid);
+      }
+    }
+  };
+  const queue = [...tips];
+  while (queue.length > 0) {
+    const oid = queue.shift()!;
+    if (placed.has(oid) || !loose.has(oid)) continue;
+    const obj = await db.read(oid);
+    placed.add(oid);
+    order.push(oid);
+    if (obj.type === 'tag') {
+      const m = /^object ([0-9a-f]{40})$/m.exec(obj.content.toString('latin1'));
+      if (m) queue.push(m[1]!);
+    } else if (obj.type === 'commit') {
+      const c = parseCommit(obj.content, oid);
+      await walkTree(c.tree);
+      queue.push(...c.parents);
+    }
+  }
+  for (const oid of loose) if (!placed.has(oid)) order.push(oid);
+  return order;
+}
+
+/**
  * Packs every object of the repository into one pack (see the module comment) and deletes what
  * it replaced. `tips` are the commits/tags the refs point to (for choosing delta bases only:
  * unreachable objects are packed too, never dropped).
@@ -248,8 +289,12 @@ export async function repack(db: ObjectDatabase, tips: string[], onProgress?: (p
       own.sort((a, b) => a.offset - b.offset);
       const oidAt = new Map<number, string>();
       for (const { oid, offset } of pack.entries()) oidAt.set(offset, oid);
-      for (const { oid, offset } of own) {
+      for (const { oid, offset, crc } of own) {
         const { raw, header } = await pack.rawEntry(offset);
+        // The index's CRC of the entry's bytes: a damaged old pack is not copied into the new one.
+        if (zlib.crc32(raw) >>> 0 !== crc) {
+          throw new CorruptSnapshotError(`gc: pack ${pack.packPath} is damaged (object ${oid} at offset ${offset} fails its CRC); nothing was changed. Run \`git fsck\` and restore the pack from a copy or a remote.`, { file: pack.packPath, oid, offset });
+        }
         const baseOid = header.typeCode === OFS_DELTA ? oidAt.get(header.baseOffset!) : header.baseOid;
         if ((header.typeCode === OFS_DELTA || header.typeCode === REF_DELTA) && (baseOid === undefined || !sources.has(baseOid))) {
           // A delta whose base is not going into the new pack (a kept pack's): store it whole.
@@ -265,7 +310,7 @@ export async function repack(db: ObjectDatabase, tips: string[], onProgress?: (p
         onProgress?.({ phase: 'writing', done: ++done, total });
       }
     }
-    const looseOrder = [...looseOnly].filter((oid) => !plannedDeltas.has(oid));
+    const looseOrder = (await readingOrder(db, tips, looseOnly)).filter((oid) => !plannedDeltas.has(oid));
     const deltaOrder = chainOrder.filter((oid) => plannedDeltas.has(oid));
     for (const oid of looseOrder) {
       const obj = await db.read(oid);
@@ -288,11 +333,14 @@ export async function repack(db: ObjectDatabase, tips: string[], onProgress?: (p
   const finalPack = path.join(packDir, `${result.name}.pack`);
   const finalIdx = path.join(packDir, `${result.name}.idx`);
   try {
-    // 4. Read every object back from the temp files before anything is replaced.
+    // 4. Read the new objects back from the temp files (whole, or through their delta chains)
+    //    and re-hash them before anything is replaced. Copied entries passed their CRC above;
+    //    re-reading them would make every gc as slow as reading the whole history.
     const written = new PackFile(result.tmpPack, parsePackIndex(await fsp.readFile(result.tmpIdx), result.tmpIdx));
     try {
       let checked = 0;
-      const entries = [...written.entries()].sort((a, b) => a.offset - b.offset);
+      if (written.index.count !== sources.size) throw new CorruptSnapshotError(`gc: the new pack holds ${written.index.count} objects, expected ${sources.size}; nothing was changed.`, { file: result.tmpPack });
+      const entries = [...written.entries()].filter((e) => looseOnly.has(e.oid)).sort((a, b) => a.offset - b.offset);
       for (const { oid, offset } of entries) {
         const obj = await written.readAt(offset, (base) => db.read(base), oid);
         if (hashObject(obj.type, obj.content) !== oid) {
@@ -300,7 +348,6 @@ export async function repack(db: ObjectDatabase, tips: string[], onProgress?: (p
         }
         if (++checked % 1000 === 0 || checked === entries.length) onProgress?.({ phase: 'verifying', done: checked, total: entries.length });
       }
-      if (checked !== sources.size) throw new CorruptSnapshotError(`gc: the new pack holds ${checked} objects, expected ${sources.size}; nothing was changed.`, { file: result.tmpPack });
     } finally {
       await written.close();
     }

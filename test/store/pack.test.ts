@@ -223,6 +223,9 @@ describe('gc', () => {
     await expectReadsBack(h, reader);
     await gc({ repo: dir }); // replaces the pack the reader has open
     expect(await expectReadsBack(h, reader)).toBe(5 * 41);
+    // A writer that knew the fan-out directories gc removed still writes.
+    const oid = await reader.writeBlob('written after gc\n');
+    expect((await reader.readBlob(oid)).toString()).toBe('written after gc\n');
     await reader.close();
   });
 
@@ -297,6 +300,13 @@ describe('damaged packs', () => {
     const err = await (await SnapshotRepository.open(dir)).readBlob(part).catch((e) => e);
     expect(err).toMatchObject({ code: 'ECORRUPT', data: { file: pack } });
     expect(err.message).toContain(pack);
+
+    // gc refuses to copy a damaged entry into a new pack, and changes nothing.
+    await writeHistory(dir, 1, { from: h, seed: 6 });
+    const before = { packs: await packs(dir), loose: await looseCount(dir) };
+    await expect(gc({ repo: dir })).rejects.toMatchObject({ code: 'ECORRUPT', data: { file: pack } });
+    expect(await packs(dir)).toEqual(before.packs);
+    expect(await looseCount(dir)).toBe(before.loose);
 
     await fsp.writeFile(pack, bytes.subarray(0, bytes.length - 100));
     const err2 = await (await SnapshotRepository.open(dir)).readBlob(part).catch((e) => e);
