@@ -48,6 +48,28 @@ describe('summarize', () => {
   });
 });
 
+describe('packed targets', () => {
+  it('compares packed rows with their loose counterparts on CPU time, and growth after gc with 0.5%', () => {
+    const rows = summarize(
+      [
+        { id: 'diff', label: 'diff', samples: [{ ms: 100, cpuMs: 50, maxRssBytes: MB }] },
+        { id: 'diff-packed', label: 'diff, packed', floor: 'diff', samples: [{ ms: 900, cpuMs: 55, maxRssBytes: MB }] },
+        { id: 'verify', label: 'verify', samples: [{ ms: 100, cpuMs: 100, maxRssBytes: MB }] },
+        { id: 'verify-packed', label: 'verify, packed', floor: 'verify', samples: [{ ms: 100, cpuMs: 130, maxRssBytes: MB }] },
+      ],
+      1000,
+      MB,
+    );
+    const targets = evaluateTargets(rows, 7, 0.25);
+    // Wall time 9x (a noisy machine), CPU 1.1x: the CPU ratio decides.
+    expect(targets.find((t) => t.name === 'diff, packed vs loose')).toMatchObject({ limit: '<= 1.2x CPU', actual: '1.10x', met: true });
+    expect(targets.find((t) => t.name === 'verify, packed vs loose')).toMatchObject({ actual: '1.30x', met: false });
+    expect(targets.find((t) => t.name === 'restore, packed vs loose')?.met).toBeNull();
+    expect(targets.find((t) => t.name === 'repository growth after 0.1% change, after gc')).toMatchObject({ actual: '0.250%', met: true });
+    expect(evaluateTargets(rows, 7).find((t) => t.name.endsWith('after gc'))?.met).toBeNull();
+  });
+});
+
 describe('markdownTable', () => {
   it('escapes pipes in cells', () => {
     expect(markdownTable(['a'], [['x|y']])).toBe('| a    |\n| ---- |\n| x\\|y |');
