@@ -13,6 +13,10 @@
  */
 import { parseSensitiveFields } from '../crypto/paths.js';
 import { InvalidArgumentError, UnsupportedFormatError } from '../errors/index.js';
+import type { CollectionType } from '../mongo/reader.js';
+
+/** `collection`, `view` or `timeseries`: the kinds of collection a server lists (one definition, in src/mongo). */
+export type { CollectionType } from '../mongo/reader.js';
 
 export const FORMAT_VERSION = 1;
 export const CONFIG_FILE = 'dbsnap.json';
@@ -100,7 +104,7 @@ export function parseConfig(value: unknown, source = CONFIG_FILE): RepositoryCon
 }
 
 export interface ManifestCollection {
-  type: 'collection' | 'view' | 'timeseries';
+  type: CollectionType;
   documents: number;
   parts: number;
   /** SHA-256 of the collection's part files concatenated in order (hex). */
@@ -124,7 +128,7 @@ export interface PartEntry {
 
 export interface CollectionEntry {
   name: string;
-  type: 'collection' | 'view' | 'timeseries';
+  type: CollectionType;
   /** Create options exactly as the server reported them, as canonical Extended JSON. */
   options: Record<string, unknown>;
   /** Index specs exactly as listIndexes reported them, as canonical Extended JSON. */

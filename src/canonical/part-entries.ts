@@ -6,7 +6,8 @@
 import type { Document } from 'bson';
 import { readPartFile, readValue } from './document-reader.js';
 
-export interface PartEntry {
+/** One document of a part file as its stored text (a diff DocumentEntry whose text is known). */
+export interface PartDocument {
   /** The decoded `_id`. */
   id: unknown;
   /** The document's text as stored (without the part's separators). */
@@ -24,11 +25,11 @@ const ID_PREFIX = '    "_id": ';
  * The documents of a part file as entries, or null when the text does not have the layout the
  * writer produces (then decode it whole with readPartFile).
  */
-export function partEntries(partText: string, source: string): PartEntry[] | null {
+export function partEntries(partText: string, source: string): PartDocument[] | null {
   if (partText === '[]\n') return [];
   if (!partText.startsWith('[\n  {\n') || !partText.endsWith('\n  }\n]\n')) return null;
   const inner = partText.slice(6, partText.length - 7);
-  const out: PartEntry[] = [];
+  const out: PartDocument[] = [];
   let start = 0;
   for (let index = 0; start <= inner.length; index++) {
     const end = inner.indexOf(SEPARATOR, start);

@@ -6,6 +6,7 @@
  */
 import { EJSON, type Document } from 'bson';
 import { serializeDocument } from '../canonical/bson-serializer.js';
+import { documentId } from '../canonical/document-id.js';
 import type { Relation } from '../canonical/format.js';
 
 /** A relation side resolved against known collection names: `orders.items.productId`. */
@@ -231,7 +232,7 @@ export async function findDanglingReferences(
         if (bad === 0) continue;
         report.dangling += bad;
         report.documents++;
-        if (report.examples.length < limit) report.examples.push(valueText(field(doc, '_id')));
+        if (report.examples.length < limit) report.examples.push(valueText(documentId(doc)));
       }
     }
     for (const i of indexes) if (reports[i]!.dangling > 0) reports[i]!.status = 'dangling';

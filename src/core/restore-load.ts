@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { EJSON, type Document } from 'bson';
 import { serializeDocument } from '../canonical/bson-serializer.js';
+import { documentId } from '../canonical/document-id.js';
 import { encodeCollection } from '../canonical/encode-collection.js';
 import type { CollectionEntry, RepositoryConfig } from '../canonical/format.js';
 import { createMd5 } from '../crypto/hash.js';
@@ -23,7 +24,6 @@ import {
   countDocuments,
   createCollection,
   createIndexes,
-  documentId,
   dropCollection,
   findRawByIds,
   insertBatch,
@@ -213,7 +213,7 @@ export async function mergeCollections(ctx: LoadContext, selected: SelectedColle
       current = planned.name;
       const s = byName.get(planned.name)!;
       if (planned.existingDocuments === undefined) await createCollection(ctx.conn, planned.name, s.meta.options);
-      await loadDocuments(ctx, s.entry, (docs) => upsertBatch(ctx.conn, planned.name, docs));
+      await loadDocuments(ctx, s.entry, (docs) => upsertBatch(ctx.conn, planned.name, docs, docs.map(documentId)));
       await createIndexes(ctx.conn, planned.name, s.meta.indexes);
       // The target holds other documents too: check each restored one by its bytes.
       let checked = 0;

@@ -3,14 +3,14 @@
  * target's current collections, with no I/O, so `--dry-run` and the confirmation prompt show
  * exactly what the restore then carries out.
  */
-import type { CollectionEntry } from '../canonical/format.js';
+import type { CollectionEntry, CollectionType } from '../canonical/format.js';
 
 export type RestoreMode = 'replace' | 'merge';
 
 /** A collection as the target database has it now. */
 export interface TargetCollection {
   name: string;
-  type: 'collection' | 'view' | 'timeseries';
+  type: CollectionType;
   documents: number;
 }
 

@@ -2,6 +2,7 @@
  * What `restore` takes and returns: its options, and the result that says what was restored,
  * how each collection was checked, and which references a partial restore left dangling.
  */
+import type { CollectionType } from '../canonical/format.js';
 import type { Identity, ProgressCallback } from './progress.js';
 import type { RestoreMode, RestorePlan } from './restore-plan.js';
 
@@ -45,7 +46,7 @@ export interface RestoreOptions {
 
 export interface RestoredCollection {
   name: string;
-  type: 'collection' | 'view' | 'timeseries';
+  type: CollectionType;
   action: 'create' | 'replace' | 'merge';
   documents: number;
   /**

@@ -6,6 +6,7 @@
 import { basename } from 'node:path';
 import type { Document } from 'bson';
 import { EJSON } from 'bson';
+import { documentId } from '../canonical/document-id.js';
 import { readPartFile } from '../canonical/document-reader.js';
 import { encodeCollection } from '../canonical/encode-collection.js';
 import { collectionDir, type CollectionEntry, type RepositoryConfig } from '../canonical/format.js';
@@ -20,7 +21,7 @@ import { buildDocumentTransform } from './sensitive.js';
 import { collectionFiles, decodeMeta, hasManifest, loadPart, partBlobs, readCollectionEntry, readManifest, type SnapshotRef } from './snapshot.js';
 
 function asEntry(doc: Document): DocumentEntry {
-  return { id: doc._id, doc: () => doc };
+  return { id: documentId(doc), doc: () => doc };
 }
 
 /** A part of a snapshot, read from git only when the diff needs it. */

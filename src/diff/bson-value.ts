@@ -92,13 +92,31 @@ function regexParts(v: unknown): [string, string] {
   return [r.pattern, r.options];
 }
 
-function documentsEqual(a: Record<string, unknown>, b: Record<string, unknown>): boolean {
-  const ka = Object.keys(a);
-  const kb = Object.keys(b);
+/** A document as the reader returns it: a plain object, or a Map when an object could not keep its field order. */
+export type DocumentFields = Record<string, unknown> | Map<string, unknown>;
+
+/** Field names of a document in stored order. */
+export function fieldNames(doc: DocumentFields): string[] {
+  return doc instanceof Map ? [...doc.keys()] : Object.keys(doc);
+}
+
+/** The value of a field of a document (undefined when absent). */
+export function fieldValue(doc: DocumentFields, name: string): unknown {
+  return doc instanceof Map ? doc.get(name) : doc[name];
+}
+
+/** Whether a document has the field (also when its value is undefined). */
+export function hasField(doc: DocumentFields, name: string): boolean {
+  return doc instanceof Map ? doc.has(name) : Object.prototype.hasOwnProperty.call(doc, name);
+}
+
+function documentsEqual(a: DocumentFields, b: DocumentFields): boolean {
+  const ka = fieldNames(a);
+  const kb = fieldNames(b);
   if (ka.length !== kb.length) return false;
   for (let i = 0; i < ka.length; i++) {
     const k = ka[i]!;
-    if (k !== kb[i] || !bsonEquals(a[k], b[k])) return false;
+    if (k !== kb[i] || !bsonEquals(fieldValue(a, k), fieldValue(b, k))) return false;
   }
   return true;
 }
@@ -114,7 +132,7 @@ export function bsonEquals(a: unknown, b: unknown): boolean {
   if (t !== typeName(b)) return false;
   switch (t) {
     case 'Document':
-      return documentsEqual(a as Record<string, unknown>, b as Record<string, unknown>);
+      return documentsEqual(a as DocumentFields, b as DocumentFields);
     case 'Array': {
       const x = a as unknown[];
       const y = b as unknown[];

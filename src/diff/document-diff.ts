@@ -1,7 +1,7 @@
 /**
  * Field-level diff of two BSON values (documents, arrays, scalars) -> FieldChange[].
  */
-import { bsonEquals, typeName } from './bson-value.js';
+import { bsonEquals, fieldNames, fieldValue, hasField, typeName, type DocumentFields } from './bson-value.js';
 import type { FieldChange } from './types.js';
 
 /** Arrays longer than this are replaced whole when their lengths differ: LCS is O(n*m). */
@@ -58,7 +58,7 @@ export function diffValues(
     return;
   }
   if (oldType === 'Document') {
-    diffDocumentFields(oldValue as Record<string, unknown>, newValue as Record<string, unknown>, path, out, ctx);
+    diffDocumentFields(oldValue as DocumentFields, newValue as DocumentFields, path, out, ctx);
     return;
   }
   if (oldType === 'Array') {
@@ -73,22 +73,21 @@ export function diffValues(
  * document its change or addition, then `reordered` when the shared fields changed order.
  */
 export function diffDocumentFields(
-  oldDoc: Record<string, unknown>,
-  newDoc: Record<string, unknown>,
+  oldDoc: DocumentFields,
+  newDoc: DocumentFields,
   path: string,
   out: FieldChange[],
   ctx: FieldDiffContext = {},
 ): void {
-  const oldKeys = Object.keys(oldDoc);
-  const newKeys = Object.keys(newDoc);
-  const has = (doc: Record<string, unknown>, k: string) => Object.prototype.hasOwnProperty.call(doc, k);
-  for (const k of oldKeys) if (!has(newDoc, k)) pushRemoved(out, ctx, childPath(path, k), oldDoc[k]);
+  const oldKeys = fieldNames(oldDoc);
+  const newKeys = fieldNames(newDoc);
+  for (const k of oldKeys) if (!hasField(newDoc, k)) pushRemoved(out, ctx, childPath(path, k), fieldValue(oldDoc, k));
   for (const k of newKeys) {
-    if (has(oldDoc, k)) diffValues(oldDoc[k], newDoc[k], childPath(path, k), out, ctx);
-    else pushAdded(out, ctx, childPath(path, k), newDoc[k]);
+    if (hasField(oldDoc, k)) diffValues(fieldValue(oldDoc, k), fieldValue(newDoc, k), childPath(path, k), out, ctx);
+    else pushAdded(out, ctx, childPath(path, k), fieldValue(newDoc, k));
   }
-  const sharedOld = oldKeys.filter((k) => has(newDoc, k));
-  const sharedNew = newKeys.filter((k) => has(oldDoc, k));
+  const sharedOld = oldKeys.filter((k) => hasField(newDoc, k));
+  const sharedNew = newKeys.filter((k) => hasField(oldDoc, k));
   if (sharedOld.some((k, i) => k !== sharedNew[i])) {
     out.push({ path, kind: 'reordered', old: oldKeys, new: newKeys });
   }

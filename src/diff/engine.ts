@@ -9,6 +9,7 @@
  */
 import type { Document } from 'bson';
 import { compareBsonValues } from '../canonical/bson-order.js';
+import { documentId } from '../canonical/document-id.js';
 import { CorruptSnapshotError, InvalidArgumentError } from '../errors/index.js';
 import { bsonEquals } from './bson-value.js';
 import { diffDocumentFields, diffValues, type FieldDiffContext } from './document-diff.js';
@@ -17,7 +18,7 @@ import type {
   CollectionMeta,
   CollectionSide,
   CollectionStatus,
-  DiffOptions,
+  CollectionDiffOptions,
   DocumentChange,
   DocumentCounts,
   DocumentEntry,
@@ -34,7 +35,7 @@ export const DEFAULT_LIMIT = 100;
 type Buffered = DocumentEntry;
 
 function decoded(doc: Document): Buffered {
-  return { id: doc._id, doc: () => doc };
+  return { id: documentId(doc), doc: () => doc };
 }
 
 /** Position in one side's `_id`-ordered stream of parts. */
@@ -136,8 +137,7 @@ class ChangeSink {
     this.counts[kind]++;
     if (this.full) this.truncated++;
     else {
-      const doc = entry.doc();
-      this.documents.push({ kind, id: doc._id, doc });
+      this.documents.push({ kind, id: entry.id, doc: entry.doc() });
     }
   }
 
@@ -160,7 +160,7 @@ class ChangeSink {
     }
     const fields: FieldChange[] = [];
     diffDocumentFields(oldDoc, newDoc, '', fields, this.ctx);
-    this.documents.push({ kind: 'changed', id: newDoc._id, fields });
+    this.documents.push({ kind: 'changed', id: newEntry.id, fields });
   }
 }
 
@@ -299,7 +299,7 @@ function validLimit(limit: number | undefined): number {
 export async function diffCollection(
   from: CollectionSide | null,
   to: CollectionSide | null,
-  opts: DiffOptions = {},
+  opts: CollectionDiffOptions = {},
 ): Promise<CollectionDelta> {
   if (!from && !to) throw new InvalidArgumentError('diffCollection needs at least one side.');
   const name = (to ?? from)!.name;

@@ -4,6 +4,7 @@
  * renderer turns them into canonical Extended JSON, the other renderers into short descriptions.
  */
 import type { Document } from 'bson';
+import type { CollectionType } from '../canonical/format.js';
 
 /** One part file of a collection, loaded only when the diff needs its documents. */
 export interface PartRef {
@@ -29,7 +30,7 @@ export interface DocumentEntry {
   doc(): Document;
 }
 
-export type CollectionType = 'collection' | 'view' | 'timeseries';
+export type { CollectionType } from '../canonical/format.js';
 
 export interface CollectionMeta {
   type: CollectionType;
@@ -45,14 +46,15 @@ export interface CollectionSide {
   parts: PartRef[];
 }
 
-export interface DiffOptions {
+/** Options of diffCollection (the `diff` operation's options are core/diff.ts' DiffOptions). */
+export interface CollectionDiffOptions {
   /** Most document changes kept per collection; counts stay exact. Default 100. */
   limit?: number;
   /** True for values that must not be shown (encrypted fields): reported as "encrypted value changed". */
   encryptedMarker?: (v: unknown) => boolean;
 }
 
-export interface SnapshotDiffOptions extends DiffOptions {
+export interface SnapshotDiffOptions extends CollectionDiffOptions {
   fromLabel: string;
   toLabel: string;
 }

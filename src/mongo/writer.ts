@@ -67,14 +67,14 @@ export async function insertBatch(conn: Connection, name: string, docs: Document
   }
 }
 
-/** Replaces each document by `_id`, inserting those that are missing (merge restore). */
-export async function upsertBatch(conn: Connection, name: string, docs: Document[]): Promise<void> {
+/** Replaces each document by its `_id` (`ids[i]` is the `_id` of `docs[i]`), inserting those that are missing (merge restore). */
+export async function upsertBatch(conn: Connection, name: string, docs: Document[], ids: unknown[]): Promise<void> {
   if (docs.length === 0) return;
   try {
     await conn.db.collection(name).bulkWrite(
       docs.map(
-        (doc): AnyBulkWriteOperation => ({
-          replaceOne: { filter: { _id: documentId(doc) } as Filter<Document>, replacement: doc, upsert: true },
+        (doc, i): AnyBulkWriteOperation => ({
+          replaceOne: { filter: { _id: ids[i] } as Filter<Document>, replacement: doc, upsert: true },
         }),
       ),
       { ordered: true, bypassDocumentValidation: true },
@@ -82,11 +82,6 @@ export async function upsertBatch(conn: Connection, name: string, docs: Document
   } catch (err) {
     throw fail('upserting into', name, err);
   }
-}
-
-/** A document's `_id`, whether it is a plain object or a Map (the reader's order-keeping form). */
-export function documentId(doc: Document | Map<string, unknown>): unknown {
-  return doc instanceof Map ? doc.get('_id') : doc._id;
 }
 
 /** Renames `from` to `to` in the same database, replacing `to` if it exists. */
@@ -144,60 +139,32 @@ export async function findRawByIds(conn: Connection, name: string, ids: unknown[
   }
 }
 
-/**
- * Referenced values missing from `toCollection.toPath`: of the distinct values at `fromPath` in
- * `fromCollection` (array elements descended into, as MongoDB paths do), those that no document
- * of the target has. Returns how many referencing documents hold a missing value and a few of
- * their `_id`s.
- */
-export async function findDanglingReferences(
-  conn: Connection,
-  from: { collection: string; path: string },
-  to: { collection: string; path: string },
-  examples = 5,
-): Promise<{ dangling: number; examples: unknown[]; missingValues: number }> {
+/** Distinct values at `path` in a collection (array elements descended into, as MongoDB paths do), optionally among the documents matching `filter`. */
+export async function distinctValues(conn: Connection, name: string, path: string, filter: Document = {}): Promise<unknown[]> {
   try {
-    const values = (await conn.db.collection(from.collection).distinct(from.path, {})).filter(
-      (v) => v !== null && v !== undefined,
-    );
-    const missing: unknown[] = [];
-    const CHUNK = 1000;
-    for (let i = 0; i < values.length; i += CHUNK) {
-      const chunk = values.slice(i, i + CHUNK);
-      const found = await conn.db.collection(to.collection).distinct(to.path, { [to.path]: { $in: chunk } });
-      const present = new Set(found.map(valueKey));
-      for (const v of chunk) if (!present.has(valueKey(v))) missing.push(v);
-    }
-    if (missing.length === 0) return { dangling: 0, examples: [], missingValues: 0 };
-    let dangling = 0;
-    const ids: unknown[] = [];
-    for (let i = 0; i < missing.length; i += CHUNK) {
-      const filter = { [from.path]: { $in: missing.slice(i, i + CHUNK) } };
-      dangling += await conn.db.collection(from.collection).countDocuments(filter);
-      if (ids.length < examples) {
-        const docs = await conn.db
-          .collection(from.collection)
-          .find(filter, { projection: { _id: 1 }, sort: { _id: 1 }, limit: examples - ids.length })
-          .toArray();
-        ids.push(...docs.map((d) => d._id));
-      }
-    }
-    return { dangling, examples: ids, missingValues: missing.length };
+    return await conn.db.collection(name).distinct(path, filter);
   } catch (err) {
-    throw fail('checking references of', from.collection, err);
+    throw fail('reading values of', name, err);
   }
 }
 
-// Values as the driver promotes them: numbers of any BSON numeric type compare equal, as they do
-// in a MongoDB query; ObjectIds and other BSON values by their hex/string form and type.
-function valueKey(v: unknown): string {
-  if (typeof v === 'number') return `n:${v}`;
-  if (v && typeof v === 'object') {
-    const t = (v as { _bsontype?: string })._bsontype;
-    if (t === 'ObjectId') return `o:${(v as { toHexString(): string }).toHexString()}`;
-    if (t === 'Long' || t === 'Int32' || t === 'Double') return `n:${Number(v.valueOf())}`;
-    if (v instanceof Date) return `d:${v.getTime()}`;
-    return `j:${t ?? ''}:${JSON.stringify(v)}`;
+/** How many documents have one of `values` at `path`, and the `_id`s of the first `limit` of them in `_id` order. */
+export async function documentsHolding(
+  conn: Connection,
+  name: string,
+  path: string,
+  values: unknown[],
+  limit: number,
+): Promise<{ count: number; ids: unknown[] }> {
+  const filter = { [path]: { $in: values } } as Filter<Document>;
+  try {
+    const count = await conn.db.collection(name).countDocuments(filter);
+    const ids =
+      limit > 0
+        ? (await conn.db.collection(name).find(filter, { projection: { _id: 1 }, sort: { _id: 1 }, limit }).toArray()).map((d) => d._id)
+        : [];
+    return { count, ids };
+  } catch (err) {
+    throw fail('checking references of', name, err);
   }
-  return `${typeof v}:${String(v)}`;
 }

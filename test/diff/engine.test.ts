@@ -1,6 +1,10 @@
-import { Int32, type Document } from 'bson';
+import { createHash } from 'node:crypto';
+import { BSON, Int32, type Document } from 'bson';
 import { describe, expect, it } from 'vitest';
-import { diffCollection, diffSnapshots } from '../../src/diff/index.js';
+import { readPartFile } from '../../src/canonical/document-reader.js';
+import { partFileText, writeDocument } from '../../src/canonical/document-writer.js';
+import { partEntries } from '../../src/canonical/part-entries.js';
+import { diffCollection, diffSnapshots, type CollectionSide, type PartRef } from '../../src/diff/index.js';
 import { makeSide } from './sides.js';
 
 const user = (i: number, extra: Document = {}): Document => ({ _id: new Int32(i), name: `user${i}`, qty: new Int32(i % 7), ...extra });
@@ -189,4 +193,40 @@ describe('diffSnapshots', () => {
       documents: { added: 1, removed: 2, changed: 1 },
     });
   });
+});
+
+describe('diffCollection: documents the reader returns as a Map', () => {
+  // A document whose integer-like key comes after another key cannot keep its order in a plain
+  // object, so the reader returns it as a Map; its _id must still be reported.
+  const partOf = (docs: Map<string, unknown>[], entries: boolean): PartRef => {
+    const text = partFileText(docs.map((d) => writeDocument(BSON.serialize(d)).text));
+    return {
+      name: 'p-first',
+      blobId: createHash('sha1').update(text).digest('hex'),
+      count: docs.length,
+      load: async () => readPartFile(text),
+      ...(entries ? { loadEntries: async () => partEntries(text, 'test')! } : {}),
+    };
+  };
+  const side = (docs: Map<string, unknown>[], entries: boolean): CollectionSide => ({
+    name: 'odd',
+    meta: { type: 'collection', options: {}, indexes: [] },
+    parts: docs.length ? [partOf(docs, entries)] : [],
+  });
+  const doc = (id: number, b: number) => new Map<string, unknown>([['_id', new Int32(id)], ['b', new Int32(b)], ['2', 'two']]);
+
+  for (const entries of [false, true]) {
+    it(`reports the _id of added, removed and changed documents (${entries ? 'entries from text' : 'decoded parts'})`, async () => {
+      expect(readPartFile(partFileText([writeDocument(BSON.serialize(doc(1, 1))).text]))[0]).toBeInstanceOf(Map);
+      const delta = await diffCollection(side([doc(1, 1), doc(2, 1)], entries), side([doc(2, 2), doc(3, 1)], entries));
+      expect(delta.counts).toEqual({ added: 1, removed: 1, changed: 1 });
+      expect(delta.documents.map((d) => [d.kind, d.id])).toEqual([
+        ['removed', new Int32(1)],
+        ['changed', new Int32(2)],
+        ['added', new Int32(3)],
+      ]);
+      // Their fields are compared too (a Map is a document, not a value without fields).
+      expect(delta.documents[1]).toMatchObject({ fields: [{ path: 'b', kind: 'changed', old: new Int32(1), new: new Int32(2) }] });
+    });
+  }
 });
