@@ -1,19 +1,5 @@
-import { EJSON, type Document } from 'bson';
-import { encodeCollection, type EncodedCollection } from '../canonical/encode-collection.js';
-import {
-  ATTRIBUTES_FILE,
-  collectionDir,
-  COLLECTIONS_DIR,
-  CONFIG_FILE,
-  FORMAT_VERSION,
-  GITATTRIBUTES,
-  MANIFEST_FILE,
-  PREVIOUS_GITATTRIBUTES,
-  metadataText,
-  type CollectionEntry,
-  type Manifest,
-    type RepositoryConfig,
-} from '../canonical/format.js';
+import type { Document } from 'bson';
+import { MANIFEST_FILE, type CollectionEntry, type RepositoryConfig } from '../canonical/format.js';
 import { CollectionNotFoundError, InterruptedError, isDbsnapError, MongoOperationError } from '../errors/index.js';
 import { assertDatabaseExists, connect, connectionError, type Connection } from '../mongo/connection.js';
 import {
@@ -41,6 +27,14 @@ import { defaultIdentity, gitTime } from './identity.js';
 import type { Identity, ProgressCallback } from './progress.js';
 import { buildDocumentTransform } from './sensitive.js';
 import { collectionFiles, openSnapshot, readCollectionEntry, readConfigAt, readHeadConfig, readManifest, type SnapshotRef } from './snapshot.js';
+import {
+  collectionEntry,
+  writeCollection,
+  writeCollectionEntry,
+  writeSnapshotTree,
+  type CollectionSpec,
+  type WrittenCollection,
+} from './snapshot-writer.js';
 import { DBSNAP_VERSION } from './version.js';
 
 export interface CommitOptions {
@@ -199,28 +193,15 @@ export async function commit(opts: CommitOptions): Promise<CommitResult> {
     }
 
     opts.onProgress?.({ phase: 'commit', done: 0 });
-    const manifest: Manifest = { format: 'dbsnap', formatVersion: FORMAT_VERSION, documents: 0, collections: {} };
-    const tree: TreeEntryInput[] = [];
-    for (const [path, oid] of baseSnap?.files ?? []) {
-      if (path === CONFIG_FILE && recordKeyId) tree.push({ path, oid: await repo.writeBlob(metadataText(config)) });
-      else if (path === ATTRIBUTES_FILE && OLD_ATTRIBUTES.has(oid)) tree.push({ path, oid: await repo.writeBlob(GITATTRIBUTES) });
-      else if (path !== MANIFEST_FILE && !path.startsWith(`${COLLECTIONS_DIR}/`)) tree.push({ path, oid });
-    }
     const names = [...results.keys(), ...kept].sort();
+    const written: WrittenCollection[] = [];
     const collections: CommittedCollection[] = [];
     for (const name of names) {
       const r = results.get(name);
       const headFiles = headSnap ? collectionFiles(headSnap, name) : [];
       const entry = r ? r.entry : await readCollectionEntry(headSnap!, name);
       const files = r ? r.files : headFiles;
-      tree.push(...files);
-      manifest.collections[name] = {
-        type: entry.type,
-        documents: entry.documents,
-        parts: entry.parts.length,
-        sha256: entry.sha256,
-      };
-      manifest.documents += entry.documents;
+      written.push({ entry, files });
       collections.push({
         name,
         type: entry.type,
@@ -230,8 +211,11 @@ export async function commit(opts: CommitOptions): Promise<CommitResult> {
         source: r ? r.source : 'kept',
       });
     }
-    tree.push({ path: MANIFEST_FILE, oid: await repo.writeBlob(metadataText(manifest)) });
-    const treeOid = await repo.writeTree(tree);
+    const { tree: treeOid, manifest } = await writeSnapshotTree(repo, {
+      baseFiles: baseSnap?.files ?? [],
+      ...(recordKeyId ? { config } : {}),
+      collections: written,
+    });
     const headTree = head ? (await repo.readCommit(head)).tree : null;
     const sourceText = formatSource(conn.source);
     const pointInTime = Boolean(session);
@@ -326,67 +310,40 @@ async function snapshotCollection(
   config: RepositoryConfig,
   job: CollectionJob,
 ): Promise<CollectionResult> {
-  const dir = collectionDir(info.name);
   const indexes = info.type === 'view' ? [] : await listIndexes(conn, info.name);
-  const meta = {
-    options: EJSON.serialize(info.options, { relaxed: false }) as Record<string, unknown>,
-    indexes: indexes.map((i) => EJSON.serialize(i, { relaxed: false }) as Record<string, unknown>),
-  };
-  let encoded: EncodedCollection;
-  let files: TreeEntryInput[] = [];
-  let source: CommittedCollection['source'] = 'read';
-  if (info.type === 'view') {
-    encoded = { documents: 0, sha256: EMPTY_SHA256, parts: [] };
-  } else if (job.reuse) {
-    encoded = { documents: job.reuse.entry.documents, sha256: job.reuse.entry.sha256, parts: [] };
-    files = job.reuse.files.filter((f) => !f.path.endsWith('/collection.json'));
-    source = 'server-hash';
-    job.onProgress?.({ phase: 'read', collection: info.name, done: encoded.documents, total: encoded.documents });
-  } else {
-    const total = await estimatedCount(conn, info.name);
-    job.onProgress?.({ phase: 'read', collection: info.name, done: 0, total });
-    let lastReport = 0;
-    encoded = await encodeCollection(
-      readRawDocuments(conn, info.name, { session: job.session, signal: job.signal }),
-      {
-        partBits: config.partBits,
-        maxPartBytes: config.maxPartBytes,
-        sortKeys: config.sortKeys,
-        transform: job.transform,
-        onDocument: (n) => {
-          if (n - lastReport >= 1000) {
-            lastReport = n;
-            job.onProgress?.({ phase: 'read', collection: info.name, done: n, total: Math.max(total, n) });
-          }
-        },
-      },
-      async (part) => {
-        files.push({ path: `${dir}/parts/${part.name}`, oid: await repo.writeBlob(part.text) });
-      },
-    );
-    if (job.signal?.aborted) throw new InterruptedError('commit interrupted; HEAD was not moved.');
-    job.onProgress?.({ phase: 'read', collection: info.name, done: encoded.documents, total: encoded.documents });
+  const spec: CollectionSpec = { name: info.name, type: info.type, options: info.options, indexes };
+  const extra = job.serverHash ? { serverHash: job.serverHash } : {};
+  if (job.reuse) {
+    const { documents, sha256, bsonMd5, parts } = job.reuse.entry;
+    job.onProgress?.({ phase: 'read', collection: info.name, done: documents, total: documents });
+    const entry = collectionEntry(spec, { documents, sha256, bsonMd5 }, parts);
+    const files = job.reuse.files.filter((f) => !f.path.endsWith('/collection.json'));
+    files.push(await writeCollectionEntry(repo, entry));
+    return { entry, files, source: 'server-hash', ...extra };
   }
-  const entry: CollectionEntry = {
-    name: info.name,
-    type: info.type,
-    options: meta.options,
-    indexes: meta.indexes,
-    documents: encoded.documents,
-    sha256: encoded.sha256,
-    ...(job.reuse ? (job.reuse.entry.bsonMd5 ? { bsonMd5: job.reuse.entry.bsonMd5 } : {}) : encoded.bsonMd5 ? { bsonMd5: encoded.bsonMd5 } : {}),
-    parts: job.reuse
-      ? job.reuse.entry.parts
-      : encoded.parts.map((p) => ({ file: `parts/${p.name}`, documents: p.documents, bytes: p.bytes, sha256: p.sha256 })),
-  };
-  files.push({ path: `${dir}/collection.json`, oid: await repo.writeBlob(metadataText(entry)) });
-  return { entry, files, source, ...(job.serverHash ? { serverHash: job.serverHash } : {}) };
+  if (info.type === 'view') return { ...(await writeCollection(repo, spec, [], config)), source: 'read', ...extra };
+  const total = await estimatedCount(conn, info.name);
+  job.onProgress?.({ phase: 'read', collection: info.name, done: 0, total });
+  let lastReport = 0;
+  const written = await writeCollection(
+    repo,
+    spec,
+    readRawDocuments(conn, info.name, { session: job.session, signal: job.signal }),
+    config,
+    {
+      transform: job.transform,
+      onDocument: (n) => {
+        if (n - lastReport >= 1000) {
+          lastReport = n;
+          job.onProgress?.({ phase: 'read', collection: info.name, done: n, total: Math.max(total, n) });
+        }
+      },
+    },
+  );
+  if (job.signal?.aborted) throw new InterruptedError('commit interrupted; HEAD was not moved.');
+  job.onProgress?.({ phase: 'read', collection: info.name, done: written.entry.documents, total: written.entry.documents });
+  return { ...written, source: 'read', ...extra };
 }
-
-/** Blob ids of .gitattributes files an earlier dbsnap wrote, replaced by the current one on commit. */
-const OLD_ATTRIBUTES = new Set(PREVIOUS_GITATTRIBUTES.map((text) => SnapshotRepository.hashBlob(text)));
-
-const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
 
 /**
  * A collection can be taken from HEAD without reading it when the server's hash of it equals the
