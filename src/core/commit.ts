@@ -378,13 +378,15 @@ async function saveCache(
   if (dirty) await writeServerHashCache(dir, cache);
 }
 
-interface MessageFacts {
+export interface MessageFacts {
   database: string;
   source: string;
   server: string;
   pointInTime: boolean;
   clusterTime?: string;
-  collections: CommittedCollection[];
+  /** Overrides the Dbsnap-Read trailer (an import reads no server). */
+  read?: string;
+  collections: Pick<CommittedCollection, 'name' | 'changed'>[];
   documents: number;
   durationMs: number;
 }
@@ -400,7 +402,7 @@ export function commitMessage(subject: string | undefined, f: MessageFacts): str
     `Dbsnap-Database: ${f.database}`,
     `Dbsnap-Source: ${f.source}`,
     `Dbsnap-Server: ${f.server}`,
-    `Dbsnap-Read: ${f.pointInTime ? `point-in-time${f.clusterTime ? ` at cluster time ${f.clusterTime}` : ''}` : 'not point-in-time (standalone server)'}`,
+    `Dbsnap-Read: ${f.read ? f.read : f.pointInTime ? `point-in-time${f.clusterTime ? ` at cluster time ${f.clusterTime}` : ''}` : 'not point-in-time (standalone server)'}`,
     `Dbsnap-Collections: ${f.collections.length}`,
     `Dbsnap-Documents: ${f.documents}`,
     `Dbsnap-Changed: ${changed.length ? changed.join(', ') : '(none)'}`,

@@ -24,3 +24,5 @@ export { fetchRemote, type FetchOptions, type FetchResult } from './fetch.js';
 export { pull, type PullOptions, type PullResult } from './pull.js';
 export { clone, type CloneOptions, type CloneResult } from './clone.js';
 export { gc, type GcOptions, type GcResult } from './gc.js';
+export { importBackup, dateFromName, type ImportOptions, type ImportResult, type ImportedSnapshot, type ImportedCollection } from './import.js';
+export { exportSnapshot, type ExportOptions, type ExportResult, type ExportedCollection, type ExportFormat } from './export.js';

@@ -20,6 +20,8 @@ import { fetchCommand } from './fetch.js';
 import { pullCommand } from './pull.js';
 import { cloneCommand } from './clone.js';
 import { gcCommand } from './gc.js';
+import { importCommand } from './import.js';
+import { exportCommand } from './export.js';
 
 /** Every command, in the order --help lists them. */
 export const commands: CommandFactory[] = [
@@ -44,4 +46,6 @@ export const commands: CommandFactory[] = [
   pullCommand,
   cloneCommand,
   gcCommand,
+  importCommand,
+  exportCommand,
 ];

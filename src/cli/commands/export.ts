@@ -1,0 +1,56 @@
+import { InvalidArgumentError } from '../../errors/index.js';
+import type { CommandFactory } from '../context.js';
+import { listArg, printJson } from '../context.js';
+import { paint } from '../io.js';
+import { progressDisplay } from '../progress.js';
+import { keyMaterial } from './commit.js';
+
+export const exportCommand: CommandFactory = (ctx) => ({
+  command: 'export <ref> [dir]',
+  describe: 'Write a snapshot for other tools: a mongodump directory or archive, Extended JSON lines, or plain JSON arrays',
+  builder: (y) =>
+    y
+      .positional('ref', { type: 'string', describe: 'Snapshot to export (hash, tag, HEAD~1)' })
+      .positional('dir', { type: 'string', describe: 'Output directory (not needed with --archive)' })
+      .option('format', { type: 'string', choices: ['mongodump', 'ejson', 'json'], default: 'mongodump', describe: 'mongodump: for mongorestore; ejson: canonical Extended JSON lines for mongoimport; json: plain arrays (lossy: ObjectIds and dates as strings)' })
+      .option('gzip', { type: 'boolean', default: false, describe: 'mongodump: gzip the files or the archive (restore with mongorestore --gzip)' })
+      .option('archive', { type: 'string', describe: 'mongodump: write one archive file (restore with mongorestore --archive=FILE)' })
+      .option('collections', { type: 'string', describe: 'Only these collections (a,b)' })
+      .option('key-file', { type: 'string', describe: 'Key to decrypt sensitive fields (else DBSNAP_KEY)' })
+      .option('keep-encrypted', { type: 'boolean', default: false, describe: 'Without a key: write sensitive fields as {"$dbsnapEncrypted": ...} markers instead of refusing' })
+      .option('mask', { type: 'boolean', default: false, describe: 'Replace sensitive values with realistic pseudonyms (needs the key)' })
+      .example('$0 export v1 dump/', 'then: mongorestore dump/')
+      .example('$0 export v1 --archive shop.archive.gz --gzip', 'then: mongorestore --gzip --archive=shop.archive.gz')
+      .example('$0 export HEAD out/ --format ejson', 'then: mongoimport --collection users out/users.json'),
+  handler: async (args) => {
+    if (!args.dir && !args.archive) throw new InvalidArgumentError('dbsnap export needs an output directory (or --archive FILE with --format mongodump).');
+    const progress = progressDisplay(ctx.io, !args.quiet && !args.json);
+    let r;
+    try {
+      r = await ctx.core.exportSnapshot({
+        repo: args.repo,
+        ref: args.ref,
+        ...(args.dir ? { dir: args.dir } : {}),
+        format: args.format,
+        ...(args.archive ? { archive: args.archive } : {}),
+        gzip: args.gzip,
+        collections: listArg(args.collections),
+        ...(args.db ? { db: args.db } : {}),
+        key: keyMaterial(args, ctx.io.env),
+        keepEncrypted: args.keepEncrypted,
+        mask: args.mask,
+        onProgress: progress.onProgress,
+      });
+    } finally {
+      progress.stop();
+    }
+    if (args.json) return printJson(ctx, r);
+    if (args.quiet) return;
+    const c = paint(ctx.io);
+    ctx.io.stdout(`exported ${c.yellow(r.commit.slice(0, 7))} (${r.database}) as ${r.format} to ${r.output}: ${r.collections.length} collection${r.collections.length === 1 ? '' : 's'}, ${r.documents} documents\n`);
+    for (const col of r.collections) {
+      ctx.io.stdout(`   ${col.name}: ${col.documents} documents${col.type === 'collection' ? '' : ` [${col.type}]`}${col.sensitive ? ` (sensitive fields ${col.sensitive})` : ''}\n`);
+    }
+    for (const n of r.notes) ctx.io.stdout(c.dim(`   note: ${n}\n`));
+  },
+});
