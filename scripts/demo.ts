@@ -12,6 +12,7 @@ import { startMongoServer } from '../test/support/mongo-server.js';
 import { loadShop, mutateShop } from '../test/support/shop.js';
 
 const BIN = new URL('../bin/dbsnap.js', import.meta.url).pathname;
+const SEED_BACKUP = new URL('../test/fixtures/seed-backup/', import.meta.url).pathname;
 const docs = Number(process.env.DEMO_DOCS ?? 2000);
 
 const server = await startMongoServer();
@@ -82,6 +83,17 @@ try {
   // A risky operation between two snapshots: tagged before/after, its changes summed up.
   // (npm runs the demo from the project root, where the script lives.)
   await dbsnap(['run', '-m', 'migration 042', '--tag', 'migration-042', '--', 'node', 'scripts/demo-migration.mjs']);
+
+  // Handing a snapshot to other tools: a mongodump directory mongorestore reads.
+  await dbsnap(['export', 'v1', join(work, 'dump'), '--gzip']);
+
+  // Coming from the seed's backup folder (JSON arrays a script wrote: ObjectIds and dates as
+  // strings): imported into a second repository, the types inferred field by field, and the
+  // references the seed kept found again.
+  const seedRepo = join(work, 'seed-repo');
+  await dbsnap(['init', '--repo', seedRepo]);
+  await dbsnap(['import', SEED_BACKUP, '--repo', seedRepo, '--db', 'shop', '-m', 'The old backup folder']);
+  await dbsnap(['relations', '--infer', '--repo', seedRepo]);
 } finally {
   await client.close();
   await server.stop();

@@ -6,6 +6,7 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
+import { BSON } from 'bson';
 import { serializeDocument } from '../canonical/document-reader.js';
 import type { CollectionSpec } from '../core/snapshot-writer.js';
 import { FormatError, InvalidArgumentError, UnsupportedFeatureError } from '../errors/index.js';
@@ -160,7 +161,7 @@ async function readDumpDatabase(dir: string, database: string, notes: string[], 
   const viewsFile = datas.get('system.views');
   if (viewsFile) {
     for (const d of bsonDocuments(await readMaybeGzip(viewsFile), viewsFile)) {
-      const v = (await import('bson')).BSON.deserialize(d.raw);
+      const v = BSON.deserialize(d.raw);
       const name = String(v._id).slice(database.length + 1);
       const m = metas.get(name)?.meta ?? { options: {}, indexes: [] };
       m.type = 'view';
@@ -189,7 +190,8 @@ async function readDumpDatabase(dir: string, database: string, notes: string[], 
 }
 
 async function isDumpDatabaseDir(dir: string): Promise<boolean> {
-  return (await readdir(dir)).some((f) => /\.(bson|metadata\.json)(\.gz)?$/.test(f));
+  // A dump root holds oplog.bson (mongodump --oplog) beside the database folders.
+  return (await readdir(dir)).some((f) => /\.(bson|metadata\.json)(\.gz)?$/.test(f) && !/^oplog\.bson(\.gz)?$/.test(f));
 }
 
 async function readDumpDirectory(path: string, opts: ReadBackupOptions, notes: string[]): Promise<Backup> {
@@ -319,7 +321,7 @@ export async function readBackup(path: string, opts: ReadBackupOptions = {}): Pr
     const files = (await readdir(path)).sort();
     const jsonFiles = files.filter((f) => JSON_FILE.test(f) && !/\.metadata\.json(\.gz)?$/.test(f));
     const wantsJson = opts.format === 'ejson' || opts.format === 'json';
-    const hasBson = files.some((f) => /\.bson(\.gz)?$/.test(f));
+    const hasBson = files.some((f) => /\.bson(\.gz)?$/.test(f) && !/^oplog\.bson(\.gz)?$/.test(f));
     if (!wantsJson && (opts.format === 'mongodump' || hasBson || jsonFiles.length === 0)) {
       const backup = await readDumpDirectory(path, opts, notes);
       if (backup.collections.length === 0 && jsonFiles.length === 0) throw formatError(path, 'no mongodump files (.bson, .metadata.json) and no JSON files found; not a known backup format');

@@ -1,27 +1,17 @@
 import { readFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BSON } from 'bson';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { importBackup, init, relations, restore } from '../../src/index.js';
-import { FIXED } from '../support/temp-repo.js';
+import { describe, expect, it } from 'vitest';
+import { importBackup, relations, restore } from '../../src/index.js';
+import { FIXED, useTempRepository } from '../support/temp-repo.js';
 import { useTestDatabase } from '../support/test-db.js';
 import { SEED_BACKUP_DIR, seedBackupFiles, seedShopDocuments } from '../support/seed-backup.js';
 import { SHOP_COLLECTIONS } from '../support/shop.js';
 
 const SEED = fileURLToPath(SEED_BACKUP_DIR);
-let dir = '';
 let repo = '';
-beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'dbsnap-seed-'));
-  repo = join(dir, 'backup-repo');
-  await init({ repo, ...FIXED });
-});
-afterEach(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
+useTempRepository('seed', (r) => ({ repo } = r));
 
 describe('the seed-style backup folder', () => {
   it('is what JSON.stringify of the shop gives (the fixture cannot drift from the generator)', () => {
