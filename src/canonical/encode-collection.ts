@@ -3,7 +3,7 @@
  * commit (parts become blobs), live diff and verify (parts are only hashed and compared), so a
  * database and a snapshot of it always agree byte for byte.
  */
-import { createHash } from 'node:crypto';
+import { createMd5, createSha256, sha256Hex } from '../crypto/hash.js';
 import type { Document } from 'bson';
 import { writeDocument, writeDocumentObject, partFileText } from './document-writer.js';
 import { PartCutter } from './parts.js';
@@ -49,8 +49,8 @@ export async function encodeCollection(
   onPart: (part: EncodedPart) => Promise<void> | void,
 ): Promise<EncodedCollection> {
   const cutter = new PartCutter({ partBits: opts.partBits, maxPartBytes: opts.maxPartBytes });
-  const whole = createHash('sha256');
-  const bson = opts.transform ? null : createHash('md5');
+  const whole = createSha256();
+  const bson = opts.transform ? null : createMd5();
   const parts: Omit<EncodedPart, 'text'>[] = [];
   let documents = 0;
   const writeOpts = { sortKeys: opts.sortKeys };
@@ -65,7 +65,7 @@ export async function encodeCollection(
       text,
       documents: cut.texts.length,
       bytes: buf.length,
-      sha256: createHash('sha256').update(buf).digest('hex'),
+      sha256: sha256Hex(buf),
       firstId: cut.firstId,
     };
     const { text: _t, ...summary } = part;
@@ -83,5 +83,5 @@ export async function encodeCollection(
     opts.onDocument?.(documents);
   }
   await emit(cutter.finish());
-  return { documents, sha256: whole.digest('hex'), ...(bson ? { bsonMd5: bson.digest('hex') } : {}), parts };
+  return { documents, sha256: whole.digestHex(), ...(bson ? { bsonMd5: bson.digestHex() } : {}), parts };
 }

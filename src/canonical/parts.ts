@@ -7,7 +7,7 @@
  * one part and part names (derived from the `_id` that starts the part) stay put. A part that
  * outgrows `maxPartBytes` is cut early so no file gets too large for a reviewer's diff view.
  */
-import { createHash } from 'node:crypto';
+import { createSha1 } from '../crypto/hash.js';
 
 export interface PartCutterOptions {
   /** Average part holds 2^partBits documents. */
@@ -42,7 +42,7 @@ export function idBoundaryHash(idText: string): number {
 
 /** The stable file name of a part that starts at the document with this `_id` text. */
 export function partNameForId(idText: string): string {
-  return createHash('sha1').update(idText, 'utf8').digest('hex').slice(0, 12) + '.json';
+  return createSha1().update(idText).digestHex().slice(0, 12) + '.json';
 }
 
 export const FIRST_PART_NAME = 'first.json';

@@ -10,6 +10,8 @@ export interface CliIO {
   env: NodeJS.ProcessEnv;
   /** stdout and stderr are terminals (progress and colour only then). */
   isTTY: boolean;
+  /** Width of the terminal, for progress bars (absent: the bars assume 80). */
+  columns?: number;
   /** Ask a yes/no question on the terminal; undefined when there is no terminal to ask on. */
   confirm?: (question: string) => Promise<boolean>;
   /** Aborted on Ctrl-C. */
@@ -29,6 +31,7 @@ export function processIO(signal?: AbortSignal): CliIO {
     stderr: (s) => process.stderr.write(s),
     env: process.env,
     isTTY: Boolean(process.stdout.isTTY && process.stderr.isTTY),
+    columns: process.stderr.columns,
     confirm: process.stdin.isTTY ? askOnTerminal : undefined,
     signal,
   };

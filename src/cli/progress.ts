@@ -1,4 +1,7 @@
-/** The progress display: a bar per collection on a terminal, nothing in a pipe or with --quiet/--json. */
+/**
+ * The progress display: a bar per collection on a terminal, nothing in a pipe or with --quiet/--json.
+ * It draws through the injected CliIO's stderr, like every other output of the CLI.
+ */
 import cliProgress from 'cli-progress';
 import type { Progress } from '../core/progress.js';
 import type { CliIO } from './io.js';
@@ -16,7 +19,7 @@ export function progressDisplay(io: CliIO, enabled: boolean): ProgressDisplay {
       hideCursor: true,
       clearOnComplete: false,
       stopOnComplete: false,
-      stream: process.stderr,
+      stream: terminalStream(io),
       fps: 10,
     },
     cliProgress.Presets.shades_classic,
@@ -38,4 +41,32 @@ export function progressDisplay(io: CliIO, enabled: boolean): ProgressDisplay {
     },
     stop: () => multi.stop(),
   };
+}
+
+/**
+ * Runs `call` with a progress display (when `enabled` and on a terminal) and stops the display
+ * however the call ends. `progress` is handed over for callers that map progress or stop early.
+ */
+export async function withProgress<T>(io: CliIO, enabled: boolean, call: (progress: ProgressDisplay) => Promise<T>): Promise<T> {
+  const progress = progressDisplay(io, enabled);
+  try {
+    return await call(progress);
+  } finally {
+    progress.stop();
+  }
+}
+
+/** The injected stderr as the terminal stream cli-progress draws on (it only writes, and asks for the width). */
+function terminalStream(io: CliIO): NodeJS.WritableStream {
+  const stream = {
+    isTTY: true,
+    columns: io.columns,
+    write: (chunk: string | Uint8Array, ...rest: unknown[]) => {
+      io.stderr(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
+      const done = rest.find((r) => typeof r === 'function') as (() => void) | undefined;
+      done?.();
+      return true;
+    },
+  };
+  return stream as unknown as NodeJS.WritableStream;
 }

@@ -23,7 +23,7 @@ import {
   writeServerHashCache,
   type ServerHashCache,
 } from './hash-cache.js';
-import { defaultIdentity, gitTime } from './identity.js';
+import { commitTree } from './commit-tree.js';
 import type { Identity, ProgressCallback } from './progress.js';
 import { buildDocumentTransform } from './sensitive.js';
 import { collectionFiles, openSnapshot, readCollectionEntry, readConfigAt, readHeadConfig, readManifest, type SnapshotRef } from './snapshot.js';
@@ -244,15 +244,9 @@ export async function commit(opts: CommitOptions): Promise<CommitResult> {
       documents: manifest.documents,
       durationMs,
     });
-    const who = opts.author ?? defaultIdentity();
-    const commitOid = await repo.writeCommit({
-      tree: treeOid,
-      parents: head ? [head] : [],
-      message,
-      author: { ...who, ...gitTime(opts.now ?? new Date()) },
-    });
     if (opts.signal?.aborted) throw new InterruptedError('commit interrupted; HEAD was not moved.');
-    await repo.updateRef(target, commitOid, current);
+    // The parent is what the new branch grows from; the ref must still hold what it held (current).
+    const commitOid = await commitTree(repo, { ref: target, parent: head, expect: current, tree: treeOid, message, author: opts.author, now: opts.now });
     await saveCache(repo.dir, cache, results, configKey);
     return { ...base, committed: true, commit: commitOid, message, durationMs };
   } finally {

@@ -3,10 +3,9 @@
  * stays exactly as it is, only dbsnap.json is replaced.
  */
 import { CONFIG_FILE, metadataText, parseConfig, type RepositoryConfig } from '../canonical/format.js';
-import { acquireLock, SnapshotRepository, type TreeEntryInput } from '../store/index.js';
-import { defaultIdentity, gitTime } from './identity.js';
+import type { TreeEntryInput } from '../store/index.js';
+import { commitTree, withLockedHead } from './commit-tree.js';
 import type { Identity } from './progress.js';
-import { readHeadConfig } from './snapshot.js';
 
 export interface UpdateConfigOptions {
   /** Snapshot repository directory. */
@@ -40,30 +39,16 @@ export interface UpdateConfigResult {
  * });
  */
 export async function updateConfig(opts: UpdateConfigOptions): Promise<UpdateConfigResult> {
-  const repo = await SnapshotRepository.open(opts.repo);
-  const lock = await acquireLock(repo.dir, 'config');
-  try {
-    const { config, head } = await readHeadConfig(repo);
-    const headRef = (await repo.head()).ref;
+  return withLockedHead(opts.repo, 'config', async ({ repo, config, head, ref }) => {
     const before = metadataText(config);
     const next = parseConfig(JSON.parse(JSON.stringify(opts.change(structuredClone(config)))), `new ${CONFIG_FILE}`);
     const text = metadataText(next);
-    if (text === before) return { changed: false, commit: head!, config };
-    const files = await repo.listFiles(head!);
+    if (text === before) return { changed: false, commit: head, config };
+    const files = await repo.listFiles(head);
     const tree: TreeEntryInput[] = [];
     for (const [path, oid] of files) if (path !== CONFIG_FILE) tree.push({ path, oid });
     tree.push({ path: CONFIG_FILE, oid: await repo.writeBlob(text) });
-    const who = opts.author ?? defaultIdentity();
-    const message = opts.message.endsWith('\n') ? opts.message : `${opts.message}\n`;
-    const commit = await repo.writeCommit({
-      tree: await repo.writeTree(tree),
-      parents: [head!],
-      message,
-      author: { ...who, ...gitTime(opts.now ?? new Date()) },
-    });
-    await repo.updateRef(headRef, commit, head);
+    const commit = await commitTree(repo, { ref, parent: head, tree, message: opts.message, author: opts.author, now: opts.now });
     return { changed: true, commit, config: next };
-  } finally {
-    await lock.release();
-  }
+  });
 }

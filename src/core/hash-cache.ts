@@ -3,11 +3,11 @@
  * inside the repository's git directory. It only lets a commit or a live diff skip reading a
  * collection whose hash is unchanged; deleting it costs one full read, never correctness.
  */
-import { createHash } from 'node:crypto';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { RepositoryConfig } from '../canonical/format.js';
-import type { TreeEntryInput } from '../store/index.js';
+import { createSha1 } from '../crypto/hash.js';
+import { ensureDir, writeFileAtomic, type TreeEntryInput } from '../store/index.js';
 
 export type ServerHashCache = Record<string, { serverHash: string; config: string; parts: string }>;
 
@@ -22,11 +22,8 @@ export async function readServerHashCache(repoDir: string): Promise<ServerHashCa
 }
 
 export async function writeServerHashCache(repoDir: string, cache: ServerHashCache): Promise<void> {
-  const path = join(repoDir, FILE);
-  await mkdir(join(repoDir, 'dbsnap'), { recursive: true, mode: 0o700 });
-  const tmp = `${path}.tmp-${process.pid}`;
-  await writeFile(tmp, JSON.stringify(cache), { mode: 0o600 });
-  await rename(tmp, path);
+  await ensureDir(join(repoDir, 'dbsnap'));
+  await writeFileAtomic(join(repoDir, FILE), JSON.stringify(cache));
 }
 
 /** The settings that change how documents are encoded: a cached hash is valid only under the same ones. */
@@ -43,9 +40,9 @@ export function fingerprint(files: TreeEntryInput[], withMeta = true): string {
     .filter((f) => withMeta || !f.path.endsWith('/collection.json'))
     .map((f) => `${f.path}:${f.oid}`)
     .sort();
-  const h = createHash('sha1');
+  const h = createSha1();
   for (const line of lines) h.update(line).update('\n');
-  return h.digest('hex');
+  return h.digestHex();
 }
 
 /**

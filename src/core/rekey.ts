@@ -10,11 +10,11 @@ import {
 } from '../canonical/format.js';
 import { decryptDocument, encryptDocument, fieldsForCollection, parseKey, parseSensitiveFields } from '../crypto/index.js';
 import { InvalidArgumentError } from '../errors/index.js';
-import { acquireLock, SnapshotRepository, type TreeEntryInput } from '../store/index.js';
-import { defaultIdentity, gitTime } from './identity.js';
+import type { TreeEntryInput } from '../store/index.js';
+import { commitTree, withLockedHead } from './commit-tree.js';
 import type { Identity, ProgressCallback } from './progress.js';
 import { loadKey } from './sensitive.js';
-import { openSnapshot, partBlobs, readCollectionEntry, readHeadConfig, readManifest } from './snapshot.js';
+import { openSnapshot, partBlobs, readCollectionEntry, readManifest } from './snapshot.js';
 
 export interface RekeyOptions {
   repo: string;
@@ -44,11 +44,7 @@ export interface RekeyResult {
  * await rekey({ repo: 'backup-repo', oldKey: process.env.OLD_KEY, newKey: process.env.DBSNAP_KEY! });
  */
 export async function rekey(opts: RekeyOptions): Promise<RekeyResult> {
-  const repo = await SnapshotRepository.open(opts.repo);
-  const lock = await acquireLock(repo.dir, 'rekey');
-  try {
-    const { config, head } = await readHeadConfig(repo);
-    const headRef = (await repo.head()).ref;
+  return withLockedHead(opts.repo, 'rekey', async ({ repo, config, head, ref }) => {
     const oldKey = config.keyId ? loadKey(config, opts.oldKey, 'the old key') : undefined;
     if (config.keyId && !oldKey) {
       throw new InvalidArgumentError(
@@ -57,7 +53,7 @@ export async function rekey(opts: RekeyOptions): Promise<RekeyResult> {
     }
     const newKey = parseKey(opts.newKey, 'the new key');
     const spec = parseSensitiveFields(config.sensitive);
-    const snap = await openSnapshot(repo, head!);
+    const snap = await openSnapshot(repo, head);
     const manifest = await readManifest(snap);
     const replaced = new Map<string, TreeEntryInput[]>();
     const done: string[] = [];
@@ -108,16 +104,14 @@ export async function rekey(opts: RekeyOptions): Promise<RekeyResult> {
     for (const files of replaced.values()) tree.push(...files);
     tree.push({ path: CONFIG_FILE, oid: await repo.writeBlob(metadataText(config)) });
     tree.push({ path: MANIFEST_FILE, oid: await repo.writeBlob(metadataText(manifest)) });
-    const who = opts.author ?? defaultIdentity();
-    const commit = await repo.writeCommit({
-      tree: await repo.writeTree(tree),
-      parents: [head!],
+    const commit = await commitTree(repo, {
+      ref,
+      parent: head,
+      tree,
       message: `dbsnap rekey: sensitive fields under key ${newKey.id}\n\nDbsnap-Rekeyed: ${done.join(', ') || '(none)'}\nDbsnap-Key-Id: ${newKey.id}\n`,
-      author: { ...who, ...gitTime(opts.now ?? new Date()) },
+      author: opts.author,
+      now: opts.now,
     });
-    await repo.updateRef(headRef, commit, head);
     return { commit, keyId: newKey.id, ...(previousKeyId ? { previousKeyId } : {}), collections: done, documents };
-  } finally {
-    await lock.release();
-  }
+  });
 }

@@ -1,7 +1,8 @@
 /**
  * Content hashes. dbsnap hashes manifests and snapshot parts (SHA-256) and BSON streams (MD5, the
- * algorithm of the server's dbHash) through this module only, so algorithms and encoding
- * (lowercase hex) are decided in one place. Git object ids (SHA-1) belong to src/store.
+ * algorithm of the server's dbHash) and names parts and cache entries (SHA-1) through this module
+ * only, so algorithms and encoding (lowercase hex) are decided in one place. Git object ids belong
+ * to src/store.
  */
 import { createHash, type Hash } from 'node:crypto';
 
@@ -45,7 +46,12 @@ export function createMd5(): Sha256 {
   return incremental('md5');
 }
 
-function incremental(algorithm: 'sha256' | 'md5'): Sha256 {
+/** Starts an incremental SHA-1: for names and fingerprints (part file names, the hash cache), never for integrity. */
+export function createSha1(): Sha256 {
+  return incremental('sha1');
+}
+
+function incremental(algorithm: 'sha256' | 'md5' | 'sha1'): Sha256 {
   const hash: Hash = createHash(algorithm);
   const wrapper: Sha256 = {
     update(data) {

@@ -1,6 +1,6 @@
 import type { CommandFactory } from '../context.js';
 import { gitToken, printJson } from '../context.js';
-import { progressDisplay } from '../progress.js';
+import { withProgress } from '../progress.js';
 
 export const cloneCommand: CommandFactory = (ctx) => ({
   command: 'clone <url> [dir]',
@@ -13,13 +13,9 @@ export const cloneCommand: CommandFactory = (ctx) => ({
       .example('$0 clone /mnt/nas/shop-data.git /tmp/shop-backup', 'from a disk, into a directory of your choice')
       .epilogue('Credentials for HTTPS come from DBSNAP_GIT_TOKEN or GIT_TOKEN, else your git credential helper.'),
   handler: async (args) => {
-    const progress = progressDisplay(ctx.io, !args.quiet && !args.json);
-    let r;
-    try {
-      r = await ctx.core.clone({ url: args.url, dir: args.dir ?? args.repo, token: gitToken(ctx.io.env), onProgress: (p) => progress.onProgress({ ...p, collection: p.remote }) });
-    } finally {
-      progress.stop();
-    }
+    const r = await withProgress(ctx.io, !args.quiet && !args.json, (progress) =>
+      ctx.core.clone({ url: args.url, dir: args.dir ?? args.repo, token: gitToken(ctx.io.env), onProgress: (p) => progress.onProgress({ ...p, collection: p.remote }) }),
+    );
     if (args.json) return printJson(ctx, r);
     if (!r.dbsnap && r.commit) ctx.io.stderr(`warning: ${r.url} has no dbsnap.json at ${r.branch}; it may not be a dbsnap repository.\n`);
     if (args.quiet) return;

@@ -1,24 +1,11 @@
-import { readFileSync } from 'node:fs';
-import { InvalidArgumentError } from '../../errors/index.js';
+import { keyMaterial } from '../key-material.js';
 import type { CommandFactory } from '../context.js';
 import { listArg, printJson, requireUri } from '../context.js';
 import { paint } from '../io.js';
-import { progressDisplay } from '../progress.js';
+import { withProgress } from '../progress.js';
 
-/** Reads a key file, with a one-line error naming the file (never its contents). */
-export function readKeyFile(file: string): string {
-  try {
-    return readFileSync(file, 'utf8');
-  } catch (err) {
-    throw new InvalidArgumentError(`cannot read the key file ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}.`, { file });
-  }
-}
-
-/** The key for sensitive fields: --key-file, else DBSNAP_KEY. Never echoed. */
-export function keyMaterial(args: { keyFile?: string }, env: NodeJS.ProcessEnv): string | undefined {
-  if (args.keyFile) return readKeyFile(args.keyFile);
-  return env.DBSNAP_KEY || undefined;
-}
+// Kept for commands that import them from here; they live in ../key-material.ts.
+export { keyMaterial, readKeyFile } from '../key-material.js';
 
 export const commitCommand: CommandFactory = (ctx) => ({
   command: 'commit',
@@ -37,10 +24,8 @@ export const commitCommand: CommandFactory = (ctx) => ({
       .example('$0 commit --branch data/price-fix', 'snapshot onto another branch'),
   handler: async (args) => {
     const c = paint(ctx.io);
-    const progress = progressDisplay(ctx.io, !args.quiet && !args.json);
-    let r;
-    try {
-      r = await ctx.core.commit({
+    const r = await withProgress(ctx.io, !args.quiet && !args.json, (progress) =>
+      ctx.core.commit({
         repo: args.repo,
         uri: requireUri(args),
         db: args.db,
@@ -53,10 +38,8 @@ export const commitCommand: CommandFactory = (ctx) => ({
         ...(args.branch !== undefined ? { branch: args.branch } : {}),
         onProgress: progress.onProgress,
         signal: ctx.io.signal,
-      });
-    } finally {
-      progress.stop();
-    }
+      }),
+    );
     if (args.json) return printJson(ctx, r);
     if (args.quiet) return;
     if (!r.committed) {

@@ -2,8 +2,8 @@ import { renderJson, renderMarkdown, renderStat, renderText } from '../../diff/i
 import type { CommandFactory } from '../context.js';
 import { listArg } from '../context.js';
 import { chalkPainter } from '../painter.js';
-import { progressDisplay } from '../progress.js';
-import { keyMaterial } from './commit.js';
+import { withProgress } from '../progress.js';
+import { keyMaterial } from '../key-material.js';
 
 export const diffCommand: CommandFactory = (ctx) => ({
   command: 'diff [from] [to]',
@@ -22,10 +22,8 @@ export const diffCommand: CommandFactory = (ctx) => ({
       .example('$0 diff v1 HEAD', 'between two snapshots')
       .example('$0 diff main..feature --format markdown', 'a pull-request comment'),
   handler: async (args) => {
-    const progress = progressDisplay(ctx.io, !args.quiet && !args.json && args.format === 'text');
-    let d;
-    try {
-      d = await ctx.core.diff({
+    const d = await withProgress(ctx.io, !args.quiet && !args.json && args.format === 'text', (progress) =>
+      ctx.core.diff({
         repo: args.repo,
         from: args.from,
         to: args.to,
@@ -36,10 +34,8 @@ export const diffCommand: CommandFactory = (ctx) => ({
         key: keyMaterial(args, ctx.io.env),
         onProgress: progress.onProgress,
         signal: ctx.io.signal,
-      });
-    } finally {
-      progress.stop();
-    }
+      }),
+    );
     const format = args.json ? 'json' : args.format;
     const out =
       format === 'json'

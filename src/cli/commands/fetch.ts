@@ -1,7 +1,7 @@
 import type { FetchResult } from '../../core/fetch.js';
 import type { CommandFactory } from '../context.js';
 import { formatBytes, gitToken, printJson } from '../context.js';
-import { progressDisplay } from '../progress.js';
+import { withProgress } from '../progress.js';
 
 export const fetchCommand: CommandFactory = (ctx) => ({
   command: 'fetch [remote]',
@@ -13,13 +13,9 @@ export const fetchCommand: CommandFactory = (ctx) => ({
       .example('$0 fetch nas && $0 log nas/main', 'see what the NAS holds')
       .epilogue('Credentials for HTTPS come from DBSNAP_GIT_TOKEN or GIT_TOKEN, else your git credential helper.'),
   handler: async (args) => {
-    const progress = progressDisplay(ctx.io, !args.quiet && !args.json);
-    let r;
-    try {
-      r = await ctx.core.fetchRemote({ repo: args.repo, remote: args.remote, token: gitToken(ctx.io.env), onProgress: (p) => progress.onProgress({ ...p, collection: p.remote }) });
-    } finally {
-      progress.stop();
-    }
+    const r = await withProgress(ctx.io, !args.quiet && !args.json, (progress) =>
+      ctx.core.fetchRemote({ repo: args.repo, remote: args.remote, token: gitToken(ctx.io.env), onProgress: (p) => progress.onProgress({ ...p, collection: p.remote }) }),
+    );
     if (args.json) return printJson(ctx, r);
     if (!args.quiet) ctx.io.stdout(fetchText(r));
   },

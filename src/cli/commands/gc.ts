@@ -1,6 +1,6 @@
 import type { CommandFactory } from '../context.js';
 import { printJson } from '../context.js';
-import { progressDisplay } from '../progress.js';
+import { withProgress } from '../progress.js';
 
 function mb(bytes: number): string {
   return bytes >= 1024 * 1024 ? `${(bytes / 1024 / 1024).toFixed(1)} MB` : `${(bytes / 1024).toFixed(1)} KB`;
@@ -22,13 +22,9 @@ export const gcCommand: CommandFactory = (ctx) => ({
       .example('$0 gc', 'pack backup-repo/')
       .example('$0 gc --json', 'the counts and sizes as JSON'),
   handler: async (args) => {
-    const progress = progressDisplay(ctx.io, !args.quiet && !args.json);
-    let r;
-    try {
-      r = await ctx.core.gc({ repo: args.repo, onProgress: progress.onProgress });
-    } finally {
-      progress.stop();
-    }
+    const r = await withProgress(ctx.io, !args.quiet && !args.json, (progress) =>
+      ctx.core.gc({ repo: args.repo, onProgress: progress.onProgress }),
+    );
     if (args.json) return printJson(ctx, r);
     if (args.quiet) return;
     if (!r.packed) {

@@ -1,6 +1,6 @@
 import type { CommandFactory } from '../context.js';
 import { gitToken, printJson } from '../context.js';
-import { progressDisplay } from '../progress.js';
+import { withProgress } from '../progress.js';
 import { fetchText } from './fetch.js';
 
 export const pullCommand: CommandFactory = (ctx) => ({
@@ -12,13 +12,9 @@ export const pullCommand: CommandFactory = (ctx) => ({
       .example('$0 pull', 'bring this repository up to date with the only remote')
       .epilogue('Exit 2 if the branches have diverged: pull changes nothing then.'),
   handler: async (args) => {
-    const progress = progressDisplay(ctx.io, !args.quiet && !args.json);
-    let r;
-    try {
-      r = await ctx.core.pull({ repo: args.repo, remote: args.remote, token: gitToken(ctx.io.env), onProgress: (p) => progress.onProgress({ ...p, collection: p.remote }) });
-    } finally {
-      progress.stop();
-    }
+    const r = await withProgress(ctx.io, !args.quiet && !args.json, (progress) =>
+      ctx.core.pull({ repo: args.repo, remote: args.remote, token: gitToken(ctx.io.env), onProgress: (p) => progress.onProgress({ ...p, collection: p.remote }) }),
+    );
     if (args.json) return printJson(ctx, r);
     if (args.quiet) return;
     if (r.fetch.refs.length > 0) ctx.io.stdout(fetchText(r.fetch));

@@ -2,7 +2,7 @@ import type { RemotePushResult } from '../../core/push.js';
 import type { CommandFactory } from '../context.js';
 import { formatBytes, gitToken, printJson } from '../context.js';
 import { paint } from '../io.js';
-import { progressDisplay } from '../progress.js';
+import { withProgress } from '../progress.js';
 
 export const pushCommand: CommandFactory = (ctx) => ({
   command: 'push [remotes..]',
@@ -19,10 +19,8 @@ export const pushCommand: CommandFactory = (ctx) => ({
       .example('DBSNAP_GIT_TOKEN=ghp_... $0 push origin', 'HTTPS with a token (never printed, never stored)')
       .epilogue('Credentials for HTTPS come from DBSNAP_GIT_TOKEN or GIT_TOKEN, else your git credential helper.'),
   handler: async (args) => {
-    const progress = progressDisplay(ctx.io, !args.quiet && !args.json);
-    let r;
-    try {
-      r = await ctx.core.push({
+    const r = await withProgress(ctx.io, !args.quiet && !args.json, (progress) =>
+      ctx.core.push({
         repo: args.repo,
         remotes: args.remotes ?? [],
         all: args.all,
@@ -31,10 +29,8 @@ export const pushCommand: CommandFactory = (ctx) => ({
         force: args.force,
         token: gitToken(ctx.io.env),
         onProgress: (p) => progress.onProgress({ ...p, collection: p.remote }),
-      });
-    } finally {
-      progress.stop();
-    }
+      }),
+    );
     if (!r.ok) ctx.exitCode = 2; // EXIT.error: at least one remote failed
     if (args.json) return printJson(ctx, r);
     const c = paint(ctx.io);

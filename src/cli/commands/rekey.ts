@@ -1,7 +1,7 @@
 import { InvalidArgumentError } from '../../errors/index.js';
 import type { CommandFactory } from '../context.js';
 import { printJson } from '../context.js';
-import { readKeyFile } from './commit.js';
+import { readKeyFile } from '../key-material.js';
 
 export const rekeyCommand: CommandFactory = (ctx) => ({
   command: 'rekey',

@@ -4,8 +4,8 @@ import type { CommandFactory } from '../context.js';
 import { listArg, printJson, requireUri } from '../context.js';
 import type { CliIO } from '../io.js';
 import { paint } from '../io.js';
-import { progressDisplay } from '../progress.js';
-import { keyMaterial } from './commit.js';
+import { withProgress } from '../progress.js';
+import { keyMaterial } from '../key-material.js';
 
 export const restoreCommand: CommandFactory = (ctx) => ({
   command: 'restore <ref>',
@@ -26,10 +26,8 @@ export const restoreCommand: CommandFactory = (ctx) => ({
       .example('$0 restore HEAD~1 --db shop_copy --yes', 'restore into another database without asking')
       .example('$0 restore v1 --collections orders --mode merge', 'put back the orders of v1, keeping newer ones'),
   handler: async (args) => {
-    const progress = progressDisplay(ctx.io, !args.quiet && !args.json);
-    let r: RestoreResult;
-    try {
-      r = await ctx.core.restore({
+    const r: RestoreResult = await withProgress(ctx.io, !args.quiet && !args.json, (progress) =>
+      ctx.core.restore({
         repo: args.repo,
         ref: args.ref,
         uri: requireUri(args),
@@ -45,10 +43,8 @@ export const restoreCommand: CommandFactory = (ctx) => ({
         confirm: args.yes ? undefined : confirmer(ctx.io, () => progress.stop()),
         onProgress: progress.onProgress,
         signal: ctx.io.signal,
-      });
-    } finally {
-      progress.stop();
-    }
+      }),
+    );
     if (args.json) return printJson(ctx, r);
     for (const d of r.dangling) {
       const examples = d.examples.map((e) => String(e)).join(', ');

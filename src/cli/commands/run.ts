@@ -2,8 +2,8 @@ import { renderStat } from '../../diff/index.js';
 import type { CommandFactory } from '../context.js';
 import { printJson, requireUri } from '../context.js';
 import { paint } from '../io.js';
-import { progressDisplay } from '../progress.js';
-import { keyMaterial } from './commit.js';
+import { withProgress } from '../progress.js';
+import { keyMaterial } from '../key-material.js';
 
 export const runCommand: CommandFactory = (ctx) => ({
   command: 'run',
@@ -26,10 +26,8 @@ export const runCommand: CommandFactory = (ctx) => ({
     const say = (s: string) => {
       if (!args.quiet && !args.json) ctx.io.stderr(s);
     };
-    const progress = progressDisplay(ctx.io, !args.quiet && !args.json);
-    let r;
-    try {
-      r = await ctx.core.snapshotAround({
+    const r = await withProgress(ctx.io, !args.quiet && !args.json, (progress) =>
+      ctx.core.snapshotAround({
         repo: args.repo,
         uri: requireUri(args),
         db: args.db,
@@ -52,10 +50,8 @@ export const runCommand: CommandFactory = (ctx) => ({
           }
         },
         signal: ctx.io.signal,
-      });
-    } finally {
-      progress.stop();
-    }
+      }),
+    );
     ctx.exitCode = r.outcome.exitCode;
     if (args.json) return printJson(ctx, r);
     if (args.stat) say(renderStat(r.changes).replace(/^/gm, 'dbsnap:   ').replace(/dbsnap: {3}$/, ''));

@@ -1,8 +1,8 @@
 import type { CommandFactory } from '../context.js';
 import { printJson, requireUri } from '../context.js';
 import { paint } from '../io.js';
-import { progressDisplay } from '../progress.js';
-import { keyMaterial } from './commit.js';
+import { withProgress } from '../progress.js';
+import { keyMaterial } from '../key-material.js';
 
 export const statusCommand: CommandFactory = (ctx) => ({
   command: 'status',
@@ -12,20 +12,16 @@ export const statusCommand: CommandFactory = (ctx) => ({
       .option('key-file', { type: 'string', describe: 'Key for sensitive fields (else DBSNAP_KEY)' })
       .example('$0 status || echo "uncommitted changes"', 'use in scripts and CI'),
   handler: async (args) => {
-    const progress = progressDisplay(ctx.io, !args.quiet && !args.json);
-    let s;
-    try {
-      s = await ctx.core.status({
+    const s = await withProgress(ctx.io, !args.quiet && !args.json, (progress) =>
+      ctx.core.status({
         repo: args.repo,
         uri: requireUri(args),
         db: args.db,
         key: keyMaterial(args, ctx.io.env),
         onProgress: progress.onProgress,
         signal: ctx.io.signal,
-      });
-    } finally {
-      progress.stop();
-    }
+      }),
+    );
     ctx.exitCode = s.clean ? 0 : 1;
     if (args.json) {
       const { diff: _d, ...rest } = s;

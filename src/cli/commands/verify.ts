@@ -1,8 +1,8 @@
 import type { CommandFactory } from '../context.js';
 import { printJson } from '../context.js';
 import { paint } from '../io.js';
-import { progressDisplay } from '../progress.js';
-import { keyMaterial } from './commit.js';
+import { withProgress } from '../progress.js';
+import { keyMaterial } from '../key-material.js';
 
 export const verifyCommand: CommandFactory = (ctx) => ({
   command: 'verify [ref]',
@@ -27,10 +27,8 @@ export const verifyCommand: CommandFactory = (ctx) => ({
       .example('$0 verify v1 --uri mongodb://localhost/shop', 'and compare the shop database with it'),
   handler: async (args) => {
     const live = args.uri !== undefined || args.db !== undefined;
-    const progress = progressDisplay(ctx.io, !args.quiet && !args.json);
-    let r;
-    try {
-      r = await ctx.core.verify({
+    const r = await withProgress(ctx.io, !args.quiet && !args.json, (progress) =>
+      ctx.core.verify({
         repo: args.repo,
         ref: args.ref,
         ...(live ? { uri: args.uri ?? ctx.io.env.MONGODB_URI ?? '', db: args.db } : {}),
@@ -38,10 +36,8 @@ export const verifyCommand: CommandFactory = (ctx) => ({
         examples: args.examples,
         onProgress: progress.onProgress,
         signal: ctx.io.signal,
-      });
-    } finally {
-      progress.stop();
-    }
+      }),
+    );
     // 1, not 2: something was checked and does not hold (see EXIT in run.ts).
     ctx.exitCode = r.ok ? 0 : 1;
     if (args.json) return printJson(ctx, r);
