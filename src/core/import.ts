@@ -212,13 +212,17 @@ export async function importBackup(opts: ImportOptions): Promise<ImportResult> {
       const { config, head } = await readHeadConfig(repo);
       const { ref: headRef } = await repo.head();
       const baseSnap = head ? await openSnapshot(repo, head) : null;
-      const names = item.backup.collections.map((c) => c.spec.name);
+      // As commit does: collections dbsnap.json excludes are never snapshotted.
+      const excluded = item.backup.collections.filter((c) => config.exclude.includes(c.spec.name));
+      const included = item.backup.collections.filter((c) => !config.exclude.includes(c.spec.name));
+      const notes = [...item.backup.notes, ...excluded.map((c) => `left out ${c.spec.name}: dbsnap.json excludes it`)];
+      const names = included.map((c) => c.spec.name);
       const { key, transformFor } = buildDocumentTransform(config, opts.key, names);
       const recordKeyId = Boolean(key && !config.keyId);
       if (key && recordKeyId) config.keyId = key.id;
       const written: WrittenCollection[] = [];
       const collections: ImportedCollection[] = [];
-      for (const c of item.backup.collections) {
+      for (const c of included) {
         const docs = item.sorted.get(c)!;
         opts.onProgress?.({ phase: 'read', collection: c.spec.name, done: 0, total: docs.length });
         const transform = transformFor(c.spec.name);
@@ -250,7 +254,7 @@ export async function importBackup(opts: ImportOptions): Promise<ImportResult> {
         dateSource: item.dateSource,
         documents: manifest.documents,
         collections: collections.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)),
-        notes: item.backup.notes,
+        notes,
       };
       if (tree === headTree && !opts.allowEmpty) {
         snapshots.push({ ...base, committed: false, commit: head, message: '' });

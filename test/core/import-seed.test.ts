@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BSON } from 'bson';
 import { describe, expect, it } from 'vitest';
-import { importBackup, relations, restore } from '../../src/index.js';
+import { importBackup, relations, restore, updateConfig } from '../../src/index.js';
 import { FIXED, useTempRepository } from '../support/temp-repo.js';
 import { useTestDatabase } from '../support/test-db.js';
 import { SEED_BACKUP_DIR, seedBackupFiles, seedShopDocuments } from '../support/seed-backup.js';
@@ -35,6 +35,13 @@ describe('the seed-style backup folder', () => {
     expect(s.collections.find((c) => c.name === 'orders')!.conversions!.find((f) => f.field === 'items.productId')!.values).toBe(
       shop.orders.reduce((n, o) => n + (o.items as unknown[]).length, 0),
     );
+  });
+
+  it('leaves out what dbsnap.json excludes, as commit does', async () => {
+    await updateConfig({ repo, ...FIXED, message: 'no producers', change: (c) => ({ ...c, exclude: ['producers'] }) });
+    const r = await importBackup({ repo, paths: [SEED], ...FIXED });
+    expect(r.snapshots[0]!.collections.map((c) => c.name)).toEqual(['orders', 'products', 'users']);
+    expect(r.snapshots[0]!.notes).toEqual(['left out producers: dbsnap.json excludes it']);
   });
 
   it('--types keep stores the strings as they are', async () => {
