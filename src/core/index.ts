@@ -26,3 +26,4 @@ export { clone, type CloneOptions, type CloneResult } from './clone.js';
 export { gc, type GcOptions, type GcResult } from './gc.js';
 export { importBackup, dateFromName, type ImportOptions, type ImportResult, type ImportedSnapshot, type ImportedCollection } from './import.js';
 export { exportSnapshot, type ExportOptions, type ExportResult, type ExportedCollection, type ExportFormat } from './export.js';
+export { documentHistory, blame, idCandidates, type DocumentHistoryOptions, type DocumentHistory, type DocumentVersion, type BlameOptions, type BlameResult, type BlameLine } from './document-history.js';

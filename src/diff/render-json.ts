@@ -55,7 +55,8 @@ import type { CollectionDelta, DocumentChange, FieldChange, SnapshotDiff } from 
 
 export const JSON_SCHEMA_VERSION = 1;
 
-function fieldJson(f: FieldChange): Record<string, unknown> {
+/** A field change as JSON (values as canonical Extended JSON). */
+export function fieldJson(f: FieldChange): Record<string, unknown> {
   const out: Record<string, unknown> = { path: f.path, kind: f.kind };
   if (f.oldType !== undefined) out.oldType = f.oldType;
   if (f.newType !== undefined) out.newType = f.newType;

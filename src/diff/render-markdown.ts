@@ -36,7 +36,8 @@ function escapeHtml(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/\r\n|\r|\n/g, ' ');
 }
 
-function fieldItem(f: FieldChange, indent: string, prefix = ''): string {
+/** One field change as a markdown list item. */
+export function fieldItem(f: FieldChange, indent: string, prefix = ''): string {
   const v = fieldView(f);
   const label = codeSpan(prefix + v.label);
   const word = v.sign === '+' ? 'added ' : v.sign === '-' ? 'removed ' : '';

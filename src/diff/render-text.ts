@@ -30,7 +30,8 @@ function paintBySign(p: Painter, sign: '+' | '-' | '~', s: string): string {
   return sign === '+' ? p.added(s) : sign === '-' ? p.removed(s) : p.changed(s);
 }
 
-function fieldLine(f: FieldChange, indent: string, p: Painter, prefix = ''): string {
+/** One field change as a text line (`  price: 17.40 -> 12.34`), coloured by its sign. */
+export function fieldLine(f: FieldChange, indent: string, p: Painter, prefix = ''): string {
   const v = fieldView(f);
   const sign = v.sign === '~' ? '' : `${v.sign} `;
   const label = prefix + v.label;

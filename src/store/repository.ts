@@ -511,6 +511,14 @@ export class SnapshotRepository {
   }
 
   /**
+   * The tree id of directory `dirPath` in a commit, or null if it has none: equal ids mean equal
+   * contents, so a caller walking history skips unchanged directories without listing them.
+   */
+  async treeOid(commitOid: string, dirPath: string): Promise<string | null> {
+    return this.subtree(commitOid, dirPath);
+  }
+
+  /**
    * Every file in a commit as path -> blob id (recursing into subtrees). With `prefix`, only
    * paths starting with it (a string prefix: `data/users/` or `data/users/p-`); only the
    * subtree that can contain them is read.

@@ -22,6 +22,7 @@ import { cloneCommand } from './clone.js';
 import { gcCommand } from './gc.js';
 import { importCommand } from './import.js';
 import { exportCommand } from './export.js';
+import { blameCommand } from './blame.js';
 
 /** Every command, in the order --help lists them. */
 export const commands: CommandFactory[] = [
@@ -31,6 +32,7 @@ export const commands: CommandFactory[] = [
   showCommand,
   statusCommand,
   diffCommand,
+  blameCommand,
   tagCommand,
   branchCommand,
   switchCommand,

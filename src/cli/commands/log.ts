@@ -1,16 +1,25 @@
-import type { CommandFactory } from '../context.js';
+import { renderHistoryJson, renderHistoryMarkdown, renderHistoryText } from '../../diff/index.js';
+import { InvalidArgumentError } from '../../errors/index.js';
+import type { CliContext, CommandFactory } from '../context.js';
 import { printJson } from '../context.js';
 import { paint } from '../io.js';
+import { chalkPainter } from '../painter.js';
 
 export const logCommand: CommandFactory = (ctx) => ({
   command: 'log [ref]',
-  describe: 'List snapshots, newest first',
+  describe: 'List snapshots, newest first (or, with --doc, the history of one document)',
   builder: (y) =>
     y
       .positional('ref', { type: 'string', describe: 'Start from this commit, tag or branch (default HEAD)' })
       .option('n', { alias: 'max-count', type: 'number', describe: 'Show at most N entries' })
-      .example('$0 log -n 5', 'the last five snapshots'),
+      .option('doc', { type: 'string', array: true, nargs: 2, describe: 'COLLECTION ID: the commits that created, changed or deleted this document' })
+      .option('patch', { alias: 'p', type: 'boolean', default: false, describe: 'With --doc: the field changes of each commit' })
+      .option('format', { type: 'string', describe: 'With --doc: text (default) or markdown' })
+      .example('$0 log -n 5', 'the last five snapshots')
+      .example('$0 log --doc products 5f146e002c9cc04162000010 -p', 'every change to one product, field by field')
+      .example('$0 log --doc users 42 --format markdown', 'the same for a numeric _id, as markdown'),
   handler: async (args) => {
+    if (args.doc !== undefined) return docHistory(ctx, args);
     const entries = await ctx.core.log({ repo: args.repo, ref: args.ref, n: args.n });
     if (args.json) return printJson(ctx, entries);
     const c = paint(ctx.io);
@@ -24,3 +33,20 @@ export const logCommand: CommandFactory = (ctx) => ({
     }
   },
 });
+
+/** `log --doc COLLECTION ID`: exit 1 when the document has no version in the history (as `git log` finding nothing is not an error, but scripts want to know). */
+async function docHistory(ctx: CliContext, args: { repo: string; ref?: string; n?: number; doc: string[]; patch: boolean; format?: string; json: boolean; quiet: boolean }): Promise<void> {
+  const [collection, id] = args.doc.map(String);
+  if (collection === undefined || id === undefined) throw new InvalidArgumentError('--doc takes two values: the collection and the _id (dbsnap log --doc users 42).');
+  const format = args.json ? 'json' : (args.format ?? 'text');
+  if (!['text', 'markdown', 'json'].includes(format)) throw new InvalidArgumentError(`with --doc, --format is text, markdown or json, not "${format}".`);
+  const h = await ctx.core.documentHistory({ repo: args.repo, collection, id, ref: args.ref, ...(args.n !== undefined ? { n: args.n } : {}) });
+  const out =
+    format === 'json'
+      ? renderHistoryJson(h)
+      : format === 'markdown'
+        ? renderHistoryMarkdown(h, { patch: args.patch })
+        : renderHistoryText(h, { patch: args.patch, painter: chalkPainter(ctx.io) });
+  if (!args.quiet) ctx.io.stdout(out);
+  if (!h.found) ctx.exitCode = 1;
+}
