@@ -16,6 +16,7 @@ export const diffCommand: CommandFactory = (ctx) => ({
       .option('stat', { type: 'boolean', default: false, describe: 'Counts only' })
       .option('collections', { type: 'string', describe: 'Only these collections (a,b)' })
       .option('limit', { type: 'number', default: 100, describe: 'Most document changes shown per collection' })
+      .option('max-chars', { type: 'number', describe: 'Markdown: longest output (default 65000, under GitHub\'s comment limit); the rest is counted in a "more ... omitted" line' })
       .option('exit-code', { type: 'boolean', default: false, describe: 'Exit 1 when there are differences' })
       .option('key-file', { type: 'string', describe: 'Key for sensitive fields (else DBSNAP_KEY)' })
       .example('$0 diff', 'the live database against HEAD')
@@ -41,7 +42,7 @@ export const diffCommand: CommandFactory = (ctx) => ({
       format === 'json'
         ? renderJson(d, { stat: args.stat })
         : format === 'markdown'
-          ? renderMarkdown(d, { stat: args.stat })
+          ? renderMarkdown(d, { stat: args.stat, ...(args.maxChars !== undefined ? { maxChars: args.maxChars } : {}) })
           : args.stat
             ? renderStat(d)
             : renderText(d, { painter: chalkPainter(ctx.io) });
