@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { EJSON, type Document } from 'bson';
 import { gc } from '../src/core/gc.js';
 import { SnapshotRepository } from '../src/store/index.js';
-import { generateShop } from '../test/support/shop.js';
+import { generateShop, Rng } from '../test/support/shop.js';
 
 function arg(name: string, dflt: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -36,14 +36,8 @@ async function objectsBytes(dir: string): Promise<number> {
 }
 
 function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const r = new Rng().reseed(seed);
+  return () => r.next();
 }
 
 const work = await mkdtemp(join(os.tmpdir(), 'dbsnap-year-'));

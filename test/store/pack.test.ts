@@ -7,6 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { gc } from '../../src/core/gc.js';
 import { applyDelta, createDelta } from '../../src/store/delta.js';
 import { SnapshotRepository, type CommitInfo } from '../../src/store/index.js';
+import { Rng } from '../support/shop.js';
 
 // Native git cross-checks the packs dbsnap writes; DBSNAP_TEST_NO_NATIVE_GIT=1 runs the rest alone.
 const NATIVE_GIT = !process.env.DBSNAP_TEST_NO_NATIVE_GIT && fs.existsSync('/usr/bin/git') ? '/usr/bin/git' : null;
@@ -14,16 +15,9 @@ const GIT_ENV = { ...process.env, GIT_CONFIG_NOSYSTEM: '1', HOME: os.tmpdir(), G
 const git = (gitdir: string, args: string[]) => execFileSync(NATIVE_GIT!, ['--git-dir', gitdir, ...args], { encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'], env: GIT_ENV });
 const AUTHOR: CommitInfo['author'] = { name: 'dbsnap test', email: 'test@example.com', timestamp: 1700000000, timezoneOffset: 0 };
 
-/** A deterministic pseudo-random generator (mulberry32). */
 function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const r = new Rng().reseed(seed);
+  return () => r.next();
 }
 
 let tmp = '';

@@ -62,7 +62,8 @@ function hash3(a: number, b: number, c: number): number {
 }
 
 /** mulberry32: tiny, fast, and good enough for sample data; reseeded per document. */
-class Rng {
+/** mulberry32: a small seeded generator, the same numbers on every machine. */
+export class Rng {
   private state = 0;
 
   reseed(seed: number): this {
