@@ -84,6 +84,10 @@ try {
   // (npm runs the demo from the project root, where the script lives.)
   await dbsnap(['run', '-m', 'migration 042', '--tag', 'migration-042', '--', 'node', 'scripts/demo-migration.mjs']);
 
+  // The seed's "regularly test restore procedures": a restore drill, recorded in the repository.
+  await dbsnap(['drill']);
+  await dbsnap(['log', '-n', '2']);
+
   // Handing a snapshot to other tools: a mongodump directory mongorestore reads.
   await dbsnap(['export', 'v1', join(work, 'dump'), '--gzip']);
 

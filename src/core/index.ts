@@ -27,3 +27,7 @@ export { gc, type GcOptions, type GcResult } from './gc.js';
 export { importBackup, dateFromName, type ImportOptions, type ImportResult, type ImportedSnapshot, type ImportedCollection } from './import.js';
 export { exportSnapshot, type ExportOptions, type ExportResult, type ExportedCollection, type ExportFormat } from './export.js';
 export { documentHistory, blame, idCandidates, type DocumentHistoryOptions, type DocumentHistory, type DocumentVersion, type BlameOptions, type BlameResult, type BlameLine } from './document-history.js';
+export { watch, waitForQuiet, systemClock, type WatchOptions, type WatchTick, type WatchResult, type WatchClock, type Housekeeping, type ChangeSource } from './watch.js';
+export { parseDuration, checkCron, nextTickAt, backoffMs, type Schedule, type Backoff } from './schedule.js';
+export { drill, drillHistory, type DrillOptions, type DrillResult, type DrillRecord } from './drill.js';
+export { prune, housekeeping, type PruneOptions, type PruneResult, type HousekeepingOptions } from './prune.js';

@@ -1,6 +1,7 @@
 import { MANIFEST_FILE } from '../canonical/format.js';
 import { SnapshotRepository } from '../store/index.js';
 import { parseTrailers } from './commit.js';
+import { readDrills } from './drill-notes.js';
 
 export interface LogOptions {
   repo: string;
@@ -24,6 +25,8 @@ export interface LogEntry {
   collections?: number;
   documents?: number;
   trailers: Record<string, string>;
+  /** The newest restore drill of this snapshot (`dbsnap drill`), if any. */
+  drill?: { time: string; ok: boolean };
 }
 
 /**
@@ -37,7 +40,9 @@ export async function log(opts: LogOptions): Promise<LogEntry[]> {
   const head = await repo.head();
   if (!head.oid && !opts.ref) return [];
   const start = opts.ref ?? 'HEAD';
-  const [commits, tags] = await Promise.all([repo.log(start, opts.n), repo.tagsByCommit()]);
+  const [commits, tags, drills] = await Promise.all([repo.log(start, opts.n), repo.tagsByCommit(), readDrills(repo)]);
+  const lastDrill = new Map<string, { time: string; ok: boolean }>();
+  for (const d of drills) if (!lastDrill.has(d.commit)) lastDrill.set(d.commit, { time: d.time, ok: d.ok });
   const out: LogEntry[] = [];
   for (const c of commits) {
     const trailers = parseTrailers(c.message);
@@ -65,6 +70,7 @@ export async function log(opts: LogOptions): Promise<LogEntry[]> {
       ...(trailers.Source ? { source: trailers.Source } : {}),
       ...counts,
       trailers,
+      ...(lastDrill.has(c.oid) ? { drill: lastDrill.get(c.oid)! } : {}),
     });
   }
   return out;

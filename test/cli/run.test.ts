@@ -87,7 +87,7 @@ describe('dbsnap run (real binary)', () => {
     } finally {
       await t.drop();
     }
-  });
+  }, 120_000);
 
   it('a failing command: exit code passed on and the exact restore command printed, which works', async () => {
     const t = await useTestDatabase('run_fail');
@@ -114,7 +114,7 @@ describe('dbsnap run (real binary)', () => {
     } finally {
       await t.drop();
     }
-  });
+  }, 120_000);
 
   it('--restore-on-failure leaves the database identical to the before-snapshot (raw BSON), with a safety snapshot', async () => {
     const t = await useTestDatabase('run_undo');
@@ -138,7 +138,7 @@ describe('dbsnap run (real binary)', () => {
     } finally {
       await t.drop();
     }
-  });
+  }, 120_000);
 
   it('a command that cannot be started exits 127 and a server that cannot be reached runs nothing', async () => {
     const t = await useTestDatabase('run_nocmd');
@@ -154,7 +154,7 @@ describe('dbsnap run (real binary)', () => {
     } finally {
       await t.drop();
     }
-  });
+  }, 120_000);
 });
 
 describe('dbsnap run argv', () => {
@@ -174,5 +174,5 @@ describe('dbsnap run argv', () => {
     const none = await cli(['run', '--uri', 'mongodb://h/db'], { core: (await import('../../src/core/index.js')) as never });
     expect(none.code).toBe(2);
     expect(none.stderr).toMatch(/^error: dbsnap run needs a command after --/);
-  });
+  }, 120_000);
 });

@@ -23,6 +23,9 @@ import { gcCommand } from './gc.js';
 import { importCommand } from './import.js';
 import { exportCommand } from './export.js';
 import { blameCommand } from './blame.js';
+import { watchCommand } from './watch.js';
+import { drillCommand } from './drill.js';
+import { pruneCommand } from './prune.js';
 
 /** Every command, in the order --help lists them. */
 export const commands: CommandFactory[] = [
@@ -38,6 +41,9 @@ export const commands: CommandFactory[] = [
   switchCommand,
   restoreCommand,
   runCommand,
+  watchCommand,
+  drillCommand,
+  pruneCommand,
   verifyCommand,
   relationsCommand,
   configCommand,

@@ -25,7 +25,8 @@ export const logCommand: CommandFactory = (ctx) => ({
     const c = paint(ctx.io);
     for (const e of entries) {
       const tags = e.tags.length ? ` ${c.cyan(`(tag: ${e.tags.join(', tag: ')})`)}` : '';
-      ctx.io.stdout(`${c.yellow(e.commit.slice(0, 7))}${tags} ${e.subject}\n`);
+      const drilled = e.drill ? ` ${e.drill.ok ? c.green(`[drill ok ${e.drill.time.slice(0, 10)}]`) : c.red(`[drill FAILED ${e.drill.time.slice(0, 10)}]`)}` : '';
+      ctx.io.stdout(`${c.yellow(e.commit.slice(0, 7))}${tags}${drilled} ${e.subject}\n`);
       const counts = e.snapshot
         ? `${e.collections ?? '?'} collections, ${e.documents ?? '?'} documents${e.source ? ` from ${e.source}` : ''}`
         : 'no snapshot';

@@ -1,0 +1,101 @@
+import type { WatchTick } from '../../core/watch.js';
+import { InvalidArgumentError } from '../../errors/index.js';
+import type { CommandFactory } from '../context.js';
+import { listArg, requireUri } from '../context.js';
+import { paint } from '../io.js';
+import { keyMaterial } from './commit.js';
+
+export const watchCommand: CommandFactory = (ctx) => ({
+  command: 'watch',
+  describe: 'Commit on a schedule (--every, --cron), after writes (--on-change) or once; runs until stopped',
+  builder: (y) =>
+    y
+      .option('every', { type: 'string', describe: 'Commit every DURATION (30s, 15m, 1h); default 15m, or 1m as the polling interval of --on-change' })
+      .option('cron', { type: 'string', describe: 'Commit at the times of a cron expression ("0 * * * *")' })
+      .option('timezone', { alias: 'tz', type: 'string', describe: 'Time zone of --cron (IANA name, e.g. Europe/Zurich; default the system one)' })
+      .option('once', { type: 'boolean', default: false, describe: 'One tick (commit + housekeeping), then exit: for cron, systemd timers and CI' })
+      .option('on-change', { type: 'boolean', default: false, describe: 'Commit after writes: a change stream on a replica set, polling every --every on a standalone server' })
+      .option('quiet-for', { type: 'string', default: '30s', describe: 'With --on-change: commit once no write came for this long' })
+      .option('message', { alias: 'm', type: 'string', describe: 'Commit message (default: the generated summary)' })
+      .option('collections', { type: 'string', describe: 'Only these collections (a,b)' })
+      .option('exclude', { type: 'string', describe: 'Not these collections (x,y)' })
+      .option('push', { type: 'boolean', default: false, describe: 'Push to the configured remotes after each commit' })
+      .option('gc-every', { type: 'number', describe: 'Pack the repository (dbsnap gc) every N commits' })
+      .option('drill', { type: 'string', describe: 'Restore drill of HEAD when the last one is older than this: daily, weekly or a DURATION' })
+      .option('safety-older-than', { type: 'string', describe: 'Housekeeping: delete safety snapshots older than DURATION (30d)' })
+      .option('drills-older-than', { type: 'string', describe: 'Housekeeping: forget drill results older than DURATION' })
+      .option('retry-after', { type: 'string', default: '5s', describe: 'First wait after a failing tick (doubles up to --retry-max)' })
+      .option('retry-max', { type: 'string', default: '5m', describe: 'Longest wait between retries' })
+      .option('key-file', { type: 'string', describe: 'File holding the key for sensitive fields (else DBSNAP_KEY)' })
+      .option('server-hashes', { type: 'boolean', describe: 'Use dbHash to skip unchanged collections (default: only on a local server)' })
+      .example('$0 watch --every 15m', 'a snapshot every 15 minutes (none when nothing changed)')
+      .example('$0 watch --cron "0 * * * *" --tz Europe/Zurich --safety-older-than 30d', 'hourly, with housekeeping')
+      .example('$0 watch --on-change --quiet-for 1m', 'after writes settle')
+      .example('$0 watch --once --json', 'one tick from a cron job or CI'),
+  handler: async (args) => {
+    const core = ctx.core;
+    const exclusive = [args.every !== undefined && !args.onChange, args.cron !== undefined, args.once].filter(Boolean).length;
+    if (exclusive > 1) throw new InvalidArgumentError('choose one of --every, --cron and --once.');
+    if (args.timezone && !args.cron) throw new InvalidArgumentError('--timezone applies to --cron only.');
+    const schedule = args.once
+      ? ({ kind: 'once' } as const)
+      : args.cron
+        ? ({ kind: 'cron', expression: args.cron, ...(args.timezone ? { timezone: args.timezone } : {}) } as const)
+        : ({ kind: 'every', ms: core.parseDuration(args.every ?? (args.onChange ? '1m' : '15m'), '--every') } as const);
+    if (schedule.kind === 'cron') core.checkCron(schedule.expression, schedule.timezone);
+    if (args.push && typeof (core as Record<string, unknown>).push !== 'function') {
+      throw new InvalidArgumentError('--push needs dbsnap remotes, which this version does not have yet; push with git (git -C <repo> push) after each tick instead.');
+    }
+    const gc = (core as Record<string, unknown>).gc as ((o: { repo: string }) => Promise<unknown>) | undefined;
+    if (args.gcEvery !== undefined && typeof gc !== 'function') {
+      throw new InvalidArgumentError('--gc-every needs dbsnap gc, which this version does not have yet.');
+    }
+    const uri = requireUri(args);
+    const key = keyMaterial(args, ctx.io.env);
+    const prune = {
+      safetyOlderThanMs: args.safetyOlderThan ? core.parseDuration(args.safetyOlderThan, '--safety-older-than') : undefined,
+      drillsOlderThanMs: args.drillsOlderThan ? core.parseDuration(args.drillsOlderThan, '--drills-older-than') : undefined,
+    };
+    const drillEveryMs = args.drill ? core.parseDuration(({ daily: '1d', weekly: '7d', hourly: '1h' } as Record<string, string>)[args.drill] ?? args.drill, '--drill') : undefined;
+    const c = paint(ctx.io);
+    const r = await core.watch({
+      repo: args.repo,
+      uri,
+      db: args.db,
+      key,
+      message: args.message,
+      collections: listArg(args.collections),
+      exclude: listArg(args.exclude),
+      useServerHashes: args.serverHashes,
+      schedule,
+      ...(args.onChange ? { onChange: { quietForMs: core.parseDuration(args.quietFor, '--quiet-for') } } : {}),
+      backoff: { initialMs: core.parseDuration(args.retryAfter, '--retry-after'), maxMs: core.parseDuration(args.retryMax, '--retry-max') },
+      housekeeping: {
+        ...(args.gcEvery ? { gcEveryCommits: args.gcEvery, gc: () => gc!({ repo: args.repo }) } : {}),
+        ...(args.push ? { push: () => (core as unknown as { push: (o: object) => Promise<never> }).push({ repo: args.repo }) } : {}),
+        after: (now) => core.housekeeping({ repo: args.repo, uri, db: args.db, key, now, ...prune, drillEveryMs }),
+      },
+      onTick: (t) => {
+        if (args.json) ctx.io.stdout(JSON.stringify(t) + '\n');
+        else if (!args.quiet || !t.ok) (t.ok ? ctx.io.stdout : ctx.io.stderr)(tickLine(t, c) + '\n');
+      },
+      signal: ctx.io.signal,
+    });
+    if (!args.json && !args.quiet && !args.once) ctx.io.stderr(`stopped after ${r.ticks} tick${r.ticks === 1 ? '' : 's'}: ${r.commits} commit${r.commits === 1 ? '' : 's'}, ${r.failures} failed\n`);
+  },
+});
+
+/** One line per tick: time, what happened, documents, duration, push results, housekeeping. */
+export function tickLine(t: WatchTick, c = paint({ stdout: () => {}, stderr: () => {}, env: {}, isTTY: false })): string {
+  if (!t.ok) {
+    return `${t.time} ${c.red('failed')}: ${t.error}; retrying in ${seconds(t.retryInMs!)} (${t.failures} in a row)`;
+  }
+  const what = t.committed ? `committed ${c.yellow(t.commit!.slice(0, 7))}` : 'no change';
+  const push = t.push?.length ? `; ${t.push.map((p) => (p.ok ? `pushed ${p.remote}` : `push ${p.remote} failed: ${p.error}`)).join(', ')}` : '';
+  const notes = t.housekeeping?.length ? `; ${t.housekeeping.join('; ')}` : '';
+  return `${t.time} ${what}, ${t.documents} documents, ${t.durationMs} ms${push}${notes}`;
+}
+
+function seconds(ms: number): string {
+  return ms >= 60_000 && ms % 60_000 === 0 ? `${ms / 60_000}m` : `${Math.round(ms / 100) / 10}s`;
+}
