@@ -1,7 +1,7 @@
 import type { WatchTick } from '../../core/watch.js';
 import { InvalidArgumentError } from '../../errors/index.js';
 import type { CommandFactory } from '../context.js';
-import { listArg, requireUri } from '../context.js';
+import { gitToken, listArg, requireUri } from '../context.js';
 import { paint } from '../io.js';
 import { keyMaterial } from './commit.js';
 
@@ -19,7 +19,7 @@ export const watchCommand: CommandFactory = (ctx) => ({
       .option('message', { alias: 'm', type: 'string', describe: 'Commit message (default: the generated summary)' })
       .option('collections', { type: 'string', describe: 'Only these collections (a,b)' })
       .option('exclude', { type: 'string', describe: 'Not these collections (x,y)' })
-      .option('push', { type: 'boolean', default: false, describe: 'Push to the configured remotes after each commit' })
+      .option('push', { type: 'boolean', default: false, describe: 'Push to every configured remote after each commit (HTTPS token: DBSNAP_GIT_TOKEN or GIT_TOKEN)' })
       .option('gc-every', { type: 'number', describe: 'Pack the repository (dbsnap gc) every N commits' })
       .option('drill', { type: 'string', describe: 'Restore drill of HEAD when the last one is older than this: daily, weekly or a DURATION' })
       .option('safety-older-than', { type: 'string', describe: 'Housekeeping: delete safety snapshots older than DURATION (30d)' })
@@ -43,13 +43,10 @@ export const watchCommand: CommandFactory = (ctx) => ({
         ? ({ kind: 'cron', expression: args.cron, ...(args.timezone ? { timezone: args.timezone } : {}) } as const)
         : ({ kind: 'every', ms: core.parseDuration(args.every ?? (args.onChange ? '1m' : '15m'), '--every') } as const);
     if (schedule.kind === 'cron') core.checkCron(schedule.expression, schedule.timezone);
-    if (args.push && typeof (core as Record<string, unknown>).push !== 'function') {
-      throw new InvalidArgumentError('--push needs dbsnap remotes, which this version does not have yet; push with git (git -C <repo> push) after each tick instead.');
+    if (args.gcEvery !== undefined && !(Number.isInteger(args.gcEvery) && args.gcEvery > 0)) {
+      throw new InvalidArgumentError(`--gc-every takes a number of commits (1 or more), not "${args.gcEvery}".`);
     }
-    const gc = (core as Record<string, unknown>).gc as ((o: { repo: string }) => Promise<unknown>) | undefined;
-    if (args.gcEvery !== undefined && typeof gc !== 'function') {
-      throw new InvalidArgumentError('--gc-every needs dbsnap gc, which this version does not have yet.');
-    }
+    const token = gitToken(ctx.io.env);
     const uri = requireUri(args);
     const key = keyMaterial(args, ctx.io.env);
     const prune = {
@@ -71,8 +68,13 @@ export const watchCommand: CommandFactory = (ctx) => ({
       ...(args.onChange ? { onChange: { quietForMs: core.parseDuration(args.quietFor, '--quiet-for') } } : {}),
       backoff: { initialMs: core.parseDuration(args.retryAfter, '--retry-after'), maxMs: core.parseDuration(args.retryMax, '--retry-max') },
       housekeeping: {
-        ...(args.gcEvery ? { gcEveryCommits: args.gcEvery, gc: () => gc!({ repo: args.repo }) } : {}),
-        ...(args.push ? { push: () => (core as unknown as { push: (o: object) => Promise<never> }).push({ repo: args.repo }) } : {}),
+        ...(args.gcEvery ? { gcEveryCommits: args.gcEvery, gc: () => core.gc({ repo: args.repo }) } : {}),
+        ...(args.push
+          ? {
+              push: async () =>
+                (await core.push({ repo: args.repo, all: true, token })).remotes.map((r) => ({ remote: r.remote, ok: r.status !== 'failed', ...(r.error ? { error: r.error.message } : {}) })),
+            }
+          : {}),
         after: (now) => core.housekeeping({ repo: args.repo, uri, db: args.db, key, now, ...prune, drillEveryMs }),
       },
       onTick: (t) => {
