@@ -4,11 +4,12 @@
  * `npm run test-server -- --shop N` also loads the sample shop (N documents) into database `shop`.
  */
 import { MongoClient } from 'mongodb';
-import { startMongoServer } from '../test/support/mongo-server.js';
+import { startMongoServer, uriWithDatabase } from '../test/support/mongo-server.js';
 import { loadShop } from '../test/support/shop.js';
 
 const server = await startMongoServer();
 const shopAt = process.argv.indexOf('--shop');
+let uri = server.uri;
 if (shopAt !== -1) {
   const docs = Number(process.argv[shopAt + 1] ?? 2000);
   const client = new MongoClient(server.uri);
@@ -16,8 +17,10 @@ if (shopAt !== -1) {
   const sizes = await loadShop(client.db('shop'), { totalDocs: docs, seed: 1 });
   await client.close();
   console.error(`test-server: loaded the sample shop into database shop: ${JSON.stringify(sizes)}`);
+  // Printed with the database, so `export MONGODB_URI=...` works as printed.
+  uri = uriWithDatabase(server.uri, 'shop');
 }
-console.log(`MONGODB_URI=${server.uri}`);
+console.log(`MONGODB_URI=${uri}`);
 console.error(`test-server: ${server.description}; Ctrl-C to stop`);
 
 let stopping = false;

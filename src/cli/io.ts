@@ -8,10 +8,13 @@ export interface CliIO {
   stdout: (s: string) => void;
   stderr: (s: string) => void;
   env: NodeJS.ProcessEnv;
-  /** stdout and stderr are terminals (progress and colour only then). */
+  /** stdout and stderr are terminals (colour only then). */
   isTTY: boolean;
   /** Width of the terminal, for progress bars (absent: the bars assume 80). */
   columns?: number;
+
+  /** stderr is a terminal: progress is drawn there even when stdout is redirected, as git does. */
+  stderrIsTTY?: boolean;
   /** Ask a yes/no question on the terminal; undefined when there is no terminal to ask on. */
   confirm?: (question: string) => Promise<boolean>;
   /** Aborted on Ctrl-C. */
@@ -32,6 +35,8 @@ export function processIO(signal?: AbortSignal): CliIO {
     env: process.env,
     isTTY: Boolean(process.stdout.isTTY && process.stderr.isTTY),
     columns: process.stderr.columns,
+
+    stderrIsTTY: Boolean(process.stderr.isTTY),
     confirm: process.stdin.isTTY ? askOnTerminal : undefined,
     signal,
   };

@@ -7,8 +7,9 @@ let interrupts = 0;
 process.on('SIGINT', () => {
   // First Ctrl-C asks the running operation to stop cleanly; a second one exits at once.
   if (++interrupts > 1) process.exit(130);
-  process.stderr.write('\ninterrupting: finishing cleanly, Ctrl-C again to force\n');
+  // Abort first: the progress display stops on the signal, so nothing redraws over this line.
   controller.abort();
+  process.stderr.write('\ninterrupting: finishing cleanly, Ctrl-C again to force\n');
 });
 process.on('SIGTERM', () => controller.abort());
 

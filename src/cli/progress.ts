@@ -1,5 +1,7 @@
 /**
- * The progress display: a bar per collection on a terminal, nothing in a pipe or with --quiet/--json.
+ * The progress display: a bar per collection on stderr whenever stderr is a terminal (even with
+ * stdout redirected, as git does), nothing in a pipe or with --quiet/--json. Ctrl-C stops it at
+ * once: no redraw after the interrupt.
  * It draws through the injected CliIO's stderr, like every other output of the CLI.
  */
 import cliProgress from 'cli-progress';
@@ -12,7 +14,7 @@ export interface ProgressDisplay {
 }
 
 export function progressDisplay(io: CliIO, enabled: boolean): ProgressDisplay {
-  if (!enabled || !io.isTTY) return { onProgress: () => {}, stop: () => {} };
+  if (!enabled || !(io.stderrIsTTY ?? io.isTTY)) return { onProgress: () => {}, stop: () => {} };
   const multi = new cliProgress.MultiBar(
     {
       format: ' {phase} {collection} [{bar}] {value}/{total}',
@@ -25,9 +27,17 @@ export function progressDisplay(io: CliIO, enabled: boolean): ProgressDisplay {
     cliProgress.Presets.shades_classic,
   );
   const bars = new Map<string, cliProgress.SingleBar>();
+  let stopped = false;
+  const stop = () => {
+    if (stopped) return;
+    stopped = true;
+    multi.stop();
+    io.signal?.removeEventListener('abort', stop);
+  };
+  io.signal?.addEventListener('abort', stop);
   return {
     onProgress: (p) => {
-      if (!p.collection || p.total === undefined) return;
+      if (stopped || !p.collection || p.total === undefined) return;
       const key = `${p.phase}:${p.collection}`;
       let bar = bars.get(key);
       const payload = { phase: p.phase.padEnd(7), collection: p.collection.padEnd(16) };
@@ -39,7 +49,7 @@ export function progressDisplay(io: CliIO, enabled: boolean): ProgressDisplay {
         bar.update(p.done, payload);
       }
     },
-    stop: () => multi.stop(),
+    stop,
   };
 }
 

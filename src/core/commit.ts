@@ -256,7 +256,9 @@ export async function commit(opts: CommitOptions): Promise<CommitResult> {
 }
 
 /** A driver error while reading (server gone, snapshot too old ...) as a typed, one-line error. */
-function readFailure(err: unknown, collection: string, uri: string): Error {
+function readFailure(thrown: unknown, collection: string, uri: string): Error {
+  // src/mongo wraps driver errors; the driver's own (kept as cause) says what went wrong.
+  const err = isDbsnapError(thrown) && (thrown.code === 'EMONGO' || thrown.code === 'ECONNECT') && thrown.cause ? thrown.cause : thrown;
   if (isDbsnapError(err)) return err;
   const e = err as { message?: string; codeName?: string; name?: string };
   const safe = connectionError(err, uri).message;
@@ -269,6 +271,7 @@ function readFailure(err: unknown, collection: string, uri: string): Error {
           ? safe
           : String(e.message ?? err).split('\n')[0]),
     { collection, codeName: e.codeName },
+    { cause: err },
   );
 }
 

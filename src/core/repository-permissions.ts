@@ -17,7 +17,8 @@ export async function permissionWarnings(dir: string): Promise<string[]> {
       count++;
       if (loose.length < 3) loose.push(`${rel || '.'} (${(st.mode & 0o777).toString(8).padStart(4, '0')})`);
     }
-    if (st.isDirectory()) {
+    // Nothing below a directory closed to group and others can be reached by them.
+    if (st.isDirectory() && (st.mode & 0o077) !== 0) {
       for (const name of await fsp.readdir(p)) await visit(path.join(p, name), rel ? `${rel}/${name}` : name);
     }
   };

@@ -3,24 +3,56 @@
  * `code` and a `data` payload, so callers match on `err.code`, never on message text.
  * Messages say what happened, to what, and what to do.
  */
+
+/**
+ * Every error code dbsnap uses, the stable contract for scripts (`--json` errors carry it) and
+ * library callers. A code not in this list does not compile.
+ */
+export const ERROR_CODES = [
+  'EINVALIDARG',
+  'ECONNECT',
+  'EDBNOTFOUND',
+  'ECOLLNOTFOUND',
+  'ENOREPO',
+  'ENOTDBSNAP',
+  'ELOCKED',
+  'EREFNOTFOUND',
+  'ETAGEXISTS',
+  'ECORRUPT',
+  'EFORMAT',
+  'EFORMATVERSION',
+  'EPROTECTED',
+  'ECONFIRM',
+  'EUNSUPPORTED',
+  'ERESTORE',
+  'EKEY',
+  'EMONGO',
+  'EINTERRUPTED',
+  'ECONFIG',
+  'EINTERNAL',
+] as const;
+
+/** One of {@link ERROR_CODES}. */
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
 export class DbsnapError extends Error {
-  readonly code: string;
+  readonly code: ErrorCode;
   readonly data: Record<string, unknown>;
   /** Exit code the CLI uses for this error (2 = error; 1 is reserved for "difference found"). */
   readonly exitCode: number = 2;
-  constructor(code: string, message: string, data: Record<string, unknown> = {}) {
-    super(message);
+  constructor(code: ErrorCode, message: string, data: Record<string, unknown> = {}, options?: { cause?: unknown }) {
+    super(message, options);
     this.name = new.target.name;
     this.code = code;
     this.data = data;
   }
 }
 
-const define = (code: string) =>
+const define = (code: ErrorCode) =>
   class extends DbsnapError {
     static readonly code = code;
-    constructor(message: string, data: Record<string, unknown> = {}) {
-      super(code, message, data);
+    constructor(message: string, data: Record<string, unknown> = {}, options?: { cause?: unknown }) {
+      super(code, message, data, options);
     }
   };
 
@@ -66,6 +98,10 @@ export class WorkTreeDirtyError extends define('EDIRTY') {}
 export class BranchError extends define('EBRANCH') {}
 /** The operation was interrupted (signal); nothing was changed. */
 export class InterruptedError extends define('EINTERRUPTED') {}
+/** dbsnap.json does not match its schema (docs/dbsnap.schema.json): unknown key, wrong type, hand-set keyId. */
+export class ConfigError extends define('ECONFIG') {}
+/** Something dbsnap did not expect: a bug. The CLI reports it with this code; the library never throws it. */
+export class InternalError extends define('EINTERNAL') {}
 
 /** No remote of that name is configured (or none at all). */
 export class RemoteNotFoundError extends define('ENOREMOTE') {}

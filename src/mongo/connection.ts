@@ -4,6 +4,7 @@
  */
 import { MongoClient, type Db } from 'mongodb';
 import { ConnectionError, DatabaseNotFoundError, InvalidArgumentError } from '../errors/index.js';
+import { driverError } from './errors.js';
 import { databaseFromUri, describeSource, parseUri, redactUri, type SourceDescription } from './uri.js';
 
 export interface Connection {
@@ -100,9 +101,12 @@ export function connectionError(err: unknown, uri: string): ConnectionError {
 
 /** Throws DatabaseNotFoundError unless the database exists on the server. */
 export async function assertDatabaseExists(conn: Connection): Promise<void> {
-  const { databases } = await conn.client
-    .db('admin')
-    .command({ listDatabases: 1, nameOnly: true, filter: { name: conn.dbName } });
+  let databases: unknown;
+  try {
+    ({ databases } = await conn.client.db('admin').command({ listDatabases: 1, nameOnly: true, filter: { name: conn.dbName } }));
+  } catch (err) {
+    throw driverError('listing databases', err);
+  }
   if (!(databases as { name: string }[]).some((d) => d.name === conn.dbName)) {
     throw new DatabaseNotFoundError(
       `database "${conn.dbName}" does not exist on ${describeHosts(conn)}; check --db or the URI path.`,

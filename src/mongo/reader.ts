@@ -3,8 +3,8 @@
  * and the server's own collection hashes where it has them.
  */
 import type { ClientSession, Document } from 'mongodb';
-import { MongoOperationError } from '../errors/index.js';
 import type { Connection } from './connection.js';
+import { driverError } from './errors.js';
 
 export type CollectionType = 'collection' | 'view' | 'timeseries';
 
@@ -17,9 +17,12 @@ export interface CollectionInfo {
 
 /** Lists collections, views and time-series collections; `system.*` ones are skipped. */
 export async function listCollections(conn: Connection): Promise<CollectionInfo[]> {
-  const infos = (await conn.db
-    .listCollections({}, { nameOnly: false, authorizedCollections: true })
-    .toArray()) as Document[];
+  let infos: Document[];
+  try {
+    infos = (await conn.db.listCollections({}, { nameOnly: false, authorizedCollections: true }).toArray()) as Document[];
+  } catch (err) {
+    throw driverError(`listing the collections of ${conn.dbName}`, err, { database: conn.dbName });
+  }
   const out: CollectionInfo[] = [];
   for (const info of infos) {
     const name = String(info.name);
@@ -38,10 +41,7 @@ export async function listIndexes(conn: Connection, collection: string): Promise
   } catch (err) {
     // Views have no indexes; a collection dropped meanwhile has none either.
     if ((err as { code?: number }).code === 26 || (err as { code?: number }).code === 166) return [];
-    throw new MongoOperationError(
-      `cannot list the indexes of "${collection}": ${(err as Error).message}`,
-      { collection },
-    );
+    throw driverError(`listing the indexes of "${collection}"`, err, { collection });
   }
 }
 
@@ -83,6 +83,8 @@ export async function* readRawDocuments(
       if (opts.signal?.aborted) break;
       yield doc as unknown as Uint8Array;
     }
+  } catch (err) {
+    throw driverError(`reading "${collection}"`, err, { collection });
   } finally {
     await cursor.close().catch(() => {});
   }
@@ -117,7 +119,11 @@ export function startSnapshotSession(conn: Connection): ClientSession | undefine
  */
 export async function pinSnapshotTime(conn: Connection, session: ClientSession | undefined, collection: string | undefined): Promise<void> {
   if (!session || !collection) return;
-  await conn.db.collection(collection).findOne({}, { session, projection: { _id: 1 } });
+  try {
+    await conn.db.collection(collection).findOne({}, { session, projection: { _id: 1 } });
+  } catch (err) {
+    throw driverError(`reading "${collection}"`, err, { collection });
+  }
 }
 
 /** The cluster time a snapshot session read at, once its first read has happened. */

@@ -4,19 +4,15 @@
  * become MongoOperationError naming the collection and what was being done.
  */
 import type { AnyBulkWriteOperation, Document, Filter } from 'mongodb';
-import { MongoOperationError } from '../errors/index.js';
+import type { DbsnapError } from '../errors/index.js';
 import type { Connection } from './connection.js';
+import { driverError } from './errors.js';
 
 /** Index and collection names restore's temporary collections start with. */
 export const TEMP_PREFIX = '__dbsnap_tmp_';
 
-function fail(what: string, collection: string, err: unknown): MongoOperationError {
-  const e = err as { message?: string; code?: number; codeName?: string };
-  return new MongoOperationError(`${what} "${collection}" failed: ${e.message ?? String(err)}`, {
-    collection,
-    ...(e.code !== undefined ? { serverCode: e.code } : {}),
-    ...(e.codeName ? { codeName: e.codeName } : {}),
-  });
+function fail(what: string, collection: string, err: unknown): DbsnapError {
+  return driverError(`${what} "${collection}"`, err, { collection });
 }
 
 /**

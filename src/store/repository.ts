@@ -6,6 +6,7 @@
  * `updateRef`, the one path every command that moves a branch takes.
  */
 import * as path from 'node:path';
+import { promises as fsp } from 'node:fs';
 import {
   BranchError,
   CorruptSnapshotError,
@@ -132,6 +133,9 @@ export class SnapshotRepository {
     for (const sub of ['objects/info', 'objects/pack', 'refs/heads', 'refs/tags']) {
       await ensureDir(path.join(abs, sub));
     }
+    // The repository directory may exist already (this project tracks backup-repo/ for its
+    // README, so a fresh clone has it at 0755): snapshots hold the data, so it becomes owner-only.
+    if (process.platform !== 'win32') await fsp.chmod(abs, 0o700);
     await writeFileAtomic(path.join(abs, 'config'), CONFIG);
     // HEAD last: its presence is what makes the directory a repository (for git too).
     await writeFileAtomic(path.join(abs, 'HEAD'), `ref: refs/heads/${DEFAULT_BRANCH}\n`);

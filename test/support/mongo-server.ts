@@ -90,3 +90,14 @@ export async function startMongoServer(): Promise<TestMongoServer> {
     stop: () => wire.close(),
   };
 }
+
+/** Put `dbName` into the path of a MongoDB URI, keeping credentials, hosts and options. */
+export function uriWithDatabase(uri: string, dbName: string): string {
+  const q = uri.indexOf('?');
+  const base = q === -1 ? uri : uri.slice(0, q);
+  const query = q === -1 ? '' : uri.slice(q);
+  const schemeEnd = base.indexOf('://') + 3;
+  const slash = base.indexOf('/', schemeEnd);
+  const hosts = slash === -1 ? base : base.slice(0, slash);
+  return `${hosts}/${dbName}${query}`;
+}

@@ -4,6 +4,9 @@
 import { randomBytes } from 'node:crypto';
 import { type Collection, type Db, MongoClient } from 'mongodb';
 import { inject } from 'vitest';
+import { uriWithDatabase } from './mongo-server.js';
+
+export { uriWithDatabase };
 
 /**
  * A database whose collections accept any document shape: tests store numbers, strings and
@@ -22,17 +25,6 @@ export interface TestDatabase {
   client: MongoClient;
   db: TestDb;
   drop(): Promise<void>;
-}
-
-/** Put `dbName` into the path of a MongoDB URI, keeping credentials, hosts and options. */
-export function uriWithDatabase(uri: string, dbName: string): string {
-  const q = uri.indexOf('?');
-  const base = q === -1 ? uri : uri.slice(0, q);
-  const query = q === -1 ? '' : uri.slice(q);
-  const schemeEnd = base.indexOf('://') + 3;
-  const slash = base.indexOf('/', schemeEnd);
-  const hosts = slash === -1 ? base : base.slice(0, slash);
-  return `${hosts}/${dbName}${query}`;
 }
 
 /**
