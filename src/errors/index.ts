@@ -27,6 +27,8 @@ export const ERROR_CODES = [
   'ERESTORE',
   'EKEY',
   'EMONGO',
+  'EDIRTY',
+  'EBRANCH',
   'EINTERRUPTED',
   'ECONFIG',
   'EINTERNAL',

@@ -52,7 +52,7 @@ describe('--json errors', () => {
     const plain = await dbsnapBinary(['show', 'nope', '--repo', repo]);
     expect(plain).toMatchObject({ code: 2, stdout: '' });
     expect(plain.stderr).toMatch(/^error: /);
-  });
+  }, 300_000);
 
   it('a command the server refuses is EMONGO, for library callers and --json alike', async () => {
     const admin = t.client.db('admin');
@@ -73,7 +73,7 @@ describe('--json errors', () => {
     } finally {
       await admin.command({ configureFailPoint: 'failCommand', mode: 'off' });
     }
-  });
+  }, 300_000);
 
   it('exports every error code as a const list, each class has one, and the README lists them all', async () => {
     const classes = (Object.values(errors) as unknown[]).filter(
@@ -83,7 +83,7 @@ describe('--json errors', () => {
     expect(new Set(classes.map((c) => c.code))).toEqual(new Set(ERROR_CODES));
     const readme = await readFile(join(ROOT, 'README.md'), 'utf8');
     for (const code of ERROR_CODES) expect(readme).toContain(`\`${code}\``);
-  });
+  }, 300_000);
 });
 
 describe('--quiet', () => {
@@ -113,7 +113,7 @@ describe('--quiet', () => {
     expect(r.code).toBe(2);
     expect(r.stdout).toBe('');
     expect(r.stderr).toMatch(/^error: /);
-  }, 180_000);
+  }, 300_000);
 });
 
 describe('progress', () => {
@@ -130,7 +130,7 @@ describe('progress', () => {
     const text = await readFile(out, 'utf8');
     expect(text).toMatch(/^\[[0-9a-f]{7}\] progress\n/);
     expect(text).not.toContain('█');
-  });
+  }, 300_000);
 });
 
 describe('init in a fresh clone', () => {
@@ -146,7 +146,7 @@ describe('init in a fresh clone', () => {
     const v = await dbsnapBinary(['verify'], { cwd: clone });
     expect(v.stderr).toBe('');
     expect(v.code).toBe(0);
-  });
+  }, 300_000);
 });
 
 describe('npm run test-server', () => {
@@ -174,5 +174,5 @@ describe('npm run test-server', () => {
     } finally {
       child.kill('SIGTERM');
     }
-  });
+  }, 300_000);
 });
