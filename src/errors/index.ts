@@ -32,6 +32,11 @@ export const ERROR_CODES = [
   'EINTERRUPTED',
   'ECONFIG',
   'EINTERNAL',
+  'ENOREMOTE',
+  'EREMOTE',
+  'EAUTH',
+  'EREJECTED',
+  'ENOGIT',
 ] as const;
 
 /** One of {@link ERROR_CODES}. */
