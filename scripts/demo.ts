@@ -98,6 +98,18 @@ try {
   await dbsnap(['init', '--repo', seedRepo]);
   await dbsnap(['import', SEED_BACKUP, '--repo', seedRepo, '--db', 'shop', '-m', 'The old backup folder']);
   await dbsnap(['relations', '--infer', '--repo', seedRepo]);
+
+  // Several locations: a second disk (here a temp directory) as a remote, and the way back on
+  // a new machine: a fresh clone of it, restored and verified against what was pushed.
+  const nas = join(work, 'nas', 'shop-data.git');
+  const fresh = join(work, 'new-machine', 'backup-repo');
+  await dbsnap(['remote', 'add', 'nas', nas]);
+  await dbsnap(['push']);
+  await dbsnap(['push']);
+  await dbsnap(['clone', nas, fresh]);
+  await dbsnap(['log', '-n', '3', '--repo', fresh]);
+  await dbsnap(['restore', 'v1', '--repo', fresh, '--db', 'shop_from_clone', '--yes']);
+  await dbsnap(['verify', 'v1', '--repo', fresh, '--uri', uriFor('shop_from_clone')]);
 } finally {
   await client.close();
   await server.stop();

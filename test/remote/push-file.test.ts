@@ -2,7 +2,9 @@ import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { addRemote, clone, commit, fetchRemote, init, listRemotes, push, removeRemote, tag } from '../../src/index.js';
+import { execFileSync } from 'node:child_process';
+import { addRemote, clone, commit, configValue, fetchRemote, init, listRemotes, push, removeRemote, tag } from '../../src/index.js';
+import { generateKey } from '../../src/crypto/index.js';
 import { dbsnapBin } from '../support/bin.js';
 import { loadShop, mutateShop } from '../support/shop.js';
 import { useTestDatabase, type TestDatabase } from '../support/test-db.js';
@@ -155,6 +157,37 @@ describe('local-path remotes', () => {
     expect(fsck(join(dir, 'nas.git')).code).toBe(0);
   });
 });
+
+describe('encrypted repositories', () => {
+  it('push exactly what is committed: no sensitive plaintext and no key reaches the remote', async () => {
+    const enc = join(dir, 'enc-repo');
+    const key = generateKey();
+    await init({ repo: enc, ...FIXED });
+    await configValue({ repo: enc, key: 'sensitive.users', value: '["email"]', ...later() });
+    const c = await commit({ repo: enc, uri: t.dbUri, key, message: 'encrypted', ...later() });
+    expect(c.committed).toBe(true);
+    const emails = (await t.db.collection('users').find().toArray()).map((u) => String(u.email));
+    expect(emails.length).toBeGreaterThan(10);
+    const remote = join(dir, 'enc-remote.git');
+    await addRemote({ repo: enc, name: 'nas', url: remote });
+    expect((await push({ repo: enc })).ok).toBe(true);
+    expect(showRef(remote)).toBe(showRef(enc));
+    // Every object the remote holds, inflated, as text: ciphertext only.
+    const everything = execFileSync('git', ['--git-dir', remote, 'cat-file', '--batch-all-objects', '--batch'], { maxBuffer: 256 * 1024 * 1024 }).toString('latin1');
+    expect(everything.length).toBeGreaterThan(10_000);
+    for (const e of emails) expect(everything.includes(e)).toBe(false);
+    expect(everything.includes(key)).toBe(false);
+    expect(spawnSyncText('grep', ['-r', '-l', key, remote])).toBe('');
+  });
+});
+
+function spawnSyncText(cmd: string, args: string[]): string {
+  try {
+    return execFileSync(cmd, args, { encoding: 'utf8' });
+  } catch (err) {
+    return (err as { stdout?: string }).stdout ?? '';
+  }
+}
 
 describe('SSH remotes (native git)', () => {
   it('push and clone go through git with the repository as git dir', async () => {

@@ -188,4 +188,21 @@ describe('dbsnap push / clone over smart HTTP (git http-backend with basic auth)
     expect(showRef(remoteDir)).toBe(showRef(repo));
     expect(fsck(remoteDir)).toEqual({ code: 0, output: '' });
   });
+
+  it('without a token, the git credential helper answers the server', async () => {
+    const store = join(dir, 'credentials');
+    const u = new URL(server.url('data.git'));
+    await writeFile(store, `http://ci:${TOKEN}@${u.host}\n`, { mode: 0o600 });
+    git(['--git-dir', repo, 'config', 'credential.helper', `store --file ${store}`]);
+    try {
+      const r = await dbsnapBin(['push', 'origin', '--repo', repo]);
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      expect(r.stdout).toMatch(/^origin  \S+: up to date\n$/);
+      expect(r.stdout).not.toContain(TOKEN);
+    } finally {
+      git(['--git-dir', repo, 'config', '--unset', 'credential.helper']);
+    }
+    expect(await readFile(join(repo, 'config'), 'utf8')).not.toContain(TOKEN);
+  });
 });

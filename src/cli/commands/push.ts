@@ -48,6 +48,9 @@ function describe(x: RemotePushResult): string {
   if (x.status === 'failed') return x.error!.message;
   if (x.status === 'up-to-date') return 'up to date';
   const sent = x.objects === undefined ? 'pushed' : `${x.objects} object${x.objects === 1 ? '' : 's'}, ${formatBytes(x.bytes ?? 0)}`;
-  const refs = x.refs.map((f) => `${f.ref.replace(/^refs\/(heads|tags)\//, '')}${f.kind === 'forced' ? ' (forced)' : f.kind === 'new' ? ' (new)' : ''}`);
+  const name = (f: RemotePushResult['refs'][number]) => `${f.ref.replace(/^refs\/(heads|tags)\//, '')}${f.kind === 'forced' ? ' (forced)' : f.kind === 'new' ? ' (new)' : ''}`;
+  const tags = x.refs.filter((f) => f.ref.startsWith('refs/tags/'));
+  // Many tags (a first push of a long history) are summed up; a few are named.
+  const refs = tags.length > 3 ? [...x.refs.filter((f) => !f.ref.startsWith('refs/tags/')).map(name), `${tags.length} tags`] : x.refs.map(name);
   return `${sent} (${refs.join(', ')})`;
 }
