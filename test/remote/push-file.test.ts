@@ -1,7 +1,7 @@
 import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { addRemote, clone, commit, configValue, fetchRemote, init, listRemotes, push, removeRemote, tag } from '../../src/index.js';
 import { generateKey } from '../../src/crypto/index.js';
@@ -42,6 +42,9 @@ async function restoreInto(from: string, ref: string): Promise<TestDatabase> {
   expect(r.code).toBe(0);
   return target;
 }
+
+// Each test runs the built binary and native git several times: minutes on a loaded machine.
+vi.setConfig({ testTimeout: 240_000 });
 
 describe('local-path remotes', () => {
   it('remote add/list/remove are standard git config sections; a URL with a password is refused', async () => {

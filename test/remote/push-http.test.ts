@@ -4,7 +4,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { commit, init, tag } from '../../src/index.js';
 import { dbsnapBin } from '../support/bin.js';
 import { startGitHttpServer, type GitHttpServer } from '../support/git-http-server.js';
@@ -49,6 +49,9 @@ afterAll(async () => {
   await t?.drop();
   await rm(dir, { recursive: true, force: true });
 });
+
+// Each test runs the built binary and native git several times: minutes on a loaded machine.
+vi.setConfig({ testTimeout: 240_000 });
 
 describe('dbsnap push / clone over smart HTTP (git http-backend with basic auth)', () => {
   it('pushes the branch and tags; a native clone has the same refs, passes fsck and restores byte-identically', async () => {
