@@ -28,11 +28,17 @@ export type CommandFactory = (ctx: CliContext) => {
   handler: (args: any) => Promise<void>;
 };
 
-/** Collections given as `a,b` or repeated flags. */
-export function listArg(v: unknown): string[] | undefined {
+/**
+ * Names given as `a,b` or repeated flags. Given but naming nothing (`''`, `,`) is an error,
+ * never "no filter": `--collections ''` must not mean every collection.
+ */
+export function listArg(v: unknown, flag = '--collections'): string[] | undefined {
   if (v === undefined || v === null) return undefined;
   const items = (Array.isArray(v) ? v : [v]).flatMap((x) => String(x).split(',')).map((s) => s.trim()).filter(Boolean);
-  return items.length ? items : undefined;
+  if (!items.length) {
+    throw new core.InvalidArgumentError(`${flag} ${JSON.stringify(String(v))} names nothing; give one or more names (a,b) or leave ${flag} out.`, { flag });
+  }
+  return items;
 }
 
 export function requireUri(args: GlobalArgs): string {

@@ -30,8 +30,8 @@ export function paint(io: CliIO): ChalkInstance {
 
 export function processIO(signal?: AbortSignal): CliIO {
   return {
-    stdout: (s) => process.stdout.write(s),
-    stderr: (s) => process.stderr.write(s),
+    stdout: writerOf(process.stdout),
+    stderr: writerOf(process.stderr),
     env: process.env,
     isTTY: Boolean(process.stdout.isTTY && process.stderr.isTTY),
     columns: process.stderr.columns,
@@ -51,4 +51,20 @@ async function askOnTerminal(question: string): Promise<boolean> {
   } finally {
     rl.close();
   }
+}
+
+/**
+ * A reader that stops early (`dbsnap log | head -1`) closes the pipe: like git, dbsnap then
+ * drops the rest of its output quietly instead of dying with an EPIPE stack trace. The command
+ * still runs to its end, so its exit code (a difference found, a restore done) stays true.
+ */
+function writerOf(stream: NodeJS.WriteStream): (s: string) => void {
+  let closed = false;
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE' || err.code === 'ERR_STREAM_DESTROYED') closed = true;
+    else throw err;
+  });
+  return (s) => {
+    if (!closed) stream.write(s);
+  };
 }

@@ -7,8 +7,9 @@
  */
 import yargs from 'yargs';
 import * as defaultCore from '../core/index.js';
+import { environmentError } from '../errors/environment.js';
 import { isDbsnapError, type ErrorCode } from '../errors/index.js';
-import { redactUri } from '../mongo/uri.js';
+import { redactKnown, redactText } from '../mongo/uri.js';
 import { commands } from './commands/index.js';
 import type { CliContext, Core } from './context.js';
 import type { CliIO } from './io.js';
@@ -22,7 +23,8 @@ export const EPILOGUE = [
   'Environment: MONGODB_URI, DBSNAP_REPO, DBSNAP_KEY, NO_COLOR.',
 ].join('\n');
 
-export async function runCli(argv: string[], io: CliIO, core: Core = defaultCore): Promise<number> {
+export async function runCli(argv: string[], rawIO: CliIO, core: Core = defaultCore): Promise<number> {
+  const io = redactingIO(rawIO, knownUris(argv, rawIO.env));
   // --quiet silences every command's normal output in one place; errors still reach stderr.
   const flags = { quiet: false, json: argv.includes('--json') };
   const commandIO: CliIO = { ...io, stdout: (s) => (flags.quiet ? undefined : io.stdout(s)) };
@@ -61,11 +63,12 @@ export async function runCli(argv: string[], io: CliIO, core: Core = defaultCore
     .version(defaultCore.DBSNAP_VERSION);
   for (const factory of commands) {
     const cmd = factory(ctx);
+    const name = String([cmd.command].flat()[0]).split(' ')[0]!;
     parser.command(cmd.command, cmd.describe, (y) => cmd.builder(y as never).epilogue(EPILOGUE), async (args) => {
       try {
         await cmd.handler(args);
       } catch (err) {
-        failure = err;
+        failure = environmentError(err, name) ?? err;
       }
     });
   }
@@ -97,24 +100,48 @@ function printJsonError(io: CliIO, code: ErrorCode, message: string): void {
 }
 
 function reportError(err: unknown, io: CliIO, debug: boolean, json: boolean): number {
-  if (isDbsnapError(err)) {
-    if (json) printJsonError(io, err.code, err.message);
-    io.stderr(`error: ${err.message}\n`);
-    if (debug && err.stack) io.stderr(scrub(err.stack) + '\n');
-    return err.code === 'EINTERRUPTED' ? EXIT.interrupted : err.exitCode;
-  }
-  const e = err as Error;
-  // The driver's own errors (server gone, command refused) are the server's word, not a dbsnap bug.
-  const fromServer = /^Mongo/.test(e?.name ?? '');
-  const message = `${fromServer ? 'MongoDB: ' : ''}${scrub((e?.message ?? String(err)).split('\n')[0]!)}`;
-  if (json) printJsonError(io, fromServer ? 'EMONGO' : 'EINTERNAL', message);
-  io.stderr(`error: ${message}\n`);
-  if (debug && e?.stack) io.stderr(scrub(e.stack) + '\n');
-  else if (!fromServer) io.stderr('(this looks like a bug in dbsnap; run again with --debug for details)\n');
+  const line = oneLineError(err);
+  if (json) printJsonError(io, isDbsnapError(err) ? err.code : isFromServer(err) ? 'EMONGO' : 'EINTERNAL', line.slice('error: '.length, -1));
+  io.stderr(line);
+  if (debug && (err as Error)?.stack) io.stderr(`${(err as Error).stack}\n`);
+  else if (!isDbsnapError(err) && !isFromServer(err)) io.stderr('(this looks like a bug in dbsnap; run again with --debug for details)\n');
+  if (isDbsnapError(err)) return err.code === 'EINTERRUPTED' ? EXIT.interrupted : err.exitCode;
   return EXIT.error;
 }
 
-/** Errors from libraries may quote a connection string: never let credentials through. */
-function scrub(s: string): string {
-  return s.replace(/mongodb(\+srv)?:\/\/[^\s'"]+/g, (u) => redactUri(u));
+/** The driver's own errors (server gone, command refused) are the server's word, not a dbsnap bug. */
+function isFromServer(err: unknown): boolean {
+  return /^Mongo/.test((err as Error)?.name ?? '');
+}
+
+/**
+ * `error: <first line of the message>`, credentials removed. With `argv` and `env`, the URI the
+ * user gave is removed too (for errors caught outside runCli, where no redacting IO exists yet).
+ */
+export function oneLineError(err: unknown, argv: string[] = [], env: NodeJS.ProcessEnv = {}): string {
+  const message = isDbsnapError(err) ? err.message : `${isFromServer(err) ? 'MongoDB: ' : ''}${(err as Error)?.message ?? String(err)}`;
+  return `error: ${redactText(message.split('\n')[0]!, ...knownUris(argv, env))}\n`;
+}
+
+/** The connection strings this run may print: --uri (any spelling yargs accepts) and MONGODB_URI. */
+function knownUris(argv: string[], env: NodeJS.ProcessEnv): string[] {
+  const uris = [env.MONGODB_URI ?? ''];
+  argv.forEach((a, i) => {
+    if (a === '--uri') uris.push(argv[i + 1] ?? '');
+    else if (a.startsWith('--uri=')) uris.push(a.slice('--uri='.length));
+  });
+  return uris.filter(Boolean);
+}
+
+/**
+ * Every line dbsnap prints passes one redaction: stderr (messages, driver errors, stack traces)
+ * loses any credentials in any `scheme://` string; stdout (which may show documents holding
+ * such strings as data) loses the credentials of the URIs in use.
+ */
+function redactingIO(io: CliIO, uris: string[]): CliIO {
+  return {
+    ...io,
+    stdout: (s) => io.stdout(redactKnown(s, uris)),
+    stderr: (s) => io.stderr(redactText(s, ...uris)),
+  };
 }

@@ -13,7 +13,8 @@ import {
   startSnapshotSession,
   type CollectionInfo,
 } from '../mongo/reader.js';
-import { formatSource } from '../mongo/uri.js';
+import { formatSource, redactText } from '../mongo/uri.js';
+import { checkCollectionNames } from './collection-names.js';
 import { acquireLock, branchRef, SnapshotRepository, type TreeEntryInput } from '../store/index.js';
 import {
   configDigest,
@@ -119,6 +120,7 @@ interface CollectionResult {
  */
 export async function commit(opts: CommitOptions): Promise<CommitResult> {
   const started = performance.now();
+  checkCollectionNames(opts.collections, 'commit');
   const repo = await SnapshotRepository.open(opts.repo);
   const lock = await acquireLock(repo.dir, 'commit');
   let conn: Connection | undefined;
@@ -247,7 +249,9 @@ export async function commit(opts: CommitOptions): Promise<CommitResult> {
     if (opts.signal?.aborted) throw new InterruptedError('commit interrupted; HEAD was not moved.');
     // The parent is what the new branch grows from; the ref must still hold what it held (current).
     const commitOid = await commitTree(repo, { ref: target, parent: head, expect: current, tree: treeOid, message, author: opts.author, now: opts.now });
-    await saveCache(repo.dir, cache, results, configKey);
+    // The commit is done: the hash cache only saves a later read, so failing to write it (a
+    // full disk) must not turn a completed commit into an error.
+    await saveCache(repo.dir, cache, results, configKey).catch(() => {});
     return { ...base, committed: true, commit: commitOid, message, durationMs };
   } finally {
     await conn?.close().catch(() => {});
@@ -260,6 +264,8 @@ function readFailure(thrown: unknown, collection: string, uri: string): Error {
   // src/mongo wraps driver errors; the driver's own (kept as cause) says what went wrong.
   const err = isDbsnapError(thrown) && (thrown.code === 'EMONGO' || thrown.code === 'ECONNECT') && thrown.cause ? thrown.cause : thrown;
   if (isDbsnapError(err)) return err;
+  // A file-system error (a full disk while writing objects) is not a failed read.
+  if (typeof (err as NodeJS.ErrnoException)?.syscall === 'string') return err as Error;
   const e = err as { message?: string; codeName?: string; name?: string };
   const safe = connectionError(err, uri).message;
   const snapshotTooOld = e.codeName === 'SnapshotTooOld' || /SnapshotTooOld/.test(e.message ?? '');
@@ -269,7 +275,7 @@ function readFailure(thrown: unknown, collection: string, uri: string): Error {
         ? 'the server no longer holds the point-in-time snapshot (the read took longer than its minSnapshotHistoryWindowInSeconds); raise that server parameter or commit fewer collections at a time (--collections).'
         : /network|connect|closed|ECONNRESET|timed out/i.test(`${e.name} ${e.message}`)
           ? safe
-          : String(e.message ?? err).split('\n')[0]),
+          : redactText(String(e.message ?? err).split('\n')[0]!, uri)),
     { collection, codeName: e.codeName },
     { cause: err },
   );

@@ -1,9 +1,10 @@
 import { diffSnapshots, type SnapshotDiff } from '../diff/index.js';
 import { isEncryptedValue } from '../crypto/index.js';
-import { InvalidArgumentError } from '../errors/index.js';
-import { connect } from '../mongo/connection.js';
+import { CollectionNotFoundError, InvalidArgumentError } from '../errors/index.js';
+import { assertDatabaseExists, connect } from '../mongo/connection.js';
 import { SnapshotRepository } from '../store/index.js';
 import type { ProgressCallback } from './progress.js';
+import { checkCollectionNames } from './collection-names.js';
 import { liveSides, snapshotSides } from './sides.js';
 import { openSnapshot, readConfigAt, readHeadConfig } from './snapshot.js';
 
@@ -36,6 +37,7 @@ export interface DiffOptions {
  * console.log(d.totals.documents); // { added, removed, changed }
  */
 export async function diff(opts: DiffOptions): Promise<SnapshotDiff> {
+  checkCollectionNames(opts.collections, 'diff');
   let from = opts.from;
   let to = opts.to;
   if (from?.includes('..') && to === undefined) {
@@ -49,6 +51,7 @@ export async function diff(opts: DiffOptions): Promise<SnapshotDiff> {
   if (from !== undefined && to !== undefined) {
     const [a, b] = await Promise.all([openSnapshot(repo, from), openSnapshot(repo, to)]);
     const [sa, sb] = await Promise.all([snapshotSides(a, opts.collections), snapshotSides(b, opts.collections)]);
+    checkNamedCollectionsExist(opts.collections, [sa, sb], `${from} or ${to}`);
     return diffSnapshots(sa, sb, { ...common, fromLabel: from, toLabel: to });
   }
   if (!opts.uri) {
@@ -59,6 +62,8 @@ export async function diff(opts: DiffOptions): Promise<SnapshotDiff> {
   const config = await readConfigAt(base);
   const conn = await connect({ uri: opts.uri, db: opts.db });
   try {
+    // A misspelt --db is not "every collection dropped".
+    await assertDatabaseExists(conn);
     const [snap, live] = [
       await snapshotSides(base, opts.collections),
       await liveSides(conn, {
@@ -71,8 +76,21 @@ export async function diff(opts: DiffOptions): Promise<SnapshotDiff> {
         signal: opts.signal,
       }),
     ];
+    checkNamedCollectionsExist(opts.collections, [snap, live], `${from ?? 'HEAD'} or ${conn.dbName}`);
     return await diffSnapshots(snap, live, { ...common, fromLabel: from ?? 'HEAD', toLabel: `${conn.dbName} (live)` });
   } finally {
     await conn.close().catch(() => {});
+  }
+}
+
+/** `--collections nosuch` is a mistake to report, not "no differences". */
+function checkNamedCollectionsExist(names: string[] | undefined, sides: { name: string }[][], where: string): void {
+  const present = new Set(sides.flat().map((c) => c.name));
+  const missing = (names ?? []).filter((n) => !present.has(n));
+  if (missing.length) {
+    throw new CollectionNotFoundError(
+      `no collection ${missing.map((n) => `"${n}"`).join(', ')} in ${where}; check the names given to --collections.`,
+      { collections: missing },
+    );
   }
 }

@@ -1,4 +1,5 @@
 import { MANIFEST_FILE } from '../canonical/format.js';
+import { InvalidArgumentError } from '../errors/index.js';
 import { SnapshotRepository } from '../store/index.js';
 import { parseTrailers } from './commit.js';
 import { readDrills } from './drill-notes.js';
@@ -36,6 +37,9 @@ export interface LogEntry {
  * for (const e of await log({ repo: 'backup-repo', n: 5 })) console.log(e.commit.slice(0, 7), e.subject);
  */
 export async function log(opts: LogOptions): Promise<LogEntry[]> {
+  if (opts.n !== undefined && !(Number.isInteger(opts.n) && opts.n >= 0)) {
+    throw new InvalidArgumentError(`-n takes a whole number of entries (0 or more), not ${String(opts.n)}.`, { n: opts.n });
+  }
   const repo = await SnapshotRepository.open(opts.repo);
   const head = await repo.head();
   if (!head.oid && !opts.ref) return [];

@@ -8,7 +8,7 @@ import { DbPointer } from '../canonical/bson-special-values.js';
 import { documentId } from '../canonical/document-id.js';
 import type { CollectionEntry, Manifest, RepositoryConfig } from '../canonical/format.js';
 import { CollectionNotFoundError, CorruptSnapshotError, InterruptedError, ProtectedTargetError, UnsupportedFeatureError } from '../errors/index.js';
-import { hostNames, redactUri } from '../mongo/uri.js';
+import { protectedHostsIn, redactUri } from '../mongo/uri.js';
 import type { RestoreOptions } from './restore-report.js';
 import { checkCollectionEntry, checkParts, type CheckedPart, type IntegrityEvent, type PartCheckOptions } from './snapshot-integrity.js';
 import { decodeMeta, readCollectionEntry, type SnapshotRef } from './snapshot.js';
@@ -20,21 +20,15 @@ export interface SelectedCollection {
 
 /** Refuses a target listed in the config's protectedHosts unless `force` is set. */
 export function checkProtected(opts: RestoreOptions, config: RepositoryConfig): void {
-  const protectedHosts = (config.protectedHosts ?? []).map((h) => h.toLowerCase());
+  const protectedHosts = config.protectedHosts ?? [];
   if (protectedHosts.length === 0 || opts.force) return;
-  const hits = hostNames(opts.uri).filter((h) => protectedHosts.some((p) => hostMatches(h, p)));
+  const hits = protectedHostsIn(opts.uri, protectedHosts);
   if (hits.length > 0) {
     throw new ProtectedTargetError(
       `${redactUri(opts.uri)} is a protected host (${hits.join(', ')} is in protectedHosts in dbsnap.json); restore refuses to write there unless you pass --force.`,
       { hosts: hits },
     );
   }
-}
-
-/** `*.example.net` matches any subdomain; anything else matches exactly. */
-function hostMatches(host: string, pattern: string): boolean {
-  if (pattern.startsWith('*.')) return host.endsWith(pattern.slice(1));
-  return host === pattern;
 }
 
 /** The collections to restore (all, or those named), each entry checked against the manifest. */

@@ -15,6 +15,7 @@ import { danglingReferences } from './restore-dangling.js';
 import { mergeCollections, recreateViews, replaceCollections, type LoadContext } from './restore-load.js';
 import { planRestore, replacesExisting, type RestoreMode, type TargetCollection } from './restore-plan.js';
 import type { RestoreOptions, RestoreResult } from './restore-report.js';
+import { checkCollectionNames } from './collection-names.js';
 import { safetySnapshot } from './restore-safety.js';
 import { checkAborted, checkProtected, selectCollections, validateCollection } from './restore-validate.js';
 import { buildDocumentTransform, buildRestoreTransform } from './sensitive.js';
@@ -42,6 +43,7 @@ export async function restore(opts: RestoreOptions): Promise<RestoreResult> {
   if (mode !== 'replace' && mode !== 'merge') {
     throw new InvalidArgumentError(`--mode must be replace or merge, not "${String(mode)}".`);
   }
+  checkCollectionNames(opts.collections, 'restore');
   const repo = await SnapshotRepository.open(opts.repo);
   const { config: headConfig } = await readHeadConfig(repo);
   const snap = await openSnapshot(repo, opts.ref);

@@ -1,4 +1,4 @@
-import { SnapshotRepository } from '../store/index.js';
+import { acquireLock, SnapshotRepository } from '../store/index.js';
 import { defaultIdentity, gitTime } from './identity.js';
 import type { Identity } from './progress.js';
 
@@ -24,10 +24,15 @@ export async function tag(opts: TagOptions): Promise<{ name: string; commit: str
   const repo = await SnapshotRepository.open(opts.repo);
   const commit = await repo.resolveCommit(opts.ref ?? 'HEAD');
   const who = opts.author ?? defaultIdentity();
-  await repo.createTag(opts.name, commit, {
-    ...(opts.message ? { message: opts.message, tagger: { ...who, ...gitTime(opts.now ?? new Date()) } } : {}),
-    force: opts.force,
-  });
+  const lock = await acquireLock(repo.dir, 'tag');
+  try {
+    await repo.createTag(opts.name, commit, {
+      ...(opts.message ? { message: opts.message, tagger: { ...who, ...gitTime(opts.now ?? new Date()) } } : {}),
+      force: opts.force,
+    });
+  } finally {
+    await lock.release();
+  }
   return { name: opts.name, commit, annotated: Boolean(opts.message) };
 }
 
@@ -41,6 +46,11 @@ export async function listTags(opts: { repo: string }) {
 export async function deleteTag(opts: { repo: string; name: string }): Promise<{ name: string; commit: string }> {
   const repo = await SnapshotRepository.open(opts.repo);
   const commit = await repo.resolveCommit(`refs/tags/${opts.name}`).catch(() => '');
-  await repo.deleteTag(opts.name);
+  const lock = await acquireLock(repo.dir, 'tag');
+  try {
+    await repo.deleteTag(opts.name);
+  } finally {
+    await lock.release();
+  }
   return { name: opts.name, commit };
 }

@@ -37,6 +37,10 @@ export const ERROR_CODES = [
   'EAUTH',
   'EREJECTED',
   'ENOGIT',
+  'EDISKFULL',
+  'EREADONLY',
+  'ESTORAGE',
+  'ETARGETLOCKED',
 ] as const;
 
 /** One of {@link ERROR_CODES}. */
@@ -120,6 +124,12 @@ export class AuthenticationError extends define('EAUTH') {}
 export class PushRejectedError extends define('EREJECTED') {}
 /** The operation needs the native git binary (SSH remotes) and it is not installed. */
 export class GitNotFoundError extends define('ENOGIT') {}
+/** The disk holding the repository (or a file dbsnap writes) is full (ENOSPC, EDQUOT). */
+export class DiskFullError extends define('EDISKFULL') {}
+/** The repository is on a read-only file system, or dbsnap may not write there (EROFS, EACCES, EPERM). */
+export class ReadOnlyError extends define('EREADONLY') {}
+/** Another file-system failure while writing (EIO ...): the environment, not the data. */
+export class StorageError extends define('ESTORAGE') {}
 
 export function isDbsnapError(err: unknown): err is DbsnapError {
   return err instanceof DbsnapError;

@@ -5,7 +5,7 @@
 import { MongoClient, type Db } from 'mongodb';
 import { ConnectionError, DatabaseNotFoundError, InvalidArgumentError } from '../errors/index.js';
 import { driverError } from './errors.js';
-import { databaseFromUri, describeSource, parseUri, redactUri, type SourceDescription } from './uri.js';
+import { databaseFromUri, describeSource, parseUri, redactText, redactUri, type SourceDescription } from './uri.js';
 
 export interface Connection {
   client: MongoClient;
@@ -48,12 +48,21 @@ export async function connect(opts: ConnectOptions): Promise<Connection> {
   }
   // An explicit option wins; then the URI's own serverSelectionTimeoutMS; then 10 s.
   const inUri = /[?&]serverSelectionTimeoutMS=/i.test(opts.uri);
-  const client = new MongoClient(opts.uri, {
-    ...(opts.serverSelectionTimeoutMS !== undefined || !inUri
-      ? { serverSelectionTimeoutMS: opts.serverSelectionTimeoutMS ?? 10_000 }
-      : {}),
-    appName: 'dbsnap',
-  });
+  let client: MongoClient;
+  try {
+    client = new MongoClient(opts.uri, {
+      ...(opts.serverSelectionTimeoutMS !== undefined || !inUri
+        ? { serverSelectionTimeoutMS: opts.serverSelectionTimeoutMS ?? 10_000 }
+        : {}),
+      appName: 'dbsnap',
+    });
+  } catch (err) {
+    // The driver's own option checks (an unknown or malformed option) throw here.
+    throw new InvalidArgumentError(
+      `the MongoDB driver refuses ${redactUri(opts.uri)}: ${redactText(String((err as Error).message ?? err).split('\n')[0]!, opts.uri)}. Fix the connection string.`,
+      { uri: redactUri(opts.uri) },
+    );
+  }
   let hello: Record<string, unknown>;
   let build: Record<string, unknown>;
   try {
@@ -86,7 +95,7 @@ export async function connect(opts: ConnectOptions): Promise<Connection> {
 export function connectionError(err: unknown, uri: string): ConnectionError {
   const e = err as { name?: string; message?: string; code?: number; codeName?: string };
   const safe = redactUri(uri);
-  const raw = String(e.message ?? err).split(uri).join(safe);
+  const raw = redactText(String(e.message ?? err), uri);
   if (e.code === 18 || /auth/i.test(e.codeName ?? '') || /Authentication failed/i.test(raw)) {
     return new ConnectionError(
       `authentication failed for ${safe}: check the user name, password and authSource.`,

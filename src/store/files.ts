@@ -75,3 +75,38 @@ export async function writeViaTemp(finalPath: string, prefix: string, write: (tm
 export async function writeFileAtomic(finalPath: string, data: Uint8Array | string, prefix = 'tmp_'): Promise<void> {
   await writeViaTemp(finalPath, prefix, (tmp) => fsp.writeFile(tmp, data, { mode: FILE_MODE, flag: 'wx' }));
 }
+
+/** Names of dbsnap's temp files; the number is the writer's pid (see tempPathFor). */
+const TEMP_NAME = /^(?:tmp_(?:obj_|lock_)?(\d+)_[0-9a-f]+|.+\.tmp-(\d+))$/;
+
+/**
+ * Removes temp files that a killed dbsnap process left in the repository (`tmp_obj_*` in
+ * objects/xx/, `tmp_lock_*` and `tmp_*` beside HEAD, the hash cache's `*.tmp-PID`), keeping
+ * those of processes still alive. Returns how many it removed.
+ */
+export async function removeDeadTempFiles(gitdir: string, isAlive: (pid: number) => boolean): Promise<number> {
+  const dirs = [gitdir, path.join(gitdir, 'objects'), path.join(gitdir, 'dbsnap')];
+  try {
+    for (const e of await fsp.readdir(path.join(gitdir, 'objects'))) if (/^[0-9a-f]{2}$/.test(e)) dirs.push(path.join(gitdir, 'objects', e));
+  } catch {
+    // No objects directory: nothing to clean there.
+  }
+  let removed = 0;
+  for (const dir of dirs) {
+    let names: string[];
+    try {
+      names = await fsp.readdir(dir);
+    } catch {
+      continue;
+    }
+    for (const name of names) {
+      const m = TEMP_NAME.exec(name);
+      if (!m) continue;
+      const pid = Number(m[1] ?? m[2]);
+      if (pid === process.pid || isAlive(pid)) continue;
+      await fsp.rm(path.join(dir, name), { force: true });
+      removed++;
+    }
+  }
+  return removed;
+}

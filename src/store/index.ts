@@ -3,7 +3,7 @@
  * importer of isomorphic-git).
  */
 export { SnapshotRepository, branchRef, DEFAULT_BRANCH, type CommitInfo, type TreeEntryInput, type TagInfo } from './repository.js';
-export { acquireLock, LOCK_FILE_NAME, type LockInfo, type RepositoryLock } from './lock.js';
+export { acquireLock, releaseHeldLocksSync, LOCK_FILE_NAME, type LockInfo, type RepositoryLock } from './lock.js';
 export { ensureDir, writeFileAtomic } from './files.js';
 export { EMPTY_TREE_OID, type GitIdentity } from './objects.js';
 export { assertValidTagName, checkRefFormat } from './refs.js';

@@ -2,11 +2,11 @@
  * The repository lock: one dbsnap process at a time writes to a repository.
  */
 import { randomBytes } from 'node:crypto';
-import { promises as fsp } from 'node:fs';
+import { promises as fsp, readFileSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { RepositoryLockedError, RepositoryNotFoundError } from '../errors/index.js';
-import { FILE_MODE, isErrno, tempPathFor } from './files.js';
+import { FILE_MODE, isErrno, removeDeadTempFiles, tempPathFor } from './files.js';
 
 export const LOCK_FILE_NAME = 'dbsnap.lock';
 
@@ -18,6 +18,25 @@ export interface LockInfo {
   operation: string;
   /** Random per acquisition, so release never removes a lock someone else took over. */
   token: string;
+}
+
+/** Locks this process holds now, so an exit on an unexpected error can still remove them. */
+const held = new Map<string, string>();
+
+/**
+ * Removes every lock this process still holds (synchronously: it runs from an `exit` or
+ * `uncaughtException` handler, where nothing asynchronous completes).
+ */
+export function releaseHeldLocksSync(): void {
+  for (const [lockPath, token] of held) {
+    try {
+      const info = JSON.parse(readFileSync(lockPath, 'utf8')) as LockInfo;
+      if (info.token === token) rmSync(lockPath, { force: true });
+    } catch {
+      // Gone or unreadable: not ours to remove.
+    }
+  }
+  held.clear();
 }
 
 export interface RepositoryLock {
@@ -76,11 +95,24 @@ export async function acquireLock(dir: string, operation: string): Promise<Repos
   const content = `${JSON.stringify(info, null, 2)}\n`;
 
   for (let attempt = 0; attempt < 5; attempt++) {
-    if (await tryCreate(lockPath, content)) {
+    // Registered before the file can appear, so a crash at any point after still removes it.
+    const previous = held.get(lockPath);
+    held.set(lockPath, info.token);
+    let created = false;
+    try {
+      created = await tryCreate(lockPath, content);
+    } finally {
+      if (!created) {
+        if (previous === undefined) held.delete(lockPath);
+        else held.set(lockPath, previous);
+      }
+    }
+    if (created) {
       return {
         async release() {
           const current = await readLock(lockPath);
           if (current?.info?.token === info.token) await fsp.rm(lockPath, { force: true });
+          if (held.get(lockPath) === info.token) held.delete(lockPath);
         },
       };
     }
@@ -104,9 +136,13 @@ export async function acquireLock(dir: string, operation: string): Promise<Repos
       });
     }
     // Remove the stale lock only if it is still the one we judged stale: another process may
-    // have taken it over in between.
+    // have taken it over in between. A process that died holding the lock may have died
+    // mid-write too: its temp files are garbage to native git (fsck: "garbage found").
     const again = await readLock(lockPath);
-    if (again?.raw === holder.raw) await fsp.rm(lockPath, { force: true });
+    if (again?.raw === holder.raw) {
+      await fsp.rm(lockPath, { force: true });
+      await removeDeadTempFiles(path.dirname(lockPath), isProcessAlive);
+    }
   }
   throw new RepositoryLockedError(`could not take the lock ${lockPath}: it keeps changing hands. Retry.`, { lockFile: lockPath });
 }

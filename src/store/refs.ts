@@ -34,8 +34,16 @@ export function assertValidRef(ref: string): void {
 
 /** Throws InvalidArgumentError unless `name` is usable as a tag name (as `git tag` would accept it). */
 export function assertValidTagName(name: string): void {
-  const problem = name.startsWith('-') ? 'starts with "-"' : checkRefFormat(`refs/tags/${name}`);
-  if (problem) throw new InvalidArgumentError(`invalid tag name "${name}": it ${problem}.`, { tag: name });
+  const problem = name.startsWith('-')
+    ? 'starts with "-"'
+    : /^(HEAD|FETCH_HEAD|ORIG_HEAD|MERGE_HEAD|@)$/.test(name)
+      ? 'is a name git gives its own meaning'
+      : /^(refs|heads|tags|remotes)\//.test(name)
+        ? `starts with "${name.split('/')[0]}/", which git would read as a ref path, not this tag`
+        : /^[0-9a-f]{40}$/i.test(name)
+          ? 'is a full commit id, which always names that commit, never the tag'
+          : checkRefFormat(`refs/tags/${name}`);
+  if (problem) throw new InvalidArgumentError(`invalid tag name "${name}": it ${problem}. Choose another name.`, { tag: name });
 }
 
 interface PackedRefs {

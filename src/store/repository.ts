@@ -11,11 +11,12 @@ import {
   BranchError,
   CorruptSnapshotError,
   InvalidArgumentError,
+  NotADbsnapRepositoryError,
   RefNotFoundError,
   RepositoryNotFoundError,
   TagExistsError,
 } from '../errors/index.js';
-import { ensureDir, pathExists, writeFileAtomic } from './files.js';
+import { ensureDir, isErrno, pathExists, writeFileAtomic } from './files.js';
 import { ObjectDatabase, type StoreStats } from './object-database.js';
 import { repack, type RepackProgress, type RepackResult } from './repack.js';
 import {
@@ -78,6 +79,32 @@ interface TreeNode {
   dirs: Map<string, TreeNode>;
 }
 
+/** Files a directory may hold and still take a new repository: placeholders, nothing of value. */
+const PLACEHOLDER = /^(README(\.[A-Za-z]+)?|\.gitkeep|\.keep)$/i;
+const HALF_MADE = new Set(['objects', 'refs', 'config']);
+
+async function assertFitForNewRepository(abs: string): Promise<void> {
+  let entries: string[];
+  try {
+    entries = await fsp.readdir(abs);
+  } catch (err) {
+    if (isErrno(err, 'ENOENT')) return;
+    if (isErrno(err, 'ENOTDIR')) {
+      throw new NotADbsnapRepositoryError(`${abs} is a file, not a directory; choose a new or empty directory for --repo.`, { dir: abs, reason: 'file' });
+    }
+    throw err;
+  }
+  const others = entries.filter((e) => !PLACEHOLDER.test(e)).sort();
+  // What an init stopped half-way (a full disk, kill -9) leaves: HEAD, written last, is missing.
+  if (others.every((e) => HALF_MADE.has(e) || e.startsWith('tmp_'))) return;
+  const shown = others.slice(0, 5).join(', ') + (others.length > 5 ? `, and ${others.length - 5} more` : '');
+  const what = others.includes('.git') ? 'a git work tree' : 'not empty';
+  throw new NotADbsnapRepositoryError(
+    `${abs} is ${what} and not a dbsnap repository (it holds ${shown}); nothing was created. Choose a new or empty directory with --repo.`,
+    { dir: abs, reason: 'not-empty', entries: others.slice(0, 20) },
+  );
+}
+
 export class SnapshotRepository {
   /** Absolute path of the git directory. */
   readonly dir: string;
@@ -120,9 +147,11 @@ export class SnapshotRepository {
 
   /**
    * Creates a bare repository at `dir` with default branch `main`, or opens the one there.
-   * Directories it creates get 0700 and files 0600 whatever the umask; files already in
-   * `dir` (a README.md, say) are left alone.
+   * Directories it creates get 0700 and files 0600 whatever the umask. `dir` must be new,
+   * empty, or hold only placeholders (README*, .gitkeep, .keep), which are left alone: a
+   * repository scattered among someone's files (or inside a code work tree) is refused.
    *
+   * @throws NotADbsnapRepositoryError (ENOTDBSNAP) if `dir` is a file or a non-empty directory.
    * @example
    * const { repo, created } = await SnapshotRepository.init('./backup-repo');
    */
@@ -130,6 +159,7 @@ export class SnapshotRepository {
     const abs = path.resolve(dir);
     const existing = await SnapshotRepository.gitDirOf(abs);
     if (existing) return { repo: await SnapshotRepository.at(existing), created: false };
+    await assertFitForNewRepository(abs);
     for (const sub of ['objects/info', 'objects/pack', 'refs/heads', 'refs/tags']) {
       await ensureDir(path.join(abs, sub));
     }
@@ -153,6 +183,10 @@ export class SnapshotRepository {
     // A clone of the snapshot repository (a reviewer's checkout, a CI job) keeps its git dir in .git.
     const gitdir = await SnapshotRepository.gitDirOf(abs);
     if (!gitdir) {
+      const stat = await fsp.stat(abs).catch(() => null);
+      if (stat && !stat.isDirectory()) {
+        throw new RepositoryNotFoundError(`${abs} is a file, not a dbsnap repository; point --repo (or DBSNAP_REPO) at the repository directory.`, { dir: abs });
+      }
       throw new RepositoryNotFoundError(`no dbsnap repository at ${abs}; run \`dbsnap init\` to create one.`, { dir: abs });
     }
     return SnapshotRepository.at(gitdir);
@@ -576,6 +610,9 @@ export class SnapshotRepository {
     opts: { message?: string; tagger?: GitIdentity; force?: boolean } = {},
   ): Promise<void> {
     assertValidTagName(name);
+    if ((await this.refs.read(`refs/heads/${name}`)) !== null) {
+      throw new InvalidArgumentError(`invalid tag name "${name}": a branch has that name, so "${name}" would name two things; choose another tag name.`, { tag: name });
+    }
     const ref = `refs/tags/${name}`;
     const commit = await this.resolveCommit(commitOid);
     const existing = await this.refs.read(ref);

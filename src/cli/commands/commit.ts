@@ -31,7 +31,7 @@ export const commitCommand: CommandFactory = (ctx) => ({
         db: args.db,
         message: args.message,
         collections: listArg(args.collections),
-        exclude: listArg(args.exclude),
+        exclude: listArg(args.exclude, '--exclude'),
         allowEmpty: args.allowEmpty,
         key: keyMaterial(args, ctx.io.env),
         useServerHashes: args.serverHashes,
