@@ -401,6 +401,21 @@ function documentText(depth: number, compact: boolean, top: boolean): string {
 
 let idText = '';
 
+// A BSON document may hold one field name twice ({a: 1, a: 2}: MongoDB stores what it is sent).
+// JSON parsers, the driver and dbsnap's reader keep one of them, so such a document cannot be
+// committed and restored exactly: it is refused, naming the field (see docs/FORMAT.md).
+const keyLists: string[][] = [];
+function keysAt(depth: number): string[] {
+  const keys = (keyLists[depth] ??= []);
+  keys.length = 0;
+  return keys;
+}
+function checkUniqueKey(keys: string[], key: string): void {
+  // A linear scan: documents rarely have more than a few dozen fields at one level.
+  if (keys.includes(key)) fail(`the field name ${key} appears twice in one document (MongoDB keeps both, JSON and the driver keep one)`);
+  keys.push(key);
+}
+
 function fieldsText(depth: number, compact: boolean, top: boolean): string {
   const stop = enterDocument();
   const saved = end;
@@ -409,9 +424,11 @@ function fieldsText(depth: number, compact: boolean, top: boolean): string {
   let type: number;
   const inner = INDENT[depth + 1];
   let n = 0;
+  const keys = keysAt(depth);
   while ((type = buf[pos++]) !== 0) {
     if (pos >= end) fail('document ends inside an element');
     const key = readKeyText();
+    checkUniqueKey(keys, key);
     path.push(key);
     let value: string;
     if (top && key === '"_id"') {
@@ -529,6 +546,8 @@ function sortedDocumentText(depth: number, compact: boolean, top: boolean): stri
     fields.push({ key, keyText, type, at: pos });
     pos += size;
   }
+  const keys = keysAt(depth);
+  for (const f of fields) checkUniqueKey(keys, f.keyText);
   const last = pos - 1;
   const dbref = fields.length > 0 && fields[0].key === '$ref';
   if (!dbref) {
@@ -615,7 +634,8 @@ export function writeDocument(bson: Uint8Array, opts?: WriteDocumentOptions): Do
   } catch (err) {
     if (err instanceof WalkError) {
       const where = path.length > 0 ? ` at field ${path.map((k) => k.replace(/^"|"$/g, '')).join('.')}` : '';
-      throw new FormatError(`cannot write BSON document${where}: ${err.message}`, { path: path.slice() });
+      const id = idText ? ` {"_id": ${idText}}` : '';
+      throw new FormatError(`cannot write BSON document${id}${where}: ${err.message}`, { path: path.slice(), ...(idText ? { id: idText } : {}) });
     }
     throw err;
   } finally {

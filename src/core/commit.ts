@@ -1,6 +1,6 @@
 import type { Document } from 'bson';
 import { MANIFEST_FILE, type CollectionEntry, type RepositoryConfig } from '../canonical/format.js';
-import { CollectionNotFoundError, InterruptedError, isDbsnapError, MongoOperationError } from '../errors/index.js';
+import { CollectionNotFoundError, InterruptedError, isDbsnapError, MongoOperationError, FormatError } from '../errors/index.js';
 import { assertDatabaseExists, connect, connectionError, type Connection } from '../mongo/connection.js';
 import {
   collectionHashes,
@@ -263,6 +263,8 @@ export async function commit(opts: CommitOptions): Promise<CommitResult> {
 function readFailure(thrown: unknown, collection: string, uri: string): Error {
   // src/mongo wraps driver errors; the driver's own (kept as cause) says what went wrong.
   const err = isDbsnapError(thrown) && (thrown.code === 'EMONGO' || thrown.code === 'ECONNECT') && thrown.cause ? thrown.cause : thrown;
+  // A document dbsnap cannot store exactly: name the collection, and say nothing was committed.
+  if (err instanceof FormatError) return new FormatError(`collection "${collection}": ${err.message}; nothing was committed and HEAD did not move. Fix the document (for a duplicated field, rewrite it without the duplicate) and commit again.`, { ...err.data, collection });
   if (isDbsnapError(err)) return err;
   // A file-system error (a full disk while writing objects) is not a failed read.
   if (typeof (err as NodeJS.ErrnoException)?.syscall === 'string') return err as Error;

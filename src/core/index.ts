@@ -9,6 +9,7 @@ export { DBSNAP_VERSION } from './version.js';
 export { diff, type DiffOptions } from './diff.js';
 export { status, type StatusOptions, type StatusResult } from './status.js';
 export { tag, listTags, deleteTag, type TagOptions } from './tag.js';
+export { cleanupRestore, type CleanupOptions, type CleanupResult } from './restore-cleanup.js';
 export { restore, type RestoreOptions, type RestoreResult, type RestorePlan, type RestoredCollection, type DanglingRelation } from './restore.js';
 export { verify, type VerifyOptions, type VerifyReport, type VerifyCollection, type VerifyRelation, type Problem, type ProblemKind } from './verify.js';
 export { relations, type RelationsOptions, type RelationsResult, type RelationProposal } from './relations.js';

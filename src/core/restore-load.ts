@@ -7,9 +7,10 @@ import { randomBytes } from 'node:crypto';
 import { EJSON, type Document } from 'bson';
 import { serializeDocument } from '../canonical/bson-serializer.js';
 import { documentId } from '../canonical/document-id.js';
+import { partFileText, writeDocument, writeDocumentObject } from '../canonical/document-writer.js';
 import { encodeCollection } from '../canonical/encode-collection.js';
 import type { CollectionEntry, RepositoryConfig } from '../canonical/format.js';
-import { createMd5 } from '../crypto/hash.js';
+import { createMd5, sha256Hex } from '../crypto/hash.js';
 import {
   CorruptSnapshotError,
   DbsnapError,
@@ -27,6 +28,7 @@ import {
   dropCollection,
   findRawByIds,
   insertBatch,
+  listTempCollections,
   renameCollection,
   TEMP_PREFIX,
   upsertBatch,
@@ -174,9 +176,9 @@ export async function replaceCollections(ctx: LoadContext, selected: SelectedCol
       result.restored.push({ name: planned.name, type: s.entry.type, action: planned.action, documents: s.entry.documents, check });
     }
   } catch (err) {
-    for (const l of loaded) await dropCollection(ctx.conn, l.live).catch(() => {});
+    const left = await dropTemporaries(ctx, loaded.map((l) => l.live));
     result.restored = [];
-    throw failure(err, current, 'every target collection is as it was; the temporary copies were dropped');
+    throw failure(err, current, `every target collection is as it was; ${left}`);
   }
   // Every collection loaded and verified: swap them in.
   const swapped: string[] = [];
@@ -190,11 +192,12 @@ export async function replaceCollections(ctx: LoadContext, selected: SelectedCol
       swapped.push(l.name);
     } catch (err) {
       const rest = loaded.filter((x) => !x.inPlace && !swapped.includes(x.name) && x.name !== l.name);
-      for (const x of rest) await dropCollection(ctx.conn, x.live).catch(() => {});
+      const left = await dropTemporaries(ctx, [l.live, ...rest.map((x) => x.live)]);
       throw new RestoreFailedError(
         `restore failed while swapping in "${l.name}": ${(err as Error).message}. ` +
           `Already restored: ${swapped.join(', ') || '(none)'}; not restored: ${[l.name, ...rest.map((x) => x.name)].join(', ')}` +
-          (result.safetySnapshot ? `; the previous data is in ${result.safetySnapshot.ref}.` : '.'),
+          (result.safetySnapshot ? `; the previous data is in ${result.safetySnapshot.ref}` : '') +
+          `; ${left}.`,
         { collection: l.name, swapped, temp: l.live },
       );
     }
@@ -215,22 +218,50 @@ export async function mergeCollections(ctx: LoadContext, selected: SelectedColle
       if (planned.existingDocuments === undefined) await createCollection(ctx.conn, planned.name, s.meta.options);
       await loadDocuments(ctx, s.entry, (docs) => upsertBatch(ctx.conn, planned.name, docs, docs.map(documentId)));
       await createIndexes(ctx.conn, planned.name, s.meta.indexes);
-      // The target holds other documents too: check each restored one by its bytes.
-      let checked = 0;
-      await loadDocuments(ctx, s.entry, async () => {}, async (docs) => {
-        const expected = docs.map((d) => Buffer.from(serializeDocument(d)));
-        const found = await findRawByIds(ctx.conn, planned.name, docs.map(documentId));
-        const same = found.length === expected.length && found.every((b, i) => Buffer.from(b).equals(expected[i]!));
-        if (!same) throw new Error(`documents read back differ from the snapshot near _id ${EJSON.stringify({ _id: documentId(docs[0]!) } as Document)}`);
-        checked += docs.length;
-      });
-      result.restored.push({ name: planned.name, type: s.entry.type, action: 'merge', documents: checked, check: 'documents' });
+      // The target holds other documents too: check the restored ones, part by part, against
+      // the snapshot's own bytes (read back, written as commit writes them, hashed), never
+      // against a re-serialised copy of what was sent, which can agree with a wrong result.
+      const checked = await verifyMerged(ctx, s.entry, planned.name);
+      const total = await countDocuments(ctx.conn, planned.name);
+      result.restored.push({ name: planned.name, type: s.entry.type, action: 'merge', documents: checked, check: ctx.opts.mask ? 'count' : 'documents', kept: total - checked });
       result.verified.collections++;
       result.verified.documents += checked;
     }
   } catch (err) {
-    throw failure(err, current, `collections merged before it stay merged${result.safetySnapshot ? `; the previous data is in ${result.safetySnapshot.ref}` : ''}`);
+    // Merge writes in place: what was upserted before the failure stays, this collection's too.
+    const done = result.restored.map((r) => r.name);
+    throw failure(
+      err,
+      current,
+      `documents already upserted stay: into "${current}"${done.length ? ` and ${done.join(', ')}` : ''}${result.safetySnapshot ? `; the previous data is in ${result.safetySnapshot.ref}` : ''}`,
+    );
   }
+}
+
+/** Reads back the documents of each snapshot part and checks them against the part's hash. */
+async function verifyMerged(ctx: LoadContext, entry: CollectionEntry, name: string): Promise<number> {
+  const transform = ctx.verifyTransform?.(entry.name);
+  let checked = 0;
+  for await (const part of checkedParts(ctx.snap, entry, { hashChecked: true })) {
+    checkAborted(ctx.opts.signal, 'collections merged before it stay merged');
+    const ids = part.docs!.map(documentId);
+    const found = await findRawByIds(ctx.conn, name, ids);
+    const where = `${entry.name} near _id ${EJSON.stringify(ids[0] as Document)}`;
+    if (found.length !== ids.length) throw new Error(`${where}: ${found.length} of the ${ids.length} restored documents are there`);
+    if (!ctx.opts.mask) {
+      const texts = found.map((raw) => {
+        const source = transform ? transform(raw) : raw;
+        return (source instanceof Uint8Array ? writeDocument(source, { sortKeys: ctx.config.sortKeys }) : writeDocumentObject(source, { sortKeys: ctx.config.sortKeys })).text;
+      });
+      const sha = sha256Hex(Buffer.from(partFileText(texts), 'utf8'));
+      const expected = entry.parts[part.index]!.sha256;
+      if (sha !== expected) {
+        throw new Error(`${where}: the documents read back are not the snapshot's (part ${part.file} hashes to ${sha.slice(0, 12)}..., the snapshot's to ${expected.slice(0, 12)}...)`);
+      }
+    }
+    checked += ids.length;
+  }
+  return checked;
 }
 
 export async function recreateViews(ctx: LoadContext, selected: SelectedCollection[], plan: RestorePlan, result: RestoreResult): Promise<void> {
@@ -258,6 +289,28 @@ export async function recreateViews(ctx: LoadContext, selected: SelectedCollecti
     result.restored.push({ name: v.name, type: 'view', action: v.action, documents: 0, check: 'view' });
     result.verified.collections++;
   }
+}
+
+/**
+ * Drops temporary collections after a failure and says exactly what happened: dropped (checked
+ * by listing them again), or which are left and how to remove them. The connection may be the
+ * reason for the failure, so none of this may throw.
+ */
+async function dropTemporaries(ctx: LoadContext, names: string[]): Promise<string> {
+  if (names.length === 0) return 'no temporary collection had been created';
+  for (const n of names) await dropCollection(ctx.conn, n).catch(() => {});
+  let left: string[];
+  try {
+    const now = new Set(await listTempCollections(ctx.conn));
+    left = names.filter((n) => now.has(n));
+  } catch {
+    left = names;
+  }
+  if (left.length === 0) return `its temporary collection${names.length === 1 ? ' was' : 's were'} dropped`;
+  return (
+    `${left.length} temporary collection${left.length === 1 ? '' : 's'} could not be dropped or checked (${left.join(', ')}); ` +
+    `the next dbsnap restore into ${ctx.conn.dbName} drops ${left.length === 1 ? 'it' : 'them'}, or run: dbsnap restore --cleanup --db ${ctx.conn.dbName}`
+  );
 }
 
 function failure(err: unknown, collection: string, state: string): DbsnapError {

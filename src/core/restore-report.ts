@@ -55,6 +55,8 @@ export interface RestoredCollection {
    * document bytes (merge), count only (masked), view definition.
    */
   check: 'server-hash' | 'hash' | 'documents' | 'count' | 'view';
+  /** merge: documents of the target that the snapshot does not have, left as they were. */
+  kept?: number;
 }
 
 export interface DanglingRelation {

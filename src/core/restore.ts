@@ -10,6 +10,7 @@ import { connect } from '../mongo/connection.js';
 import { listCollections } from '../mongo/reader.js';
 import { formatSource } from '../mongo/uri.js';
 import { countDocuments, dropCollection, listTempCollections, TEMP_PREFIX } from '../mongo/writer.js';
+import { lockTarget, type TargetLock } from '../mongo/target-lock.js';
 import { SnapshotRepository } from '../store/index.js';
 import { danglingReferences } from './restore-dangling.js';
 import { mergeCollections, recreateViews, replaceCollections, type LoadContext } from './restore-load.js';
@@ -68,6 +69,7 @@ export async function restore(opts: RestoreOptions): Promise<RestoreResult> {
   // 2. Plan against the target as it is now.
   opts.onProgress?.({ phase: 'connect', done: 0 });
   const conn = await connect({ uri: opts.uri, db: opts.db });
+  let targetLock: TargetLock | undefined;
   try {
     const targetInfos = (await listCollections(conn)).filter((c) => !c.name.startsWith(TEMP_PREFIX));
     const target: TargetCollection[] = [];
@@ -114,7 +116,9 @@ export async function restore(opts: RestoreOptions): Promise<RestoreResult> {
     }
     checkAborted(opts.signal, 'nothing was changed');
 
-    // 3. Leftovers of a killed run, then the safety snapshot.
+    // 3. The target's restore lock (a second restore into this database refuses), then the
+    // leftovers of a killed run (no live restore can own them now), then the safety snapshot.
+    targetLock = await lockTarget(conn, `restore ${opts.ref}`);
     for (const name of await listTempCollections(conn)) {
       await dropCollection(conn, name);
       result.cleanedUp.push(name);
@@ -138,9 +142,18 @@ export async function restore(opts: RestoreOptions): Promise<RestoreResult> {
 
     const identical = opts.mask ? `restored from ${opts.ref} (sensitive fields masked; counts checked)` : `identical to ${opts.ref}`;
     result.summary = `verified: ${result.verified.collections} collection${result.verified.collections === 1 ? '' : 's'}, ${result.verified.documents} document${result.verified.documents === 1 ? '' : 's'} ${identical}`;
+    if (mode === 'merge') {
+      // The target holds more than the snapshot: the restored documents are identical, the collections are not.
+      const kept = result.restored.reduce((n, r) => n + (r.kept ?? 0), 0);
+      result.summary =
+        `verified: ${result.verified.documents} document${result.verified.documents === 1 ? '' : 's'} restored ` +
+        `${opts.mask ? `from ${opts.ref} (sensitive fields masked; counts checked)` : `identical to ${opts.ref}`} ` +
+        `in ${result.verified.collections} collection${result.verified.collections === 1 ? '' : 's'}, ${kept} other document${kept === 1 ? '' : 's'} kept`;
+    }
     result.durationMs = Math.round(performance.now() - started);
     return result;
   } finally {
+    await targetLock?.release().catch(() => {});
     await conn.close().catch(() => {});
   }
 }

@@ -81,6 +81,8 @@ export class RepositoryNotFoundError extends define('ENOREPO') {}
 export class NotADbsnapRepositoryError extends define('ENOTDBSNAP') {}
 /** Another dbsnap process holds the repository lock. */
 export class RepositoryLockedError extends define('ELOCKED') {}
+/** Another restore holds the lock inside the target database. */
+export class TargetLockedError extends define('ETARGETLOCKED') {}
 /** A ref (hash, tag, branch, HEAD~N) does not name a commit. */
 export class RefNotFoundError extends define('EREFNOTFOUND') {}
 /** A tag that already exists, or one that does not when deleting. */

@@ -2,6 +2,7 @@
  * Reading a database for a snapshot: collection metadata, indexes, `_id`-ordered raw documents,
  * and the server's own collection hashes where it has them.
  */
+import { DBSNAP_COLLECTION_PREFIX } from './target-lock.js';
 import type { ClientSession, Document } from 'mongodb';
 import type { Connection } from './connection.js';
 import { driverError } from './errors.js';
@@ -26,7 +27,9 @@ export async function listCollections(conn: Connection): Promise<CollectionInfo[
   const out: CollectionInfo[] = [];
   for (const info of infos) {
     const name = String(info.name);
-    if (name.startsWith('system.')) continue;
+    // system.* belong to the server; __dbsnap_* to dbsnap itself (a restore's temporary
+    // collections and lock): neither is the user's data, so no snapshot ever holds them.
+    if (name.startsWith('system.') || name.startsWith(DBSNAP_COLLECTION_PREFIX)) continue;
     const type: CollectionType =
       info.type === 'view' ? 'view' : info.type === 'timeseries' ? 'timeseries' : 'collection';
     out.push({ name, type, options: (info.options as Document) ?? {} });

@@ -17,6 +17,8 @@ export interface FaultPlan {
   onOccurrence?: number;
   /** Instead of cutting, hold the connection open and forward nothing more. */
   stall?: boolean;
+  /** Once tripped, play a dead server: every new connection is closed at once. */
+  dead?: boolean;
 }
 
 export interface FaultProxy {
@@ -83,6 +85,10 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
   };
 
   const server: Server = createServer((client) => {
+    if (tripped && plan.dead) {
+      client.destroy();
+      return;
+    }
     const upstream = connect({ host, port });
     sockets.add(client);
     sockets.add(upstream);
@@ -136,6 +142,7 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
     port: listenPort,
     plan(p) {
       plan = p;
+      tripped = false;
       serverBytes = 0;
       occurrences.clear();
     },

@@ -2,20 +2,35 @@
  * Builds a snapshot commit from documents given as BSON bytes, through the same encoder commit
  * uses, for tests that need data no driver can insert (the deprecated BSON types).
  */
+import { createHash } from 'node:crypto';
 import { encodeCollection } from '../../src/canonical/encode-collection.js';
 import { collectionDir, defaultConfig, FORMAT_VERSION, MANIFEST_FILE, metadataText, type CollectionEntry } from '../../src/canonical/format.js';
 import { SnapshotRepository, type TreeEntryInput } from '../../src/store/index.js';
 
-export async function commitHandmadeSnapshot(repoDir: string, collection: string, docs: Uint8Array[]): Promise<string> {
+/**
+ * `rewrite` edits each part's text before it is stored (hashes follow), for snapshots holding
+ * what commit refuses to write (a duplicated field name).
+ */
+export async function commitHandmadeSnapshot(repoDir: string, collection: string, docs: Uint8Array[], rewrite?: (text: string) => string): Promise<string> {
   const repo = await SnapshotRepository.open(repoDir);
   const head = (await repo.head()).oid!;
   const files = await repo.listFiles(head);
   const cfg = defaultConfig();
   const dir = collectionDir(collection);
   const tree: TreeEntryInput[] = [...files].filter(([p]) => p !== MANIFEST_FILE && !p.startsWith('collections/')).map(([path, oid]) => ({ path, oid }));
+  const rewritten = new Map<string, { sha256: string; bytes: number }>();
+  const whole = createHash('sha256');
   const encoded = await encodeCollection(docs, { partBits: cfg.partBits, maxPartBytes: cfg.maxPartBytes, sortKeys: false }, async (part) => {
-    tree.push({ path: `${dir}/parts/${part.name}`, oid: await repo.writeBlob(part.text) });
+    const text = rewrite ? rewrite(part.text) : part.text;
+    const buf = Buffer.from(text, 'utf8');
+    whole.update(buf);
+    rewritten.set(part.name, { sha256: createHash('sha256').update(buf).digest('hex'), bytes: buf.length });
+    tree.push({ path: `${dir}/parts/${part.name}`, oid: await repo.writeBlob(text) });
   });
+  if (rewrite) {
+    encoded.sha256 = whole.digest('hex');
+    encoded.parts = encoded.parts.map((p) => ({ ...p, ...rewritten.get(p.name)! }));
+  }
   const entry: CollectionEntry = {
     name: collection,
     type: 'collection',

@@ -1,5 +1,5 @@
 import type { RestorePlan, RestoreResult } from '../../core/restore.js';
-import { ConfirmationRequiredError } from '../../errors/index.js';
+import { ConfirmationRequiredError, InvalidArgumentError } from '../../errors/index.js';
 import type { CommandFactory } from '../context.js';
 import { listArg, printJson, requireUri } from '../context.js';
 import type { CliIO } from '../io.js';
@@ -8,7 +8,7 @@ import { withProgress } from '../progress.js';
 import { keyMaterial } from '../key-material.js';
 
 export const restoreCommand: CommandFactory = (ctx) => ({
-  command: 'restore <ref>',
+  command: 'restore [ref]',
   describe: 'Restore a snapshot (commit, tag or branch) into a database, safely',
   builder: (y) =>
     y
@@ -22,10 +22,25 @@ export const restoreCommand: CommandFactory = (ctx) => ({
       .option('key-file', { type: 'string', describe: 'File holding the key for encrypted fields (else DBSNAP_KEY)' })
       .option('read-back', { type: 'boolean', default: false, describe: "Verify by reading every document back, even where the server's collection hash would do" })
       .option('mask', { type: 'boolean', default: false, describe: 'Restore sensitive fields as pseudonyms' })
+      .option('cleanup', { type: 'boolean', default: false, describe: 'Restore nothing: drop the temporary collections an interrupted restore left in the database' })
       .example('$0 restore v1 --dry-run', 'show what restoring tag v1 would change')
       .example('$0 restore HEAD~1 --db shop_copy --yes', 'restore into another database without asking')
-      .example('$0 restore v1 --collections orders --mode merge', 'put back the orders of v1, keeping newer ones'),
+      .example('$0 restore v1 --collections orders --mode merge', 'put back the orders of v1, keeping newer ones')
+      .example('$0 restore --cleanup --db shop', 'remove what an interrupted restore left in shop'),
   handler: async (args) => {
+    if (args.cleanup) {
+      const c = await ctx.core.cleanupRestore({ uri: requireUri(args), db: args.db });
+      if (args.json) return printJson(ctx, c);
+      if (!args.quiet) {
+        ctx.io.stdout(
+          c.dropped.length
+            ? `dropped ${c.dropped.length} temporary collection${c.dropped.length === 1 ? '' : 's'} left by an interrupted restore in ${c.database}: ${c.dropped.join(', ')}\n`
+            : `no temporary collections in ${c.database}; nothing to clean up\n`,
+        );
+      }
+      return;
+    }
+    if (!args.ref) throw new InvalidArgumentError('name the snapshot to restore (a commit, tag or branch), or pass --cleanup.');
     const r: RestoreResult = await withProgress(ctx.io, !args.quiet && !args.json, (progress) =>
       ctx.core.restore({
         repo: args.repo,
@@ -62,7 +77,8 @@ export const restoreCommand: CommandFactory = (ctx) => ({
       ctx.io.stdout(`safety snapshot: ${r.safetySnapshot.ref} (restore it with: dbsnap restore ${r.safetySnapshot.ref} --db ${r.database})\n`);
     }
     for (const c of r.restored) {
-      ctx.io.stdout(`  ${c.action.padEnd(7)} ${c.name}${c.type === 'view' ? ' [view]' : `: ${c.documents} documents`}\n`);
+      const kept = c.kept !== undefined ? ` restored, ${c.kept} other document${c.kept === 1 ? '' : 's'} kept` : '';
+      ctx.io.stdout(`  ${c.action.padEnd(7)} ${c.name}${c.type === 'view' ? ' [view]' : `: ${c.documents} documents${kept}`}\n`);
     }
     ctx.io.stdout(`${r.summary}\n`);
   },
