@@ -3,6 +3,7 @@
  * selected collections exist and agree with the manifest, and their parts pass the snapshot
  * integrity checker (stopping at the first problem) and hold nothing the driver cannot write.
  */
+import { findEncryptedFields } from '../crypto/index.js';
 import { EJSON, type Document } from 'bson';
 import { DbPointer } from '../canonical/bson-special-values.js';
 import { documentId } from '../canonical/document-id.js';
@@ -119,11 +120,17 @@ export async function validateCollection(
   transform: ((doc: Document) => Document) | undefined,
   opts: RestoreOptions,
   parseAll: boolean,
-): Promise<void> {
+): Promise<{ encryptedPaths: string[] }> {
   let documents = 0;
+  const flagged: number[] = [];
+  const encrypted = new Set<string>();
   opts.onProgress?.({ phase: 'verify', collection: entry.name, done: 0, total: entry.documents });
   for await (const part of checkedParts(snap, entry, { parse: parseAll })) {
     checkAborted(opts.signal, 'nothing was changed');
+    if (part.encrypted) {
+      if (part.docs) for (const doc of part.docs) for (const p of findEncryptedFields(doc)) encrypted.add(p);
+      else flagged.push(part.index);
+    }
     for (const doc of part.docs ?? []) {
       checkWritable(entry, doc);
       // Decrypting now proves the key fits every encrypted value before anything is written.
@@ -132,6 +139,15 @@ export async function validateCollection(
     documents += part.documents;
     opts.onProgress?.({ phase: 'verify', collection: entry.name, done: documents, total: entry.documents });
   }
+  // Parts whose text mentions encryption are parsed to find the encrypted fields for certain:
+  // which fields are encrypted is read from the values themselves, not from today's config.
+  if (flagged.length) {
+    for await (const part of checkedParts(snap, entry, { hashChecked: true })) {
+      if (!flagged.includes(part.index)) continue;
+      for (const doc of part.docs ?? []) for (const p of findEncryptedFields(doc)) encrypted.add(p);
+    }
+  }
+  return { encryptedPaths: [...encrypted] };
 }
 
 /** Throws InterruptedError, saying what state the target is in, once the signal has fired. */

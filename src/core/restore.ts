@@ -55,7 +55,15 @@ export async function restore(opts: RestoreOptions): Promise<RestoreResult> {
 
   const selected = await selectCollections(snap, manifest, opts.collections);
   const names = selected.map((s) => s.entry.name);
-  const restoreTransform = buildRestoreTransform(config, opts.key, { mask: opts.mask, collections: names });
+  // Which fields are encrypted is read from the snapshot's values (each is self-describing),
+  // so a config changed after the commit can neither hide them nor make restore write ciphertext.
+  const encryptedInData = new Map<string, string[]>();
+  for (const s of selected) {
+    if (s.entry.type === 'view') continue;
+    const { encryptedPaths } = await validateCollection(snap, s.entry, undefined, opts, false);
+    if (encryptedPaths.length) encryptedInData.set(s.entry.name, encryptedPaths);
+  }
+  const restoreTransform = buildRestoreTransform(config, opts.key, { mask: opts.mask, collections: names, encrypted: encryptedInData });
 
   // 1. Validate the whole selection before connecting to the target at all: every part's bytes
   // against its hash. Merge writes straight into the target, so there every document is also
@@ -63,7 +71,7 @@ export async function restore(opts: RestoreOptions): Promise<RestoreResult> {
   // collection, which is dropped on any failure, so the target is never touched by a bad snapshot.
   for (const s of selected) {
     if (s.entry.type === 'view') continue;
-    await validateCollection(snap, s.entry, restoreTransform.transformFor(s.entry.name), opts, mode === 'merge');
+    if (mode === 'merge') await validateCollection(snap, s.entry, restoreTransform.transformFor(s.entry.name), opts, true);
   }
 
   // 2. Plan against the target as it is now.
@@ -131,7 +139,7 @@ export async function restore(opts: RestoreOptions): Promise<RestoreResult> {
     checkAborted(opts.signal, 'nothing was changed');
 
     // 4. Load, verify, swap.
-    const verifyTransform = opts.mask ? undefined : buildDocumentTransform(config, opts.key, names).transformFor;
+    const verifyTransform = opts.mask ? undefined : buildDocumentTransform(config, opts.key, names, encryptedInData).transformFor;
     const ctx: LoadContext = { conn, snap, config, opts, restoreTransform: restoreTransform.transformFor, verifyTransform };
     if (mode === 'replace') await replaceCollections(ctx, selected, plan, result);
     else await mergeCollections(ctx, selected, plan, result);

@@ -52,15 +52,23 @@ function perCollection<T>(
   collections: string[] | undefined,
   missingKey: (fields: string[]) => string,
   make: (paths: readonly string[], key: DbsnapKey, collection: string) => T,
+  inData?: ReadonlyMap<string, readonly string[]>,
 ): { key?: DbsnapKey; transformFor: (collection: string) => T | undefined } {
   const spec = parseSensitiveFields(config.sensitive ?? {});
-  const names = sensitiveFieldNames(config, collections);
+  const declared = sensitiveFieldNames(config, collections);
+  // Encrypted values found in the snapshot that its config does not declare (the config was
+  // changed after the commit) need the key just the same.
+  const undeclared: string[] = [];
+  for (const [c, paths] of inData ?? []) {
+    for (const p of paths) if (!declared.includes(`${c}.${p}`)) undeclared.push(`${c}.${p}`);
+  }
+  const names = [...declared, ...undeclared.map((n) => `${n} (encrypted in the snapshot, not declared in its dbsnap.json)`)];
   const key = loadKey(config, material);
-  if (names.length > 0 && !key) throw new KeyError(missingKey(names), { fields: names });
+  if (names.length > 0 && !key) throw new KeyError(missingKey(names), { fields: [...declared, ...undeclared] });
   return {
     ...(key ? { key } : {}),
     transformFor: (collection) => {
-      const paths = fieldsForCollection(spec, collection);
+      const paths = [...new Set([...fieldsForCollection(spec, collection), ...(inData?.get(collection) ?? [])])];
       return key && paths.length > 0 ? make(paths, key, collection) : undefined;
     },
   };
@@ -75,6 +83,7 @@ export function buildDocumentTransform(
   config: RepositoryConfig,
   material: string | undefined,
   collections?: string[],
+  encrypted?: ReadonlyMap<string, readonly string[]>,
 ): { key?: DbsnapKey; transformFor: (collection: string) => ((doc: Uint8Array) => Document | Uint8Array) | undefined } {
   return perCollection(
     config,
@@ -82,6 +91,7 @@ export function buildDocumentTransform(
     collections,
     (names) => `sensitive fields ${names.join(', ')} are stored encrypted; set DBSNAP_KEY or pass --key-file (the key is never stored in the repository).`,
     (paths, key) => (raw: Uint8Array) => encryptDocument(BSON.deserialize(raw, EXACT_DECODE_OPTIONS), paths, key).doc,
+    encrypted,
   );
 }
 
@@ -92,7 +102,7 @@ export function buildDocumentTransform(
 export function buildRestoreTransform(
   config: RepositoryConfig,
   material: string | undefined,
-  opts: { mask?: boolean; collections?: string[] } = {},
+  opts: { mask?: boolean; collections?: string[]; encrypted?: ReadonlyMap<string, readonly string[]> } = {},
 ): { key?: DbsnapKey; transformFor: (collection: string) => ((doc: Document) => Document) | undefined } {
   return perCollection(
     config,
@@ -105,6 +115,7 @@ export function buildRestoreTransform(
       const plain = decryptDocument(doc, key, { collection });
       return opts.mask ? maskDocument(plain, paths, key) : plain;
     },
+    opts.encrypted,
   );
 }
 

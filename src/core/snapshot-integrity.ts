@@ -3,6 +3,7 @@
  * entry against the manifest, its parts' bytes, documents, `_id` order and hashes against the
  * entry. Problems are yielded as data; verify collects them all, restore stops at the first.
  */
+import { ENCRYPTED_MARKER_FIELD } from '../crypto/field-cipher.js';
 import type { Document } from 'bson';
 import { compareBsonValues } from '../canonical/bson-order.js';
 import { documentId } from '../canonical/document-id.js';
@@ -55,6 +56,16 @@ export interface CheckedPart {
   docs: Document[] | null;
   /** Documents decoded, or the count collection.json gives when not decoded. */
   documents: number;
+  /**
+   * The text mentions `$dbsnapEncrypted`: the part may hold encrypted values (each is
+   * self-describing), whatever the snapshot's config declares. Parse it to be sure.
+   */
+  encrypted: boolean;
+}
+
+const ENCRYPTED_MARKER_TEXT = Buffer.from(`"${ENCRYPTED_MARKER_FIELD}"`);
+function mentionsEncryption(buf: Buffer): boolean {
+  return buf.includes(ENCRYPTED_MARKER_TEXT);
 }
 
 /** What the checker reports, in reading order: a problem, or a part it has finished checking. */
@@ -213,7 +224,7 @@ export async function* checkParts(snap: SnapshotRef, entry: CollectionEntry, opt
     }
     if (!parse) {
       documents += part.documents;
-      yield { part: { index: i, file, bytes: buf.length, docs: null, documents: part.documents } };
+      yield { part: { index: i, file, bytes: buf.length, docs: null, documents: part.documents, encrypted: mentionsEncryption(buf) } };
       continue;
     }
     const text = buf.toString('utf8');
@@ -224,7 +235,7 @@ export async function* checkParts(snap: SnapshotRef, entry: CollectionEntry, opt
       if (!(err instanceof DbsnapError)) throw err;
       yield { problem: { kind: 'parse', collection: name, file, message: err.message } };
       last = undefined;
-      yield { part: { index: i, file, bytes: buf.length, docs: null, documents: 0 } };
+      yield { part: { index: i, file, bytes: buf.length, docs: null, documents: 0, encrypted: mentionsEncryption(buf) } };
       continue;
     }
     documents += docs.length;
@@ -257,7 +268,7 @@ export async function* checkParts(snap: SnapshotRef, entry: CollectionEntry, opt
         },
       };
     }
-    yield { part: { index: i, file, bytes: buf.length, docs, documents: docs.length } };
+    yield { part: { index: i, file, bytes: buf.length, docs, documents: docs.length, encrypted: mentionsEncryption(buf) } };
   }
   if (!wholeKnown) return;
   if (whole) {

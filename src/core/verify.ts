@@ -4,6 +4,7 @@
  * only conditions that stop the check itself (no repository, unknown ref, unreachable server)
  * are thrown.
  */
+import { fieldsForCollection, findEncryptedFields, parseSensitiveFields } from '../crypto/index.js';
 import {
   checkManifest,
   collectionDir,
@@ -214,9 +215,31 @@ async function checkCollection(
   if (!entry) return null;
   for (const part of entry.parts) listed.add(`${dir}/${part.file}`);
   const checks = checkParts(snap, entry, { gitObjects: true, canonical: { sortKeys: config.sortKeys }, signal: opts.signal });
+  // Encrypted values are self-describing: every one must sit where the snapshot's own config
+  // declares a sensitive field, or a restore guided by that config would write ciphertext.
+  const declared = new Set(fieldsForCollection(parseSensitiveFields(config.sensitive ?? {}), name));
+  const undeclared = new Map<string, string>();
   for await (const event of checks) {
     if ('problem' in event) problem(event.problem);
-    else opts.onProgress?.({ phase: 'verify', collection: name, done: event.part.index + 1, total: entry.parts.length });
+    else {
+      if (event.part.encrypted) {
+        for (const doc of event.part.docs ?? []) {
+          for (const p of findEncryptedFields(doc)) if (!declared.has(p) && !undeclared.has(p)) undeclared.set(p, event.part.file);
+        }
+      }
+      opts.onProgress?.({ phase: 'verify', collection: name, done: event.part.index + 1, total: entry.parts.length });
+    }
+  }
+  for (const [path, file] of undeclared) {
+    problem({
+      kind: 'format',
+      collection: name,
+      file,
+      message:
+        `${name}.${path} holds encrypted values, but this snapshot's dbsnap.json does not declare it sensitive ` +
+        '(the config was changed after the commit?). dbsnap restore decrypts them with the key all the same; ' +
+        `declare it again (dbsnap config sensitive.${name} ...) to keep the config truthful.`,
+    });
   }
   return entry;
 }
