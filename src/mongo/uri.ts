@@ -63,6 +63,7 @@ export function redactUri(uri: string): string {
 }
 
 const SECRET_OPTIONS = /([?&](?:password|authMechanismProperties|tlsCertificateKeyFilePassword|tlsCertificateKeyFile|sslPEMKeyPassword)=)[^&\s'"]*/gi;
+const ALREADY_MASKED = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^:@/]*:\*+@[^@]*$/;
 /** Anything that looks like `scheme://...` in free text (a driver message, a stack trace). */
 const URI_IN_TEXT = /[A-Za-z][A-Za-z0-9+.-]*:\/\/[^\s'"<>`]*/g;
 
@@ -77,7 +78,8 @@ const URI_IN_TEXT = /[A-Za-z][A-Za-z0-9+.-]*:\/\/[^\s'"<>`]*/g;
  */
 export function redactText(text: string, ...knownUris: (string | undefined)[]): string {
   // file:// URLs in stack traces (node_modules/@scope/...) hold no credentials.
-  return redactKnown(text, knownUris).replace(URI_IN_TEXT, (u) => (/^file:/i.test(u) ? u : redactUri(u)));
+  // A password already masked (`user:***@`, as git remote messages show it) is left as written.
+  return redactKnown(text, knownUris).replace(URI_IN_TEXT, (u) => (/^file:/i.test(u) || ALREADY_MASKED.test(u) ? u : redactUri(u)));
 }
 
 /**
