@@ -12,6 +12,7 @@
  * the same tree hash anywhere; when, from where and by which server lives in the commit message.
  */
 import { parseSensitiveFields } from '../crypto/paths.js';
+import { validateConfig } from './config-schema.js';
 import { InvalidArgumentError, UnsupportedFormatError } from '../errors/index.js';
 import type { CollectionType } from '../mongo/reader.js';
 
@@ -31,7 +32,10 @@ export interface Relation {
   to: string;
 }
 
+/** dbsnap.json (its schema: canonical/config-schema.ts, published as docs/dbsnap.schema.json). */
 export interface RepositoryConfig {
+  /** Where an editor finds the JSON Schema; ignored by dbsnap. */
+  $schema?: string;
   format: 'dbsnap';
   formatVersion: number;
   /** Write document keys sorted (never `_id` values, index keys, validators or pipelines). */
@@ -66,40 +70,23 @@ export function defaultConfig(): RepositoryConfig {
   };
 }
 
-/** Validates a parsed dbsnap.json, filling defaults for keys it lacks. */
+/**
+ * Validates a parsed dbsnap.json against its schema (unknown keys, wrong types and a malformed
+ * keyId are refused with the key's path and the expected shape), filling defaults for keys it lacks.
+ */
 export function parseConfig(value: unknown, source = CONFIG_FILE): RepositoryConfig {
   if (!value || typeof value !== 'object' || (value as { format?: unknown }).format !== 'dbsnap') {
     throw new InvalidArgumentError(`${source} is not a dbsnap config (missing "format": "dbsnap").`);
   }
   const v = value as Partial<RepositoryConfig>;
-  if ((v.formatVersion ?? 1) > FORMAT_VERSION) {
+  if (typeof v.formatVersion === 'number' && v.formatVersion > FORMAT_VERSION) {
     throw new UnsupportedFormatError(
       `${source} is format version ${v.formatVersion}, newer than this dbsnap understands (${FORMAT_VERSION}); upgrade dbsnap.`,
     );
   }
-  const cfg = { ...defaultConfig(), ...v };
-  if (!Number.isInteger(cfg.partBits) || cfg.partBits < 0 || cfg.partBits > 16) {
-    throw new InvalidArgumentError(`${source}: partBits must be an integer from 0 to 16.`);
-  }
-  if (!Number.isInteger(cfg.maxPartBytes) || cfg.maxPartBytes < 1024) {
-    throw new InvalidArgumentError(`${source}: maxPartBytes must be an integer of at least 1024.`);
-  }
-  for (const key of ['exclude', 'protectedHosts'] as const) {
-    if (!Array.isArray(cfg[key]) || cfg[key].some((x) => typeof x !== 'string')) {
-      throw new InvalidArgumentError(`${source}: ${key} must be a list of strings, e.g. ["a", "b"].`);
-    }
-  }
-  if (!Array.isArray(cfg.relations)) {
-    throw new InvalidArgumentError(`${source}: relations must be a list of {"from": ..., "to": ...}.`);
-  }
+  const cfg = validateConfig(value, source);
+  // Field paths have rules of their own (no empty segments, no $ operators, not under _id).
   parseSensitiveFields(cfg.sensitive);
-  for (const r of cfg.relations) {
-    if (!r || typeof r.from !== 'string' || typeof r.to !== 'string' || !r.from.includes('.') || !r.to.includes('.')) {
-      throw new InvalidArgumentError(
-        `${source}: each relation needs "from" and "to" as collection.path, e.g. {"from": "orders.userId", "to": "users._id"}.`,
-      );
-    }
-  }
   return cfg;
 }
 

@@ -1,9 +1,12 @@
 import type { RepositoryConfig } from '../canonical/format.js';
-import { InvalidArgumentError } from '../errors/index.js';
+import { configSchema, MANAGED_CONFIG_KEYS } from '../canonical/config-schema.js';
+import { ConfigError, InvalidArgumentError } from '../errors/index.js';
 import { SnapshotRepository } from '../store/index.js';
 import { updateConfig } from './config.js';
 import type { Identity } from './progress.js';
 import { readHeadConfig } from './snapshot.js';
+
+const CHANGEABLE = Object.keys(configSchema.shape).filter((k) => k !== '$schema' && !(MANAGED_CONFIG_KEYS as readonly string[]).includes(k));
 
 export interface ConfigValueOptions {
   repo: string;
@@ -44,6 +47,13 @@ export async function configValue(opts: ConfigValueOptions): Promise<ConfigValue
     return { ...(opts.key ? { key: opts.key } : {}), value: v, changed: false };
   }
   if (path.length === 0) throw new InvalidArgumentError('name the config key to change, e.g. dbsnap config sensitive.users \'["email"]\'.');
+  if ((MANAGED_CONFIG_KEYS as readonly string[]).includes(path[0]!)) {
+    throw new ConfigError(
+      `${path[0]} is written by dbsnap itself${path[0] === 'keyId' ? ' (commit records the key in use, rekey changes it)' : ''}; ` +
+        'setting it by hand could make the snapshots at HEAD unreadable. Nothing was changed.',
+      { path: opts.key, expected: 'a key dbsnap config may change: ' + CHANGEABLE.join(', ') },
+    );
+  }
   let parsed: unknown;
   if (!opts.unset) {
     try {

@@ -5,6 +5,7 @@ import { assertDatabaseExists, connect } from '../mongo/connection.js';
 import { SnapshotRepository } from '../store/index.js';
 import type { ProgressCallback } from './progress.js';
 import { checkCollectionNames } from './collection-names.js';
+import { mergeBase, parseRange } from './revisions.js';
 import { liveSides, snapshotSides } from './sides.js';
 import { openSnapshot, readConfigAt, readHeadConfig } from './snapshot.js';
 
@@ -12,7 +13,8 @@ export interface DiffOptions {
   repo: string;
   /**
    * Refs as `git diff` takes them: none = the live database against HEAD; one = the live
-   * database against that snapshot; two (or `FROM..TO` as the first) = between snapshots.
+   * database against that snapshot; two (or `FROM..TO` as the first) = between snapshots;
+   * `A...B` = from the merge base of A and B to B (what B changed since it left A).
    */
   from?: string;
   to?: string;
@@ -40,12 +42,13 @@ export async function diff(opts: DiffOptions): Promise<SnapshotDiff> {
   checkCollectionNames(opts.collections, 'diff');
   let from = opts.from;
   let to = opts.to;
-  if (from?.includes('..') && to === undefined) {
-    const [a, b] = from.split(/\.\.\.?/);
-    from = a || 'HEAD';
-    to = b || 'HEAD';
-  }
   const repo = await SnapshotRepository.open(opts.repo);
+  const range = from !== undefined && to === undefined ? parseRange(from) : null;
+  if (range) {
+    to = range.to;
+    // As git diff: A...B is from the merge base of A and B to B, never the same as A..B.
+    from = range.symmetric ? await mergeBase(repo, await repo.resolveCommit(range.from), await repo.resolveCommit(range.to)) : range.from;
+  }
   const limit = opts.limit;
   const common = { limit, encryptedMarker: isEncryptedValue };
   if (from !== undefined && to !== undefined) {

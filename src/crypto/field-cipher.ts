@@ -4,25 +4,32 @@
  *
  * A sensitive value is replaced by a marker sub-document:
  *
- *     { "$dbsnapEncrypted": { "v": 1, "k": "<key id>", "c": Binary(nonce ‖ ciphertext ‖ tag, 0) } }
+ *     { "$dbsnapEncrypted": { "v": 2, "k": "<key id>", "c": Binary(siv ‖ ciphertext, 0) } }
  *
- * The cipher is AES-256-GCM with a synthetic nonce (SIV-style):
+ * Version 2 (written): AES-256-SIV, RFC 5297, from @noble/ciphers (audited), a standard
+ * deterministic AEAD:
  *
  *     plaintext = BSON type byte ‖ BSON element value bytes
- *     nonce     = HMAC-SHA256(nonceKey, path ‖ 0x00 ‖ plaintext)[0..12]
- *     aad       = path (UTF-8)
+ *     c         = AES-SIV(K = 64-byte HKDF sub-key, AD = [path (UTF-8)], plaintext) = V(16) ‖ C
+ *
+ * Version 1 (read only, until `dbsnap rekey` or a new commit rewrites the value): AES-256-GCM with
+ * a synthetic nonce built from HMAC-SHA256(nonceKey, path ‖ 0x00 ‖ plaintext)[0..12], AAD = path,
+ * c = nonce ‖ ciphertext ‖ tag. It was home-made; version 2 replaces it by the standard
+ * construction.
  *
  * Why deterministic: snapshots live in git, and a random nonce would rewrite every encrypted
  * field on every commit, burying real changes in noise. The same value at the same path under
- * the same key always yields the same bytes; the same value at another path does not. Because
- * the plaintext keeps the BSON type byte and exact value bytes, decryption restores the value
- * bit for bit (Int32 stays Int32, -0.0 stays -0.0, Decimal128 keeps its exponent).
+ * the same key always yields the same bytes; the same value at another path does not (the path
+ * is authenticated data, so a value moved to another field fails authentication). Because the
+ * plaintext keeps the BSON type byte and exact value bytes, decryption restores the value bit
+ * for bit (Int32 stays Int32, -0.0 stays -0.0, Decimal128 keeps its exponent).
  *
  * What an observer of the repository still learns, by design: which fields are present (null
  * values are encrypted too, so null and a value look alike; only absence shows), whether two
  * values at the same path are equal, and each value's approximate length.
  */
-import { createCipheriv, createDecipheriv, createHmac, timingSafeEqual } from 'node:crypto';
+import { aessiv } from '@noble/ciphers/aes.js';
+import { createDecipheriv, createHmac, timingSafeEqual } from 'node:crypto';
 import { Binary, BSON, Int32, type Document } from 'bson';
 import {
   CorruptSnapshotError,
@@ -35,11 +42,16 @@ import { isPlainDocument, replaceAtPaths, setField, validateFieldPath, withField
 
 /** Field name of the encrypted-value marker. */
 export const ENCRYPTED_MARKER_FIELD = '$dbsnapEncrypted';
-/** Version of the marker format written by this code. */
-export const ENCRYPTED_FORMAT_VERSION = 1;
+/** Version of the marker format written by this code (2: AES-256-SIV). Version 1 is still read. */
+export const ENCRYPTED_FORMAT_VERSION = 2;
+/** Every marker version this code reads. */
+export const READABLE_ENCRYPTED_VERSIONS: readonly number[] = [1, 2];
 
 const NONCE_BYTES = 12;
 const TAG_BYTES = 16;
+const SIV_BYTES = 16;
+// The smallest body of each version: its overhead plus the one-byte BSON type of the plaintext.
+const MIN_BODY: Record<number, number> = { 1: NONCE_BYTES + TAG_BYTES + 1, 2: SIV_BYTES + 1 };
 /** Decoding options that keep every value's exact BSON type (Int32/Double/Long wrappers, BSONRegExp). */
 export const EXACT_DECODE_OPTIONS = { promoteValues: false, bsonRegExp: true } as const;
 
@@ -92,18 +104,14 @@ function syntheticNonce(nonceKey: Buffer, path: string, plaintext: Uint8Array): 
  * const marker = encryptValue('ada@example.org', 'email', key);
  */
 export function encryptValue(value: unknown, path: string, key: DbsnapKey): EncryptedValue {
-  const { encryption, nonce: nonceKey } = subKeysOf(key);
-  const plaintext = toPlaintext(value, path);
-  const nonce = syntheticNonce(nonceKey, path, plaintext);
-  const cipher = createCipheriv('aes-256-gcm', encryption, nonce, { authTagLength: TAG_BYTES });
-  cipher.setAAD(Buffer.from(path, 'utf8'));
-  const body = Buffer.concat([nonce, cipher.update(plaintext), cipher.final(), cipher.getAuthTag()]);
+  const body = aessiv(subKeysOf(key).siv, Buffer.from(path, 'utf8')).encrypt(toPlaintext(value, path));
   return {
     [ENCRYPTED_MARKER_FIELD]: { v: new Int32(ENCRYPTED_FORMAT_VERSION), k: key.id, c: new Binary(body, 0) },
   };
 }
 
 interface MarkerParts {
+  version: number;
   keyId: string;
   body: Uint8Array;
 }
@@ -111,7 +119,7 @@ interface MarkerParts {
 function readMarker(marker: EncryptedValue, where: string): MarkerParts {
   const inner = marker[ENCRYPTED_MARKER_FIELD] as Record<string, unknown>;
   const version = Number((inner.v as { valueOf(): unknown } | undefined)?.valueOf());
-  if (version !== ENCRYPTED_FORMAT_VERSION) {
+  if (!READABLE_ENCRYPTED_VERSIONS.includes(version)) {
     throw new UnsupportedFormatError(
       `${where}: encrypted with marker version ${String(inner.v)}, which this dbsnap does not know. Upgrade dbsnap.`,
       { field: where, version: inner.v },
@@ -119,13 +127,13 @@ function readMarker(marker: EncryptedValue, where: string): MarkerParts {
   }
   const c = inner.c;
   // _bsontype rather than instanceof: the driver may bring its own copy of bson.
-  if (typeof inner.k !== 'string' || !isBinary(c) || c.sub_type !== 0 || c.length() < NONCE_BYTES + TAG_BYTES + 1) {
+  if (typeof inner.k !== 'string' || !isBinary(c) || c.sub_type !== 0 || c.length() < MIN_BODY[version]!) {
     throw new CorruptSnapshotError(
-      `${where}: the encrypted value marker is malformed (expected k: key id string, c: binary of at least ${NONCE_BYTES + TAG_BYTES + 1} bytes). The snapshot may have been edited by hand; run dbsnap verify.`,
+      `${where}: the encrypted value marker is malformed (expected k: key id string, c: binary of at least ${MIN_BODY[version]} bytes). The snapshot may have been edited by hand; run dbsnap verify.`,
       { field: where },
     );
   }
-  return { keyId: inner.k, body: c.value() };
+  return { version, keyId: inner.k, body: c.value() };
 }
 
 /**
@@ -139,12 +147,23 @@ function readMarker(marker: EncryptedValue, where: string): MarkerParts {
  * decryptValue(encryptValue(42, 'age', key), 'age', key) // 42
  */
 export function decryptValue(marker: EncryptedValue, path: string, key: DbsnapKey, location = path): unknown {
-  const { keyId, body } = readMarker(marker, location);
+  const { version, keyId, body } = readMarker(marker, location);
   if (keyId !== key.id) throw wrongKeyError([path], keyId, key);
-  return openBody(body, path, key, location);
+  return openBody(version, body, path, key, location);
 }
 
-function openBody(body: Uint8Array, path: string, key: DbsnapKey, location: string): unknown {
+function openBody(version: number, body: Uint8Array, path: string, key: DbsnapKey, location: string): unknown {
+  if (version === 1) return openVersion1(body, path, key, location);
+  let plaintext: Uint8Array;
+  try {
+    plaintext = aessiv(subKeysOf(key).siv, Buffer.from(path, 'utf8')).decrypt(body);
+  } catch {
+    throw tamperedError(location, path);
+  }
+  return fromPlaintext(plaintext);
+}
+
+function openVersion1(body: Uint8Array, path: string, key: DbsnapKey, location: string): unknown {
   const { encryption, nonce: nonceKey } = subKeysOf(key);
   const nonce = body.subarray(0, NONCE_BYTES);
   const tag = body.subarray(body.length - TAG_BYTES);
@@ -252,7 +271,7 @@ export function decryptDocument(doc: Document, key: DbsnapKey, options: DecryptO
   let i = 0;
   return walkMarkers(doc, '', '', () => {
     const site = parsed[i++]!;
-    return openBody(site.body, site.path, key, prefix + site.location);
+    return openBody(site.version, site.body, site.path, key, prefix + site.location);
   }) as Document;
 }
 

@@ -20,9 +20,11 @@ const EXPECTED_FORMAT =
 
 /** The derived sub-keys; reachable only through {@link subKeysOf} inside src/crypto. */
 export interface SubKeys {
-  /** AES-256-GCM key for field values. */
+  /** AES-256-SIV key (RFC 5297: 64 bytes, CMAC half then CTR half) for field values, version 2. */
+  readonly siv: Buffer;
+  /** AES-256-GCM key for field values, version 1 (read only). */
   readonly encryption: Buffer;
-  /** HMAC-SHA256 key for the synthetic nonce. */
+  /** HMAC-SHA256 key for version 1's synthetic nonce (read only). */
   readonly nonce: Buffer;
   /** HMAC-SHA256 key for masking pseudonyms. */
   readonly mask: Buffer;
@@ -55,6 +57,7 @@ export class DbsnapKey {
     this.id = derive(material, 'dbsnap key id', 8).toString('hex');
     this.source = source;
     this.#subKeys = Object.freeze({
+      siv: derive(material, 'dbsnap field encryption v2 aes-siv', 64),
       encryption: derive(material, 'dbsnap field encryption'),
       nonce: derive(material, 'dbsnap field nonce'),
       mask: derive(material, 'dbsnap mask'),

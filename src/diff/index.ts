@@ -9,3 +9,4 @@ export { renderJson, JSON_SCHEMA_VERSION } from './render-json.js';
 export { renderMarkdown, DEFAULT_MARKDOWN_MAX_CHARS } from './render-markdown.js';
 export { renderText, renderStat, plainPainter, type Painter } from './render-text.js';
 export { renderHistoryText, renderHistoryMarkdown, renderHistoryJson, renderBlameText, renderBlameMarkdown, renderBlameJson } from './render-history.js';
+export { renderNames } from './render-names.js';

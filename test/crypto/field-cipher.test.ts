@@ -27,7 +27,18 @@ import {
   isEncryptedValue,
   type EncryptedValue,
 } from '../../src/crypto/index.js';
+import { aessiv } from '@noble/ciphers/aes.js';
+import { EXACT_DECODE_OPTIONS } from '../../src/crypto/field-cipher.js';
 import { bytesOf, caught, exact, key, otherKey } from './fixtures.js';
+
+/** encryptValue('ada@example.org', 'email', key) as BSON, written by the version-1 code (265e74f). */
+const PINNED_V1 =
+  '7400000003246462736e6170456e63727970746564005d00000010760001000000026b00110000003263363530663734623466326561346600' +
+  '05630031000000005a8c70ff04d8d9edcef70a02bdb030800f1088dbfe2fe3ac45abff8a966a48f426b1294a9771e9388454852c77cdd99def0000';
+/** The same, version 2 (AES-256-SIV). */
+const PINNED_V2 =
+  '6800000003246462736e6170456e63727970746564005100000010760002000000026b001100000032633635306637346234663265613466000563002500000000' +
+  'dcb561d94e3bcb66e0011f7432d0656d35537bc6907aa97ff3d73c74666f2ba19bfaa8a1ab0000';
 
 function cipherBytes(marker: unknown): Buffer {
   return Buffer.from((marker as EncryptedValue).$dbsnapEncrypted.c.value());
@@ -126,18 +137,29 @@ describe('encryptDocument / decryptDocument round trip', () => {
     const inner = marker.$dbsnapEncrypted;
     expect(Object.keys(marker)).toEqual(['$dbsnapEncrypted']);
     expect(Object.keys(inner)).toEqual(['v', 'k', 'c']);
-    expect(inner.v).toEqual(new Int32(1));
+    expect(inner.v).toEqual(new Int32(2));
     expect(inner.k).toBe(key.id);
     expect(inner.c.sub_type).toBe(0);
-    // nonce 12 + (type byte + int32 length + 15 chars + NUL) + tag 16
-    expect(inner.c.length()).toBe(12 + 1 + 4 + 16 + 16);
+    // synthetic IV 16 + (type byte + int32 length + 15 chars + NUL)
+    expect(inner.c.length()).toBe(16 + 1 + 4 + 16);
   });
 
   it('produces pinned bytes for a known input (the format is a public contract)', () => {
-    expect(bytesOf(encryptValue('ada@example.org', 'email', key))).toBe(
-      '7400000003246462736e6170456e63727970746564005d00000010760001000000026b00110000003263363530663734623466326561346600' +
-        '05630031000000005a8c70ff04d8d9edcef70a02bdb030800f1088dbfe2fe3ac45abff8a966a48f426b1294a9771e9388454852c77cdd99def0000',
-    );
+    expect(bytesOf(encryptValue('ada@example.org', 'email', key))).toBe(PINNED_V2);
+  });
+
+  it('still reads version 1 (AES-256-GCM with an HMAC synthetic nonce), pinned bytes written by the old code', () => {
+    const v1 = BSON.deserialize(Buffer.from(PINNED_V1, 'hex'), EXACT_DECODE_OPTIONS) as EncryptedValue;
+    expect(v1.$dbsnapEncrypted.v).toEqual(new Int32(1));
+    expect(decryptValue(v1, 'email', key)).toBe('ada@example.org');
+    expect(caught(() => decryptValue(v1, 'name', key)).code).toBe('ECORRUPT');
+  });
+
+  it('is AES-SIV as RFC 5297 defines it (appendix A.1 test vector through the library used)', () => {
+    const k = Buffer.from('fffefdfcfbfaf9f8f7f6f5f4f3f2f1f0f0f1f2f3f4f5f6f7f8f9fafbfcfdfeff', 'hex');
+    const ad = Buffer.from('101112131415161718191a1b1c1d1e1f2021222324252627', 'hex');
+    const out = aessiv(k, ad).encrypt(Buffer.from('112233445566778899aabbccddee', 'hex'));
+    expect(Buffer.from(out).toString('hex')).toBe('85632d07c6e8f37f950acd320a2ecc9340c02b9690c4dc04daef7f6afe5c');
   });
 });
 
@@ -157,8 +179,8 @@ describe('determinism', () => {
     const int = cipherBytes(encryptValue(new Int32(1), 'n', key));
     const dbl = cipherBytes(encryptValue(new Double(1), 'n', key));
     expect(int.equals(dbl)).toBe(false);
-    // Different nonces too, not just different ciphertext under one nonce.
-    expect(int.subarray(0, 12).equals(dbl.subarray(0, 12))).toBe(false);
+    // Different synthetic IVs too, not just different ciphertext under one IV.
+    expect(int.subarray(0, 16).equals(dbl.subarray(0, 16))).toBe(false);
   });
 });
 
@@ -239,7 +261,7 @@ describe('decryption failures', () => {
       const items = (stored.items as Document[]).map((i) => ({ ...i }));
       const body = Buffer.from(cipherBytes(items[1]!.note));
       body[offset < 0 ? body.length + offset : offset]! ^= 0x01;
-      items[1]!.note = { $dbsnapEncrypted: { v: new Int32(1), k: key.id, c: new Binary(body, 0) } };
+      items[1]!.note = { $dbsnapEncrypted: { v: new Int32(2), k: key.id, c: new Binary(body, 0) } };
       const err = caught(() => decryptDocument({ ...stored, items }, key, { collection: 'orders' }));
       expect(err.code).toBe('ECORRUPT');
       expect(err.message).toContain('orders.items.1.note');
@@ -259,7 +281,7 @@ describe('decryption failures', () => {
     expect(caught(() => decryptDocument({ email: short }, key)).code).toBe('ECORRUPT');
     const noKey = { $dbsnapEncrypted: { v: 1, c: inner.c } };
     expect(caught(() => decryptDocument({ email: noKey }, key)).code).toBe('ECORRUPT');
-    const future = { $dbsnapEncrypted: { ...inner, v: new Int32(2) } };
+    const future = { $dbsnapEncrypted: { ...inner, v: new Int32(3) } };
     expect(caught(() => decryptDocument({ email: future }, key)).code).toBe('EFORMATVERSION');
   });
 
@@ -287,7 +309,7 @@ describe('BSON size sanity', () => {
   it('keeps the ciphertext length proportional to the value (no padding)', () => {
     const big = 'x'.repeat(100_000);
     const marker = encryptValue(big, 'blob', key);
-    expect(marker.$dbsnapEncrypted.c.length()).toBe(12 + 1 + 4 + big.length + 1 + 16);
+    expect(marker.$dbsnapEncrypted.c.length()).toBe(16 + 1 + 4 + big.length + 1);
     expect(decryptValue(marker, 'blob', key)).toBe(big);
     expect(BSON.calculateObjectSize(marker)).toBeGreaterThan(big.length);
   });

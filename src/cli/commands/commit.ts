@@ -1,4 +1,5 @@
 import { keyMaterial } from '../key-material.js';
+import { renderJson, type CollectionDelta } from '../../diff/index.js';
 import type { CommandFactory } from '../context.js';
 import { listArg, printJson, requireUri } from '../context.js';
 import { paint } from '../io.js';
@@ -6,6 +7,13 @@ import { withProgress } from '../progress.js';
 
 // Kept for commands that import them from here; they live in ../key-material.ts.
 export { keyMaterial, readKeyFile } from '../key-material.js';
+
+/** `2 added, 1 changed` (documents), or what else changed when no document did. */
+function changedDocuments(d: CollectionDelta): string {
+  const n = d.counts;
+  const parts = [n.added && `${n.added} added`, n.removed && `${n.removed} removed`, n.changed && `${n.changed} changed`].filter(Boolean);
+  return parts.length ? parts.join(', ') : 'indexes or options changed';
+}
 
 export const commitCommand: CommandFactory = (ctx) => ({
   command: 'commit',
@@ -40,17 +48,26 @@ export const commitCommand: CommandFactory = (ctx) => ({
         signal: ctx.io.signal,
       }),
     );
-    if (args.json) return printJson(ctx, r);
-    if (args.quiet) return;
-    if (!r.committed) {
+    // What changed against the parent, per collection: A new, M changed, D dropped, with document
+    // counts (the diff reads only the parts whose blobs differ).
+    const changes = r.committed ? await ctx.core.diff({ repo: args.repo, from: r.parent ?? `${r.commit}~1`, to: r.commit!, limit: 0 }) : undefined;
+    if (args.json) return printJson(ctx, changes ? { ...r, changes: JSON.parse(renderJson(changes, { stat: true })) } : r);
+    if (!r.committed || !changes) {
       ctx.io.stdout(`nothing to commit, ${r.database} matches ${r.commit?.slice(0, 7) ?? 'HEAD'} (${r.documents} documents)\n`);
       return;
     }
     ctx.io.stdout(`[${c.yellow(r.commit!.slice(0, 7))}] ${r.message.split('\n')[0]}\n`);
+    const delta = new Map(changes.collections.map((d) => [d.name, d]));
     for (const col of r.collections) {
-      const mark = col.changed ? c.green('M') : ' ';
+      const d = delta.get(col.name);
+      const status = d?.status ?? 'unchanged';
+      const mark = status === 'added' ? c.green('A') : status === 'changed' ? c.yellow('M') : ' ';
       const how = col.source === 'read' ? '' : c.dim(` (${col.source === 'kept' ? 'kept from HEAD' : 'unchanged per server hash'})`);
-      ctx.io.stdout(` ${mark} ${col.name}: ${col.documents} documents in ${col.parts} part${col.parts === 1 ? '' : 's'}${col.type === 'collection' ? '' : ` [${col.type}]`}${how}\n`);
+      const what = d && status !== 'unchanged' ? `, ${changedDocuments(d)}` : '';
+      ctx.io.stdout(` ${mark} ${col.name}: ${col.documents} documents in ${col.parts} part${col.parts === 1 ? '' : 's'}${col.type === 'collection' ? '' : ` [${col.type}]`}${what}${how}\n`);
+    }
+    for (const d of changes.collections) {
+      if (d.status === 'removed') ctx.io.stdout(` ${c.red('D')} ${d.name}: dropped, ${d.counts.removed} documents removed\n`);
     }
     ctx.io.stdout(
       c.dim(` ${r.pointInTime ? 'read at one cluster time' : 'standalone server: read was not point-in-time'}; ${r.durationMs} ms\n`),

@@ -1,3 +1,4 @@
+import { renderJson, renderStat } from '../../diff/index.js';
 import type { CommandFactory } from '../context.js';
 import { printJson } from '../context.js';
 import { paint } from '../io.js';
@@ -8,14 +9,22 @@ export const showCommand: CommandFactory = (ctx) => ({
   builder: (y) =>
     y
       .positional('ref', { type: 'string', default: 'HEAD', describe: 'Commit, tag, branch, HEAD~2 ...' })
-      .example('$0 show v1', 'the snapshot tagged v1'),
+      .option('stat', { type: 'boolean', default: false, describe: 'Also what the commit changed against its parent: counts per collection' })
+      .example('$0 show v1', 'the snapshot tagged v1')
+      .example('$0 show --stat', 'what the last commit changed, per collection'),
   handler: async (args) => {
     const s = await ctx.core.show({ repo: args.repo, ref: args.ref });
-    if (args.json) return printJson(ctx, s);
+    // As git show --stat: against the first parent (a root commit changed everything from nothing).
+    const stat = args.stat && s.parents.length ? await ctx.core.diff({ repo: args.repo, from: s.parents[0], to: s.commit, limit: 0 }) : undefined;
+    if (args.json) return printJson(ctx, stat ? { ...s, stat: JSON.parse(renderJson(stat, { stat: true })) } : s);
     const c = paint(ctx.io);
     ctx.io.stdout(`${c.yellow(`commit ${s.commit}`)}${s.tags.length ? c.cyan(` (tag: ${s.tags.join(', ')})`) : ''}\n`);
     ctx.io.stdout(`Author: ${s.author}\nDate:   ${s.date}\n\n    ${s.subject}\n\n`);
     for (const [k, v] of Object.entries(s.trailers)) ctx.io.stdout(`  ${k}: ${v}\n`);
+    if (stat) {
+      ctx.io.stdout('\n' + renderStat(stat).split('\n').map((l) => (l ? ` ${l}` : l)).join('\n'));
+      return;
+    }
     if (!s.snapshot) return;
     ctx.io.stdout('\n');
     const width = Math.max(10, ...s.collections.map((x) => x.name.length));
