@@ -65,7 +65,7 @@ describe('dbsnap.json schema', () => {
     expect((await log({ repo })).length).toBe(before);
     const ok = await dbsnapBinary(['config', 'protectedHosts', '["prod.example.com"]', '--repo', repo]);
     expect(ok.code).toBe(0);
-  });
+  }, 300_000);
 
   it('a hand-edited dbsnap.json with an unknown key or a malformed keyId is refused wherever it is read', async () => {
     await commitConfigByHand((c) => (c.protectedhosts = ['prod.example.com']));
@@ -82,12 +82,12 @@ describe('dbsnap.json schema', () => {
     const r = await dbsnapBinary(['config', 'keyId', '--repo', repo]);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('dbsnap.json: "keyId": expected the 16 lowercase hex characters dbsnap writes itself');
-  });
+  }, 300_000);
 
   it('is published as docs/dbsnap.schema.json, generated from the code (npm run docs)', async () => {
     const published = JSON.parse(await readFile(new URL('../../docs/dbsnap.schema.json', import.meta.url), 'utf8'));
     expect(published, 'docs/dbsnap.schema.json is stale: run npm run docs').toEqual(configJsonSchema());
     expect(published.additionalProperties).toBe(false);
     expect(Object.keys(published.properties)).toContain('protectedHosts');
-  });
+  }, 300_000);
 });

@@ -61,14 +61,14 @@ describe('commit output', () => {
     expect(out.three).toMatch(/^ D orders: dropped, 2 documents removed\n/m);
     expect(out.three).toMatch(/^ {3}users: 4 documents in 1 part/m);
     expect(out.three).not.toMatch(/^ [AM] /m);
-  });
+  }, 300_000);
 });
 
 describe('log', () => {
   it('--oneline: short hash, tags, subject', async () => {
     const l = lines(await run(['log', '--oneline', '-n', '3']));
     expect(l).toEqual([`${hash.three!.slice(0, 7)} three`, `${hash.two!.slice(0, 7)} two`, `${hash.one!.slice(0, 7)} (tag: v1) one`]);
-  });
+  }, 300_000);
 
   it('--format with git placeholders and the snapshot counts', async () => {
     const s = await run(['log', '--format', '%H|%h|%s|%an <%ae>|%(documents)|%(collections)|%d', '-n', '2']);
@@ -77,14 +77,15 @@ describe('log', () => {
     expect(first).toEqual([hash.three, hash.three!.slice(0, 7), 'three', expect.stringMatching(/<.*>$/), '5', '2', ' (main)']);
     expect(second!.slice(0, 3)).toEqual([hash.two, hash.two!.slice(0, 7), 'two']);
     expect(second![6]).toBe('');
-  });
+  }, 300_000);
 
   it('A..B lists what B has and A has not; A...B what either has and not both', async () => {
     expect(lines(await run(['log', '--oneline', 'v1..HEAD']))).toEqual([`${hash.three!.slice(0, 7)} three`, `${hash.two!.slice(0, 7)} two`]);
     expect(lines(await run(['log', '--format', '%s', 'v1..']))).toEqual(['three', 'two']);
-    expect(lines(await run(['log', '--format', '%s', 'main...feature']))).toEqual(['feature', 'three', 'two']);
+    // Newest first: feature's commit is dated 2025, the others now.
+    expect(lines(await run(['log', '--format', '%s', 'main...feature']))).toEqual(['three', 'two', 'feature']);
     expect(lines(await run(['log', '--format', '%s', 'HEAD..v1']))).toEqual([]);
-  });
+  }, 300_000);
 
   it('--all includes other branches and the safety snapshots restore takes', async () => {
     const plain = lines(await run(['log', '--format', '%s']));
@@ -95,7 +96,7 @@ describe('log', () => {
     expect(all).toContain(`${hash.feature!.slice(0, 7)} (feature) feature`);
     expect(all.some((l) => /^[0-9a-f]{7} \(dbsnap\/safety\/[^)]+\) /.test(l))).toBe(true);
     expect(all.length).toBe(plain.length + 2);
-  });
+  }, 300_000);
 });
 
 describe('diff', () => {
@@ -104,14 +105,14 @@ describe('diff', () => {
     expect(await run(['diff', 'v1..HEAD', '--name-status'])).toBe('D\torders\nA\treviews\nM\tusers\n');
     expect(await run(['diff', 'HEAD~1', 'HEAD', '--name-status'])).toBe('D\torders\n');
     expect(await run(['diff', 'HEAD', 'HEAD', '--name-only'])).toBe('');
-  });
+  }, 300_000);
 
   it('A...B is from the merge base to B, not A..B', async () => {
     // feature left main at v1; main then changed users and reviews and dropped orders.
     expect(await run(['diff', 'feature...main', '--name-status'])).toBe('D\torders\nA\treviews\nM\tusers\n');
     expect(await run(['diff', 'feature..main', '--name-status'])).toBe('D\torders\n');
     expect(await run(['diff', 'main...feature', '--name-status'])).toBe('M\torders\nA\treviews\nM\tusers\n');
-  });
+  }, 300_000);
 });
 
 describe('show --stat', () => {
@@ -119,10 +120,10 @@ describe('show --stat', () => {
     const s = await run(['show', 'HEAD~1', '--stat']);
     expect(s).toContain(`commit ${hash.two}`);
     expect(s).toMatch(/^ orders {2}\| 0 added, 0 removed, 1 changed$/m);
-    expect(s).toMatch(/^ reviews \| 1 added, 0 removed, 0 changed$/m);
+    expect(s).toMatch(/^ reviews \| 1 added, 0 removed, 0 changed; new collection, \+1 index$/m);
     expect(s).toMatch(/^ 3 collections changed \(1 new, 0 dropped\), 2 added, 0 removed, 1 changed documents$/m);
     const j = JSON.parse(await run(['show', 'HEAD', '--stat', '--json'])) as { commit: string; stat: { totals: { collections: { removed: number } } } };
     expect(j.commit).toBe(hash.three);
     expect(j.stat.totals.collections.removed).toBe(1);
-  });
+  }, 300_000);
 });

@@ -75,5 +75,5 @@ describe('encrypted-value version 1', () => {
     // The old commit stays as it was, and readable.
     const v = await dbsnapBinary(['verify', 'HEAD~1', '--repo', repo]);
     expect(v.code).toBe(0);
-  });
+  }, 300_000);
 });

@@ -14,8 +14,9 @@ export const diffCommand: CommandFactory = (ctx) => ({
       .positional('to', { type: 'string', describe: 'Snapshot to compare to; default the live database' })
       .option('format', { choices: ['text', 'markdown', 'json'] as const, default: 'text', describe: 'Output format' })
       .option('stat', { type: 'boolean', default: false, describe: 'Counts only' })
-      .option('name-only', { type: 'boolean', default: false, describe: 'Only the names of changed collections' })
-      .option('name-status', { type: 'boolean', default: false, describe: 'Names of changed collections with A (new), M (changed) or D (dropped)' })
+      // No defaults: yargs' conflicts() counts a defaulted false as given.
+      .option('name-only', { type: 'boolean', describe: 'Only the names of changed collections' })
+      .option('name-status', { type: 'boolean', describe: 'Names of changed collections with A (new), M (changed) or D (dropped)' })
       .conflicts('name-only', 'name-status')
       .option('collections', { type: 'string', describe: 'Only these collections (a,b)' })
       .option('limit', { type: 'number', default: 100, describe: 'Most document changes shown per collection' })
