@@ -44,10 +44,13 @@ export async function diff(opts: DiffOptions): Promise<SnapshotDiff> {
   let to = opts.to;
   const repo = await SnapshotRepository.open(opts.repo);
   const range = from !== undefined && to === undefined ? parseRange(from) : null;
+  let fromLabel = from;
   if (range) {
     to = range.to;
     // As git diff: A...B is from the merge base of A and B to B, never the same as A..B.
     from = range.symmetric ? await mergeBase(repo, await repo.resolveCommit(range.from), await repo.resolveCommit(range.to)) : range.from;
+    // Reports name what the user typed; the merge base is shown beside it.
+    fromLabel = range.symmetric ? `${range.from} (merge base ${from.slice(0, 7)})` : from;
   }
   const limit = opts.limit;
   const common = { limit, encryptedMarker: isEncryptedValue };
@@ -55,7 +58,7 @@ export async function diff(opts: DiffOptions): Promise<SnapshotDiff> {
     const [a, b] = await Promise.all([openSnapshot(repo, from), openSnapshot(repo, to)]);
     const [sa, sb] = await Promise.all([snapshotSides(a, opts.collections), snapshotSides(b, opts.collections)]);
     checkNamedCollectionsExist(opts.collections, [sa, sb], `${from} or ${to}`);
-    return diffSnapshots(sa, sb, { ...common, fromLabel: from, toLabel: to });
+    return diffSnapshots(sa, sb, { ...common, fromLabel: fromLabel ?? from, toLabel: to });
   }
   if (!opts.uri) {
     throw new InvalidArgumentError('comparing with the live database needs a MongoDB URI: pass --uri or set MONGODB_URI (or give two refs).');

@@ -45,7 +45,7 @@ describe('updateConfig', () => {
     const before = (await r.head()).oid;
     await expect(
       updateConfig({ repo, change: (cfg) => ({ ...cfg, relations: [{ from: 'nodot', to: 'users._id' }] }), message: 'bad', ...FIXED }),
-    ).rejects.toMatchObject({ code: 'EINVALIDARG' });
+    ).rejects.toMatchObject({ code: 'ECONFIG' });
     expect((await r.head()).oid).toBe(before);
   });
 });
