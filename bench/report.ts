@@ -170,6 +170,36 @@ export function evaluateTargets(rows: readonly Row[], growthPercent: number | nu
   return targets;
 }
 
+/**
+ * #12's targets for one document's history (bench/doc-history.ts): at most ~2 part blobs read per
+ * version where the document changed, and under 1/10 of the CPU of one commit. Client CPU only.
+ */
+export function docHistoryTargets(
+  h: { partsPerVersion: number; ratioToCommit: number; historyCpuMs: number; commitCpuMs: number; commits: number } | string | null,
+): Target[] {
+  if (h === null) return [];
+  if (typeof h === 'string') {
+    return [
+      { name: 'history of one document: part blobs read per changed version', limit: '<= 2', actual: h, met: null },
+      { name: 'history of one document vs one commit (CPU)', limit: '< 0.1x', actual: h, met: null },
+    ];
+  }
+  return [
+    {
+      name: `history of one document (${h.commits} commits): part blobs read per changed version`,
+      limit: '<= 2',
+      actual: String(h.partsPerVersion),
+      met: h.partsPerVersion <= 2,
+    },
+    {
+      name: `history of one document (${h.commits} commits) vs one commit (CPU)`,
+      limit: '< 0.1x',
+      actual: `${fmtRatio(h.ratioToCommit)} (${h.historyCpuMs} ms vs ${h.commitCpuMs} ms)`,
+      met: h.ratioToCommit < 0.1,
+    },
+  ];
+}
+
 /** `1234.5` ms -> `1.23 s`; below a second stays in ms. */
 export function fmtMs(ms: number): string {
   return ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(0)} ms`;

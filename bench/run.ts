@@ -20,6 +20,7 @@ import { generateShop, loadShop, mutateShop } from '../test/support/shop.js';
 import type { ContenderParams } from './contenders/types.js';
 import { summarizeProfile } from './profile.js';
 import {
+  docHistoryTargets,
   evaluateTargets,
   formatTable,
   formatTargets,
@@ -45,13 +46,16 @@ interface Args {
   workdir: string;
   keep: boolean;
   depsPrefix: string;
+  historyCommits: number;
 }
 
 const USAGE = `usage: npm run bench -- [--docs N] [--runs R] [--json] [--seed S] [--timeout SEC]
        [--only a,b] [--skip a,b] [--profile a,b] [--workdir DIR] [--keep] [--deps-prefix DIR]
 contenders: idle floor-read commit commit-again commit-change diff verify floor-write restore seed
             apostrophe-write apostrophe-read gc commit-change-packed gc-change diff-packed
-            verify-packed restore-packed (--skip packed skips the last six)
+            verify-packed restore-packed (--skip packed skips the last six) doc-history
+--history-commits N (default 100): length of the history doc-history builds before reading one
+document's history (bench/doc-history.ts, run once, not per round)
 --skip apostrophe skips both apostrophe rows; --profile writes V8 CPU profiles of those
 contenders (node --cpu-prof) and prints their hot spots to stderr.`;
 
@@ -68,6 +72,7 @@ function parseArgs(argv: string[]): Args {
     workdir: join(os.tmpdir(), `dbsnap-bench-${process.pid}`),
     keep: false,
     depsPrefix: process.env.BENCH_DEPS_PREFIX ?? join(os.tmpdir(), 'bench-deps'),
+    historyCommits: 100,
   };
   const list = (v: string) => new Set(v.split(',').map((s) => s.trim()).filter(Boolean));
   for (let i = 0; i < argv.length; i++) {
@@ -94,6 +99,7 @@ function parseArgs(argv: string[]): Args {
       case '--profile': a.profile = list(value()); break;
       case '--workdir': a.workdir = resolve(value()); break;
       case '--deps-prefix': a.depsPrefix = resolve(value()); break;
+      case '--history-commits': a.historyCommits = int(); break;
       case '--help': case '-h': console.log(USAGE); process.exit(0);
       default: fail(`unknown option ${flag}`);
     }
@@ -214,6 +220,45 @@ async function runChild(id: string, params: ContenderParams, args: Args, round: 
     return { note: msg.startsWith('n/a') ? msg : `error: ${msg}` };
   }
   return { note: `error: child exited with ${code}: ${stderr.trim().split('\n').slice(-3).join(' / ')}` };
+}
+
+/** What bench/doc-history.ts prints: one document's history over a long history of the shop. */
+export interface DocHistoryResult {
+  docs: number;
+  commits: number;
+  versions: number;
+  watchedChanges: number;
+  commitsExamined: number;
+  partsRead: number;
+  partsPerVersion: number;
+  historyCpuMs: number;
+  commitCpuMs: number;
+  ratioToCommit: number;
+}
+
+/**
+ * Runs bench/doc-history.ts once against the benchmark's server (its own database), so the CPU
+ * it reports is the client's alone. Returns its result or why there is none.
+ */
+async function runDocHistory(args: Args, uri: string): Promise<DocHistoryResult | string> {
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', join(ROOT, 'bench/doc-history.ts'), '--docs', String(args.docs), '--commits', String(args.historyCommits), '--every', '10'],
+    { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, DBSNAP_TEST_MONGODB_URI: uri } },
+  );
+  let out = '';
+  let err = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString('utf8')));
+  child.stderr!.on('data', (d: Buffer) => {
+    err = (err + d.toString('utf8')).slice(-4000);
+    if (process.env.BENCH_DEBUG) process.stderr.write(d);
+  });
+  const timer = setTimeout(() => child.kill('SIGKILL'), args.timeoutSec * 1000 * 4);
+  const code = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+  clearTimeout(timer);
+  const line = out.trim().split('\n').pop() ?? '';
+  if (code === 0 && line.startsWith('{')) return JSON.parse(line) as DocHistoryResult;
+  return `error: doc-history exited with ${code}: ${err.trim().split('\n').slice(-2).join(' / ')}`;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -344,7 +389,11 @@ async function main(): Promise<void> {
   });
 
   // Held in an object: TypeScript does not track assignments made inside the group closures.
-  const state: { growth: Growth | null; packedGrowth: Growth | null } = { growth: null, packedGrowth: null };
+  const state: { growth: Growth | null; packedGrowth: Growth | null; docHistory: DocHistoryResult | string | null } = {
+    growth: null,
+    packedGrowth: null,
+    docHistory: null,
+  };
   let bsonBytes = 0;
   let loadMs = 0;
   // The wire test server can be busy for a long time on one command (it has no _id index for
@@ -526,6 +575,13 @@ async function main(): Promise<void> {
       const order = round % 2 === 0 ? groups : [...groups].reverse();
       for (const g of order) await g(round);
     }
+    if (wanted('doc-history')) {
+      log(`doc-history: ${args.historyCommits} commits, then one document's history (run once)`);
+      const h = await runDocHistory(args, server.uri);
+      if (typeof h === 'string') log(`  ${h}`);
+      else log(`  ${JSON.stringify(h)}`);
+      state.docHistory = h;
+    }
   } finally {
     await client.close().catch(() => {});
     serverPeak = await procPeakRss(server.child.pid);
@@ -535,7 +591,7 @@ async function main(): Promise<void> {
   const rows = summarize([...results.values()], args.docs, bsonBytes);
   const g = state.growth;
   const pg = state.packedGrowth;
-  const targets = evaluateTargets(rows, g?.percent ?? null, pg?.percent ?? null);
+  const targets = [...evaluateTargets(rows, g?.percent ?? null, pg?.percent ?? null), ...docHistoryTargets(state.docHistory)];
   const machine = {
     cpus: os.availableParallelism(),
     cpuModel: os.cpus()[0]?.model ?? 'unknown',
@@ -556,6 +612,7 @@ async function main(): Promise<void> {
     rows,
     repositoryGrowth: g,
     packedRepositoryGrowth: pg,
+    documentHistory: state.docHistory,
     targets,
     samples: Object.fromEntries([...results.values()].map((r) => [r.id, r.samples])),
   };
@@ -582,6 +639,14 @@ async function main(): Promise<void> {
           `du: ${pg.firstDuKb} KB -> ${pg.afterChangeDuKb} KB)`,
       );
     }
+    const h = state.docHistory;
+    if (h && typeof h !== 'string') {
+      console.log(
+        `history of one document over ${h.commits} commits: ${h.versions} versions found, ${h.partsRead} part blobs read ` +
+          `(${h.partsPerVersion} per version, ${h.commitsExamined} commits examined), ${h.historyCpuMs} ms CPU ` +
+          `vs ${h.commitCpuMs} ms CPU for one commit after a 0.1% change (${h.ratioToCommit}x)`,
+      );
+    } else if (h) console.log(`history of one document: ${h}`);
     if (serverPeak !== null) console.log(`test server peak RSS: ${(serverPeak / 2 ** 20).toFixed(0)} MB`);
     console.log(`\n${formatTargets(targets)}`);
   }

@@ -96,3 +96,17 @@ describe('hotSpots', () => {
     expect(files.map((f) => f.key)).toEqual(['dist/b.js', 'dist/a.js']);
   });
 });
+
+describe('docHistoryTargets', () => {
+  it('judges parts per version and the CPU ratio to one commit from the measured figures', async () => {
+    const { docHistoryTargets } = await import('../../bench/report.js');
+    const ok = docHistoryTargets({ partsPerVersion: 2, ratioToCommit: 0.04, historyCpuMs: 40, commitCpuMs: 1000, commits: 100 });
+    expect(ok.map((t) => t.met)).toEqual([true, true]);
+    expect(ok[1]!.actual).toBe('0.040x (40 ms vs 1000 ms)');
+    const slow = docHistoryTargets({ partsPerVersion: 3.5, ratioToCommit: 0.1, historyCpuMs: 100, commitCpuMs: 1000, commits: 100 });
+    expect(slow.map((t) => t.met)).toEqual([false, false]);
+    const failed = docHistoryTargets('error: doc-history exited with 1');
+    expect(failed.map((t) => t.met)).toEqual([null, null]);
+    expect(docHistoryTargets(null)).toEqual([]);
+  });
+});

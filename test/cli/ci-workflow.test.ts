@@ -157,5 +157,27 @@ describe('docs/ci.md GitHub workflow', () => {
     const small = await readFile(join(ci3, 'dbsnap-diff.md'), 'utf8');
     expect(small.length).toBeLessThanOrEqual(700 + MARKER.length + 1);
     expect(small).toMatch(/_1 more collections omitted \(output size limit\)\._\n$|_… \d+ more changes omitted \(output size limit\)\._/);
+
+    // main moves on after the branch left it (an order changes there): the comment still shows the
+    // branch's own changes only, because the workflow diffs from the merge base (A...B), where
+    // A..B would show main's new order as a change the branch reverts.
+    git(tmp, 'clone', '--quiet', 'origin.git', 'mainside');
+    const mainside = join(tmp, 'mainside');
+    const order = await t.db.collection('orders').findOne({}, { sort: { _id: 1 } });
+    await t.db.collection('orders').updateOne({ _id: order!._id }, { $set: { status: 'moved-on' } });
+    dbsnap(mainside, '--repo', '.', 'commit', '--collections', 'orders', '-m', 'main moves on');
+    git(mainside, 'push', '--quiet', 'origin', 'main');
+    const ci4 = checkout('ci4');
+    runSteps(ci4);
+    state = JSON.parse(await readFile(env.GH_STUB_STATE, 'utf8'));
+    expect(state.comments).toHaveLength(1);
+    const moved: string = state.comments[0].body;
+    expect(moved).toContain('| `users` | 0 | 0 | 1 |');
+    expect(moved).toContain('| `products` | 0 | 0 | 1 |');
+    expect(moved).not.toContain('`orders`');
+    expect(moved).not.toContain('moved-on');
+    expect(moved).toMatch(/merge base [0-9a-f]{7}/);
+    expect(dbsnap(ci4, '--repo', '.', 'diff', 'origin/main..HEAD', '--name-only')).toBe('orders\nproducts\nusers\n');
+    expect(dbsnap(ci4, '--repo', '.', 'diff', 'origin/main...HEAD', '--name-only')).toBe('products\nusers\n');
   }, 300_000);
 });
