@@ -11,7 +11,7 @@ import type { CollectionEntry, Manifest, RepositoryConfig } from '../canonical/f
 import { CollectionNotFoundError, CorruptSnapshotError, InterruptedError, ProtectedTargetError, UnsupportedFeatureError } from '../errors/index.js';
 import { protectedHostsIn, redactUri } from '../mongo/uri.js';
 import type { RestoreOptions } from './restore-report.js';
-import { checkCollectionEntry, checkParts, type CheckedPart, type IntegrityEvent, type PartCheckOptions } from './snapshot-integrity.js';
+import { checkCollectionEntry, checkManifestTotals, checkParts, type CheckedPart, type IntegrityEvent, type PartCheckOptions } from './snapshot-integrity.js';
 import { decodeMeta, readCollectionEntry, type SnapshotRef } from './snapshot.js';
 
 export interface SelectedCollection {
@@ -32,8 +32,11 @@ export function checkProtected(opts: RestoreOptions, config: RepositoryConfig): 
   }
 }
 
-/** The collections to restore (all, or those named), each entry checked against the manifest. */
+/** The collections to restore (all, or those named), each entry checked against the manifest, the manifest against the tree. */
 export async function selectCollections(snap: SnapshotRef, manifest: Manifest, only: string[] | undefined): Promise<SelectedCollection[]> {
+  // A manifest that disagrees with itself or with the tree is a hand-edited snapshot, whatever is selected.
+  const [stray] = checkManifestTotals(manifest, snap.files.keys());
+  if (stray) throw corrupt(snap, { problem: stray });
   const all = Object.keys(manifest.collections).sort();
   for (const name of only ?? []) {
     if (!manifest.collections[name]) {

@@ -10,7 +10,7 @@ import { documentId } from '../canonical/document-id.js';
 import { serializeDocument } from '../canonical/bson-serializer.js';
 import { readPartFile } from '../canonical/document-reader.js';
 import { partFileText, writeDocument } from '../canonical/document-writer.js';
-import { collectionDir, MANIFEST_FILE, type CollectionEntry, type ManifestCollection } from '../canonical/format.js';
+import { collectionDir, COLLECTIONS_DIR, MANIFEST_FILE, type CollectionEntry, type Manifest, type ManifestCollection } from '../canonical/format.js';
 import { createSha256, sha256Hex } from '../crypto/hash.js';
 import { CorruptSnapshotError, DbsnapError } from '../errors/index.js';
 import { SnapshotRepository } from '../store/index.js';
@@ -127,6 +127,26 @@ export function checkEntryShape(v: unknown, name: string): CollectionEntry {
     e.parts.every((p) => p && typeof p.file === 'string' && typeof p.documents === 'number' && typeof p.sha256 === 'string');
   if (!ok) throw new CorruptSnapshotError(`not a collection entry for "${name}" (name, documents, sha256, options, indexes, parts expected).`);
   return e;
+}
+
+/**
+ * Checks the manifest against itself and the tree: its total equals the sum of its collections'
+ * documents, and every file under collections/ belongs to a collection it lists (a directory it
+ * does not list means the tree was edited, or the manifest was). One problem per stray file.
+ */
+export function checkManifestTotals(manifest: Manifest, files: Iterable<string>): Problem[] {
+  const problems: Problem[] = [];
+  const names = Object.keys(manifest.collections);
+  const sum = names.reduce((n, name) => n + manifest.collections[name]!.documents, 0);
+  if (manifest.documents !== sum) {
+    problems.push({ kind: 'count', file: MANIFEST_FILE, message: `${MANIFEST_FILE} says ${manifest.documents} documents in all, its collections add up to ${sum}.` });
+  }
+  const dirs = new Set(names.map(collectionDir));
+  for (const p of [...files].filter((f) => f.startsWith(`${COLLECTIONS_DIR}/`)).sort()) {
+    if (dirs.has(p.split('/').slice(0, 2).join('/'))) continue;
+    problems.push({ kind: 'unlisted-file', file: p, message: `${p} is in the tree but its collection is not listed in ${MANIFEST_FILE}.` });
+  }
+  return problems;
 }
 
 /**

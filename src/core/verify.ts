@@ -21,7 +21,7 @@ import { CorruptSnapshotError, DbsnapError, RefNotFoundError } from '../errors/i
 import { SnapshotRepository } from '../store/index.js';
 import { parseRelationEnd } from './references.js';
 import { permissionWarnings } from './repository-permissions.js';
-import { checkCollectionEntry, checkParts, readBlobChecked, type Problem } from './snapshot-integrity.js';
+import { checkCollectionEntry, checkManifestTotals, checkParts, readBlobChecked, type Problem } from './snapshot-integrity.js';
 import type { SnapshotRef } from './snapshot.js';
 import { compareLive } from './verify-live.js';
 import type { VerifyOptions, VerifyReport } from './verify-report.js';
@@ -107,28 +107,16 @@ export async function verify(opts: VerifyOptions): Promise<VerifyReport> {
     });
   }
   report.documents = documents;
-  if (manifestValue.documents !== documents) {
-    problem({
-      kind: 'count',
-      file: MANIFEST_FILE,
-      message: `${MANIFEST_FILE} says ${manifestValue.documents} documents in all, its collections add up to ${documents}.`,
-    });
-  }
-  for (const p of [...files.keys()].filter((p) => p.startsWith(`${COLLECTIONS_DIR}/`) && !listed.has(p)).sort()) {
+  // The manifest's own total, and files of collections it does not list (the same check restore stops at).
+  const manifestProblems = checkManifestTotals(manifestValue, files.keys());
+  manifestProblems.forEach(problem);
+  const stray = new Set(manifestProblems.map((p) => p.file));
+  for (const p of [...files.keys()].filter((p) => p.startsWith(`${COLLECTIONS_DIR}/`) && !listed.has(p) && !stray.has(p)).sort()) {
     const dir = p.split('/').slice(0, 2).join('/');
-    const owner = names.find((n) => collectionDir(n) === dir);
-    problem({
-      kind: 'unlisted-file',
-      file: p,
-      ...(owner ? { collection: owner } : {}),
-      message: owner
-        ? `${p} is in the tree but not listed in ${dir}/collection.json.`
-        : `${p} is in the tree but its collection is not listed in ${MANIFEST_FILE}.`,
-    });
-    if (owner) {
-      corrupt.add(owner);
-      report.collections.find((c) => c.name === owner)!.snapshot = 'corrupt';
-    }
+    const owner = names.find((n) => collectionDir(n) === dir)!;
+    problem({ kind: 'unlisted-file', file: p, collection: owner, message: `${p} is in the tree but not listed in ${dir}/collection.json.` });
+    corrupt.add(owner);
+    report.collections.find((c) => c.name === owner)!.snapshot = 'corrupt';
   }
 
   if (opts.uri) await compareLive(report, snap, entries, corrupt, config, opts);
