@@ -9,6 +9,7 @@
 export * from './core/index.js';
 export { compareBsonValues } from './canonical/bson-order.js';
 export { FORMAT_VERSION, type RepositoryConfig, type Manifest, type CollectionEntry } from './canonical/format.js';
+export type { KeyMaterial } from './crypto/index.js';
 export {
   diffCollection,
   diffSnapshots,

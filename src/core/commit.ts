@@ -1,4 +1,5 @@
 import type { Document } from 'bson';
+import type { KeyMaterial } from '../crypto/index.js';
 import { MANIFEST_FILE, type CollectionEntry, type RepositoryConfig } from '../canonical/format.js';
 import { CollectionNotFoundError, InterruptedError, isDbsnapError, MongoOperationError, FormatError } from '../errors/index.js';
 import { assertDatabaseExists, connect, connectionError, type Connection } from '../mongo/connection.js';
@@ -54,7 +55,7 @@ export interface CommitOptions {
   /** Commit even when nothing changed. */
   allowEmpty?: boolean;
   /** Key material for sensitive fields (DBSNAP_KEY or a key file's contents). */
-  key?: string;
+  key?: KeyMaterial;
   /** Use the server's collection hashes (dbHash) to skip collections unchanged since HEAD. */
   useServerHashes?: boolean;
   /** Collections read at once. */

@@ -1,5 +1,5 @@
 import { diffSnapshots, type SnapshotDiff } from '../diff/index.js';
-import { isEncryptedValue } from '../crypto/index.js';
+import { isEncryptedValue, type KeyMaterial } from '../crypto/index.js';
 import { CollectionNotFoundError, InvalidArgumentError } from '../errors/index.js';
 import { assertDatabaseExists, connect } from '../mongo/connection.js';
 import { SnapshotRepository } from '../store/index.js';
@@ -24,7 +24,7 @@ export interface DiffOptions {
   collections?: string[];
   /** Most document changes kept per collection (counts stay exact). */
   limit?: number;
-  key?: string;
+  key?: KeyMaterial;
   useServerHashes?: boolean;
   onProgress?: ProgressCallback;
   signal?: AbortSignal;

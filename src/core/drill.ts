@@ -5,6 +5,7 @@
  * snapshot's commit (drill-notes.ts). The source database is never written: the scratch name
  * always differs from it and must not exist beforehand.
  */
+import type { KeyMaterial } from '../crypto/index.js';
 import { InvalidArgumentError } from '../errors/index.js';
 import { connect } from '../mongo/connection.js';
 import { databaseFromUri, describeSource, formatSource } from '../mongo/uri.js';
@@ -25,7 +26,7 @@ export interface DrillOptions {
   uri: string;
   /** Names the scratch database `<db>_dbsnap_drill_<time>` (default: the URI's database, else the snapshot's). */
   db?: string;
-  key?: string;
+  key?: KeyMaterial;
   /** Restore into a host listed in protectedHosts. */
   force?: boolean;
   /** Record the result in the repository (default true). */

@@ -3,6 +3,7 @@
  * archive (mongorestore), canonical Extended JSON lines (mongoimport, people), or plain JSON
  * arrays (scripts; lossy, see src/interchange/ejson-write.ts).
  */
+import type { KeyMaterial } from '../crypto/index.js';
 import { mkdir, writeFile, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -38,7 +39,7 @@ export interface ExportOptions {
   /** Database name for the dump (default: the one the snapshot was taken from). */
   db?: string;
   /** Key material: sensitive fields are decrypted with it. */
-  key?: string;
+  key?: KeyMaterial;
   /** Without a key, write sensitive fields as dbsnap's encrypted marker documents instead of refusing. */
   keepEncrypted?: boolean;
   /** Replace sensitive values with pseudonyms (needs the key). */

@@ -7,7 +7,7 @@ import { stat, readdir } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { BSON, type Document } from 'bson';
 import { compareBsonValues } from '../canonical/bson-order.js';
-import { EXACT_DECODE_OPTIONS } from '../crypto/index.js';
+import { EXACT_DECODE_OPTIONS, type KeyMaterial } from '../crypto/index.js';
 import { FormatError, InvalidArgumentError } from '../errors/index.js';
 import {
   readBackup,
@@ -48,7 +48,7 @@ export interface ImportOptions {
   /** Leave these collections out. */
   exclude?: string[];
   /** Key material, needed when dbsnap.json declares sensitive fields (they are encrypted). */
-  key?: string;
+  key?: KeyMaterial;
   /** Commit even when the snapshot equals HEAD. */
   allowEmpty?: boolean;
   author?: Identity;

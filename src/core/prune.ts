@@ -4,6 +4,7 @@
  * deletes a branch or a tag: it only ever touches those two namespaces. Objects no longer
  * reachable stay on disk until a gc.
  */
+import type { KeyMaterial } from '../crypto/index.js';
 import { InvalidArgumentError } from '../errors/index.js';
 import { SnapshotRepository } from '../store/index.js';
 import { readDrills, writeDrills } from './drill-notes.js';
@@ -76,7 +77,7 @@ export interface HousekeepingOptions {
   repo: string;
   uri: string;
   db?: string;
-  key?: string;
+  key?: KeyMaterial;
   now?: Date;
   safetyOlderThanMs?: number;
   drillsOlderThanMs?: number;

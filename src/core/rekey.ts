@@ -8,7 +8,7 @@ import {
   metadataText,
   type CollectionEntry,
 } from '../canonical/format.js';
-import { decryptDocument, encryptDocument, fieldsForCollection, parseKey, parseSensitiveFields } from '../crypto/index.js';
+import { decryptDocument, encryptDocument, fieldsForCollection, parseKey, parseSensitiveFields, type KeyMaterial } from '../crypto/index.js';
 import { InvalidArgumentError } from '../errors/index.js';
 import type { TreeEntryInput } from '../store/index.js';
 import { commitTree, withLockedHead } from './commit-tree.js';
@@ -19,9 +19,9 @@ import { openSnapshot, partBlobs, readCollectionEntry, readManifest } from './sn
 export interface RekeyOptions {
   repo: string;
   /** The key the sensitive fields are encrypted with now (not needed if none are yet). */
-  oldKey?: string;
+  oldKey?: KeyMaterial;
   /** The new key (64 hex characters or base64 of 32 bytes). */
-  newKey: string;
+  newKey: KeyMaterial;
   author?: Identity;
   now?: Date;
   onProgress?: ProgressCallback;
@@ -45,13 +45,14 @@ export interface RekeyResult {
  */
 export async function rekey(opts: RekeyOptions): Promise<RekeyResult> {
   return withLockedHead(opts.repo, 'rekey', async ({ repo, config, head, ref }) => {
-    const oldKey = config.keyId ? loadKey(config, opts.oldKey, 'the old key') : undefined;
+    const oldKey = config.keyId ? loadKey(config, named(opts.oldKey, 'the old key')) : undefined;
     if (config.keyId && !oldKey) {
       throw new InvalidArgumentError(
         `the repository's sensitive fields are encrypted with key ${config.keyId}; give that key as the old key (--old-key-file).`,
       );
     }
-    const newKey = parseKey(opts.newKey, 'the new key');
+    const { text, source } = named(opts.newKey, 'the new key');
+    const newKey = parseKey(text, source);
     const spec = parseSensitiveFields(config.sensitive);
     const snap = await openSnapshot(repo, head);
     const manifest = await readManifest(snap);
@@ -114,4 +115,11 @@ export async function rekey(opts: RekeyOptions): Promise<RekeyResult> {
     });
     return { commit, keyId: newKey.id, ...(previousKeyId ? { previousKeyId } : {}), collections: done, documents };
   });
+}
+
+/** Key material with its source; text alone is named by its role (`the old key`). */
+function named(material: KeyMaterial, role: string): { text: string; source: string };
+function named(material: KeyMaterial | undefined, role: string): { text: string; source: string } | undefined;
+function named(material: KeyMaterial | undefined, role: string): { text: string; source: string } | undefined {
+  return typeof material === 'string' ? { text: material, source: role } : material;
 }

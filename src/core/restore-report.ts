@@ -2,6 +2,7 @@
  * What `restore` takes and returns: its options, and the result that says what was restored,
  * how each collection was checked, and which references a partial restore left dangling.
  */
+import type { KeyMaterial } from '../crypto/index.js';
 import type { CollectionType } from '../canonical/format.js';
 import type { Identity, ProgressCallback } from './progress.js';
 import type { RestoreMode, RestorePlan } from './restore-plan.js';
@@ -33,7 +34,7 @@ export interface RestoreOptions {
   /** Restore into a host listed in `protectedHosts`. */
   force?: boolean;
   /** Key material for encrypted fields (DBSNAP_KEY or a key file's contents). */
-  key?: string;
+  key?: KeyMaterial;
   /** Restore sensitive fields as pseudonyms instead of their real values. */
   mask?: boolean;
   /** Asked before anything existing is replaced; false cancels (ECONFIRM) with nothing changed. */

@@ -9,10 +9,12 @@ import {
   encryptDocument,
   EXACT_DECODE_OPTIONS,
   fieldsForCollection,
+  keyMaterialParts,
   maskDocument,
   parseKey,
   parseSensitiveFields,
   type DbsnapKey,
+  type KeyMaterial,
 } from '../crypto/index.js';
 import { KeyError } from '../errors/index.js';
 
@@ -27,12 +29,14 @@ export function sensitiveFieldNames(config: RepositoryConfig, collections?: stri
 }
 
 /**
- * Parses the key and checks it is the one the repository's sensitive fields are encrypted with.
- * Returns undefined when no key was given.
+ * Parses the key and checks it is the one the repository's sensitive fields are encrypted with;
+ * errors name the key's source. Returns undefined when no key was given.
  */
-export function loadKey(config: RepositoryConfig, material: string | undefined, source = 'DBSNAP_KEY'): DbsnapKey | undefined {
-  if (material === undefined || material.trim() === '') return undefined;
-  const key = parseKey(material, source);
+export function loadKey(config: RepositoryConfig, material: KeyMaterial | undefined): DbsnapKey | undefined {
+  if (material === undefined) return undefined;
+  const { text, source } = keyMaterialParts(material);
+  if (text.trim() === '') return undefined;
+  const key = parseKey(text, source);
   if (config.keyId && key.id !== config.keyId) {
     throw new KeyError(
       `wrong key: the repository's sensitive fields are encrypted with key ${config.keyId}, but ${source} is key ${key.id}.`,
@@ -48,7 +52,7 @@ export function loadKey(config: RepositoryConfig, material: string | undefined, 
  */
 function perCollection<T>(
   config: RepositoryConfig,
-  material: string | undefined,
+  material: KeyMaterial | undefined,
   collections: string[] | undefined,
   missingKey: (fields: string[]) => string,
   make: (paths: readonly string[], key: DbsnapKey, collection: string) => T,
@@ -81,7 +85,7 @@ function perCollection<T>(
  */
 export function buildDocumentTransform(
   config: RepositoryConfig,
-  material: string | undefined,
+  material: KeyMaterial | undefined,
   collections?: string[],
   encrypted?: ReadonlyMap<string, readonly string[]>,
 ): { key?: DbsnapKey; transformFor: (collection: string) => ((doc: Uint8Array) => Document | Uint8Array) | undefined } {
@@ -101,7 +105,7 @@ export function buildDocumentTransform(
  */
 export function buildRestoreTransform(
   config: RepositoryConfig,
-  material: string | undefined,
+  material: KeyMaterial | undefined,
   opts: { mask?: boolean; collections?: string[]; encrypted?: ReadonlyMap<string, readonly string[]> } = {},
 ): { key?: DbsnapKey; transformFor: (collection: string) => ((doc: Document) => Document) | undefined } {
   return perCollection(

@@ -3,6 +3,7 @@
  * encoded exactly as commit would encode it (so equal data gives equal part blob ids and the
  * diff engine can skip it unread). diff, status and verify all build their sides here.
  */
+import type { KeyMaterial } from '../crypto/index.js';
 import { basename } from 'node:path';
 import type { Document } from 'bson';
 import { EJSON } from 'bson';
@@ -134,7 +135,7 @@ async function liveMeta(conn: Connection, info: CollectionInfo): Promise<Collect
 export interface LiveSidesOptions {
   config: RepositoryConfig;
   /** Key material for sensitive fields (so encrypted values compare equal to the snapshot's). */
-  key?: string;
+  key?: KeyMaterial;
   /** Compare against this snapshot: its unchanged parts are not kept in memory. */
   against?: SnapshotRef | null;
   only?: string[];

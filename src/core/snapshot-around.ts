@@ -2,6 +2,7 @@
  * `dbsnap run`: a snapshot before and after a risky command (a migration, a bulk fix), both
  * tagged, so the state before it is one `dbsnap restore` away.
  */
+import type { KeyMaterial } from '../crypto/index.js';
 import { spawn } from 'node:child_process';
 import type { SnapshotDiff } from '../diff/index.js';
 import { InterruptedError, InvalidArgumentError, TagExistsError } from '../errors/index.js';
@@ -40,7 +41,7 @@ export interface SnapshotAroundOptions {
   tag?: string;
   /** When the command fails, restore the before-snapshot (after a safety snapshot). */
   restoreOnFailure?: boolean;
-  key?: string;
+  key?: KeyMaterial;
   useServerHashes?: boolean;
   author?: Identity;
   now?: () => Date;

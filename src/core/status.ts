@@ -1,4 +1,5 @@
 import type { CollectionStatus, SnapshotDiff } from '../diff/index.js';
+import type { KeyMaterial } from '../crypto/index.js';
 import { diff } from './diff.js';
 import type { ProgressCallback } from './progress.js';
 
@@ -6,7 +7,7 @@ export interface StatusOptions {
   repo: string;
   uri: string;
   db?: string;
-  key?: string;
+  key?: KeyMaterial;
   onProgress?: ProgressCallback;
   signal?: AbortSignal;
 }

@@ -2,6 +2,7 @@
  * What `verify` reports: its options, the per-collection rows and relation results, and the
  * problems (the integrity checker's Problem) that make a snapshot fail.
  */
+import type { KeyMaterial } from '../crypto/index.js';
 import type { CollectionEntry } from '../canonical/format.js';
 import type { ProgressCallback } from './progress.js';
 import type { DanglingReport } from './references.js';
@@ -19,7 +20,7 @@ export interface VerifyOptions {
   /** Database name (default: the one in the URI). */
   db?: string;
   /** Key for sensitive fields, needed to compare collections that have them with a database. */
-  key?: string;
+  key?: KeyMaterial;
   /** Example `_id`s per dangling relation (default 5). */
   examples?: number;
   /** Warn when the repository is readable by others (default true). */

@@ -103,6 +103,17 @@ const HEX_KEY = /^[0-9a-fA-F]{64}$/;
 const BASE64_KEY = /^(?:[A-Za-z0-9+/]{43}|[A-Za-z0-9_-]{43})=?$/;
 
 /**
+ * Key text for sensitive fields as a caller passes it: the text alone, or with where it came from
+ * (`DBSNAP_KEY`, `key file ./dbsnap.key`) so that an error names the source actually used.
+ */
+export type KeyMaterial = string | { text: string; source: string };
+
+/** The text and the source of key material (`the key` when the caller did not say where it came from). */
+export function keyMaterialParts(material: KeyMaterial): { text: string; source: string } {
+  return typeof material === 'string' ? { text: material, source: 'the key' } : material;
+}
+
+/**
  * Parses key text as found in `DBSNAP_KEY` or a key file: 64 hex characters or base64 (standard
  * or URL-safe) of exactly 32 bytes, surrounding whitespace ignored. `source` names where the
  * text came from, for the error message.

@@ -66,7 +66,7 @@ describe('argv -> core call', () => {
   it('passes DBSNAP_KEY to commit without printing it', async () => {
     const { core, calls } = recordingCore();
     const r = await cli(['commit', '--uri', URI], { core, env: { DBSNAP_KEY: 'k'.repeat(64) } });
-    expect(calls[0]!.opts.key).toBe('k'.repeat(64));
+    expect(calls[0]!.opts.key).toEqual({ text: 'k'.repeat(64), source: 'DBSNAP_KEY' });
     expect(r.stdout + r.stderr).not.toContain('kkkk');
   });
 

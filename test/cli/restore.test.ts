@@ -45,7 +45,7 @@ describe('dbsnap restore argv -> core call', () => {
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(calls).toHaveLength(1);
-    expect(calls[0]).toMatchObject({ repo: './backup-repo', key: 'k'.repeat(64), ...expected });
+    expect(calls[0]).toMatchObject({ repo: './backup-repo', key: { text: 'k'.repeat(64), source: 'DBSNAP_KEY' }, ...expected });
     expect(r.stdout).toBe('verified: 0 collections, 0 documents identical to v1\n');
   });
 

@@ -132,7 +132,7 @@ describe('dbsnap verify', () => {
     await cli(['verify', '--repo', 'r'], { core: fake, env: { MONGODB_URI: 'mongodb://env/y' } });
     await cli(['verify', '--repo', 'r', '--db', 'z'], { core: fake, env: { MONGODB_URI: 'mongodb://env/y' } });
     expect(calls).toEqual([
-      { repo: 'r', ref: 'v1', uri: 'mongodb://h/x', db: undefined, key: 'k', examples: 2, onProgress: undefined, signal: undefined },
+      { repo: 'r', ref: 'v1', uri: 'mongodb://h/x', db: undefined, key: { text: 'k', source: 'DBSNAP_KEY' }, examples: 2, onProgress: undefined, signal: undefined },
       { repo: 'r', ref: 'HEAD', key: undefined, examples: 5, onProgress: undefined, signal: undefined },
       { repo: 'r', ref: 'HEAD', uri: 'mongodb://env/y', db: 'z', key: undefined, examples: 5, onProgress: undefined, signal: undefined },
     ]);

@@ -1,7 +1,7 @@
 import { InvalidArgumentError } from '../../errors/index.js';
 import type { CommandFactory } from '../context.js';
 import { printJson } from '../context.js';
-import { readKeyFile } from '../key-material.js';
+import { keyMaterial } from '../key-material.js';
 
 export const rekeyCommand: CommandFactory = (ctx) => ({
   command: 'rekey',
@@ -12,10 +12,10 @@ export const rekeyCommand: CommandFactory = (ctx) => ({
       .option('new-key-file', { type: 'string', describe: 'File with the new key (else DBSNAP_KEY)' })
       .example('DBSNAP_OLD_KEY=$(cat old.key) DBSNAP_KEY=$(cat new.key) $0 rekey', 'rotate the key'),
   handler: async (args) => {
-    const oldKey = args.oldKeyFile ? readKeyFile(args.oldKeyFile) : ctx.io.env.DBSNAP_OLD_KEY;
-    const newKey = args.newKeyFile ? readKeyFile(args.newKeyFile) : ctx.io.env.DBSNAP_KEY;
+    const oldKey = keyMaterial({ keyFile: args.oldKeyFile }, ctx.io.env, 'DBSNAP_OLD_KEY');
+    const newKey = keyMaterial({ keyFile: args.newKeyFile }, ctx.io.env);
     if (!newKey) throw new InvalidArgumentError('no new key: pass --new-key-file or set DBSNAP_KEY.');
-    const r = await ctx.core.rekey({ repo: args.repo, oldKey: oldKey || undefined, newKey });
+    const r = await ctx.core.rekey({ repo: args.repo, oldKey, newKey });
     if (args.json) return printJson(ctx, r);
     if (!args.quiet) {
       ctx.io.stdout(

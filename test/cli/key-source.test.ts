@@ -1,0 +1,75 @@
+/**
+ * Key errors name the key's source actually used (the key file given, or the variable), never
+ * DBSNAP_KEY when --key-file was given (issue #10).
+ */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { commit, configValue, init } from '../../src/index.js';
+import { parseKey } from '../../src/crypto/index.js';
+import { FIXED } from '../support/temp-repo.js';
+import { useTestDatabase, type TestDatabase } from '../support/test-db.js';
+import { dbsnap } from './support.js';
+
+const KEY = 'ab'.repeat(32);
+const OTHER = 'cd'.repeat(32);
+let dir = '';
+let repo = '';
+let wrongFile = '';
+let badFile = '';
+let t: TestDatabase;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'dbsnap-keysource-'));
+  repo = join(dir, 'backup-repo');
+  wrongFile = join(dir, 'wrong.key');
+  badFile = join(dir, 'bad.key');
+  await writeFile(wrongFile, `${OTHER}\n`);
+  await writeFile(badFile, 'not-a-key\n');
+  await init({ repo, ...FIXED });
+  await configValue({ repo, key: 'sensitive.users', value: '["email"]', ...FIXED });
+  t = await useTestDatabase('keysource');
+  await t.db.collection('users').insertMany([{ _id: 1, email: 'a@x' }]);
+  await commit({ repo, uri: t.dbUri, key: KEY, ...FIXED });
+});
+afterAll(async () => {
+  await t?.drop();
+  await rm(dir, { recursive: true, force: true });
+});
+
+const keyId = (k: string) => parseKey(k, 'test').id;
+
+describe('key errors name the source actually used', () => {
+  it.each([
+    ['restore', () => ['restore', 'HEAD', '--yes', '--uri', t.dbUri]],
+    ['commit', () => ['commit', '--uri', t.dbUri]],
+    ['verify', () => ['verify', '--uri', t.dbUri]],
+  ])('%s --key-file with the wrong key names the file, not DBSNAP_KEY', async (_c, argv) => {
+    // DBSNAP_KEY holds the right key: --key-file wins, and the error must say which one was wrong.
+    const r = await dbsnap(['--repo', repo, ...argv(), '--key-file', wrongFile], { env: { DBSNAP_KEY: KEY } });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe(
+      `error: wrong key: the repository's sensitive fields are encrypted with key ${keyId(KEY)}, but the key file ${wrongFile} is key ${keyId(OTHER)}.\n`,
+    );
+  });
+
+  it('a malformed key file is named; a malformed DBSNAP_KEY is named', async () => {
+    const f = await dbsnap(['restore', 'HEAD', '--yes', '--repo', repo, '--uri', t.dbUri, '--key-file', badFile]);
+    expect(f.code).toBe(2);
+    expect(f.stderr).toMatch(new RegExp(`^error: the key file ${badFile.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} does not hold a valid dbsnap key \\(found 9 characters\\)`));
+    const e = await dbsnap(['restore', 'HEAD', '--yes', '--repo', repo, '--uri', t.dbUri], { env: { DBSNAP_KEY: 'not-a-key' } });
+    expect(e.code).toBe(2);
+    expect(e.stderr).toMatch(/^error: DBSNAP_KEY does not hold a valid dbsnap key \(found 9 characters\)/);
+    expect(f.stderr + e.stderr).not.toContain('not-a-key');
+  });
+
+  it('rekey names --old-key-file and DBSNAP_OLD_KEY', async () => {
+    const f = await dbsnap(['rekey', '--repo', repo, '--old-key-file', wrongFile], { env: { DBSNAP_KEY: OTHER } });
+    expect(f.code).toBe(2);
+    expect(f.stderr).toContain(`but the key file ${wrongFile} is key ${keyId(OTHER)}.`);
+    const e = await dbsnap(['rekey', '--repo', repo], { env: { DBSNAP_OLD_KEY: OTHER, DBSNAP_KEY: OTHER } });
+    expect(e.code).toBe(2);
+    expect(e.stderr).toContain(`but DBSNAP_OLD_KEY is key ${keyId(OTHER)}.`);
+  });
+});
