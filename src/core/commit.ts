@@ -21,6 +21,7 @@ import {
   configDigest,
   fingerprint,
   readServerHashCache,
+  recordableHashes,
   serverHashMatches,
   writeServerHashCache,
   type ServerHashCache,
@@ -154,7 +155,7 @@ export async function commit(opts: CommitOptions): Promise<CommitResult> {
 
     const useHashes = opts.useServerHashes !== false;
     const plain = selected.filter((c) => c.type === 'collection').map((c) => c.name);
-    const serverHashes = useHashes ? await collectionHashes(conn, plain) : null;
+    const serverHashes = useHashes ? recordableHashes(await collectionHashes(conn, plain), key, (n) => transformFor(n) !== undefined) : null;
     const cache = useHashes ? await readServerHashCache(repo.dir) : {};
     const configKey = configDigest(config);
 

@@ -7,6 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { RepositoryConfig } from '../canonical/format.js';
 import { createSha1 } from '../crypto/hash.js';
+import { keyedDigest, type DbsnapKey } from '../crypto/index.js';
 import { ensureDir, writeFileAtomic, type TreeEntryInput } from '../store/index.js';
 
 export type ServerHashCache = Record<string, { serverHash: string; config: string; parts: string }>;
@@ -24,6 +25,26 @@ export async function readServerHashCache(repoDir: string): Promise<ServerHashCa
 export async function writeServerHashCache(repoDir: string, cache: ServerHashCache): Promise<void> {
   await ensureDir(join(repoDir, 'dbsnap'));
   await writeFileAtomic(join(repoDir, FILE), JSON.stringify(cache));
+}
+
+/**
+ * The server hashes as the cache records them: a collection with sensitive fields gets an HMAC of
+ * its hash under the key, never the server's MD5 itself, which is a hash of the plaintext and so
+ * would let anyone holding the repository confirm a guess of the data.
+ */
+export function recordableHashes(
+  hashes: Record<string, string> | null,
+  key: DbsnapKey | undefined,
+  sensitive: (collection: string) => boolean,
+): Record<string, string> | null {
+  if (!hashes) return null;
+  const out: Record<string, string> = {};
+  for (const [name, hash] of Object.entries(hashes)) {
+    if (!sensitive(name)) out[name] = hash;
+    // Without the key there is nothing safe to record or compare: the collection is read.
+    else if (key) out[name] = `hmac-sha256:${keyedDigest(key, hash)}`;
+  }
+  return out;
 }
 
 /** The settings that change how documents are encoded: a cached hash is valid only under the same ones. */

@@ -16,7 +16,7 @@ import type { CollectionSide, DocumentEntry, PartRef } from '../diff/index.js';
 import type { Connection } from '../mongo/connection.js';
 import { collectionHashes, estimatedCount, listCollections, listIndexes, readRawDocuments, type CollectionInfo } from '../mongo/reader.js';
 import { SnapshotRepository } from '../store/index.js';
-import { configDigest, fingerprint, readServerHashCache, serverHashMatches } from './hash-cache.js';
+import { configDigest, fingerprint, readServerHashCache, recordableHashes, serverHashMatches } from './hash-cache.js';
 import type { ProgressCallback } from './progress.js';
 import { buildDocumentTransform } from './sensitive.js';
 import { collectionFiles, decodeMeta, hasManifest, loadPart, partBlobs, readCollectionEntry, readManifest, type SnapshotRef } from './snapshot.js';
@@ -151,9 +151,9 @@ export async function liveSides(conn: Connection, opts: LiveSidesOptions): Promi
   const infos = (await listCollections(conn)).filter(
     (c) => !config.exclude.includes(c.name) && (!opts.only || opts.only.includes(c.name)),
   );
-  const { transformFor } = buildDocumentTransform(config, opts.key, opts.only);
+  const { key, transformFor } = buildDocumentTransform(config, opts.key, opts.only);
   const plain = infos.filter((c) => c.type === 'collection').map((c) => c.name);
-  const hashes = opts.useServerHashes !== false && against ? await collectionHashes(conn, plain) : null;
+  const hashes = opts.useServerHashes !== false && against ? recordableHashes(await collectionHashes(conn, plain), key, (n) => transformFor(n) !== undefined) : null;
   const cache = hashes ? await readServerHashCache(against!.repo.dir) : {};
   const configKey = configDigest(config);
 

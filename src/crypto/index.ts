@@ -2,7 +2,7 @@
  * Sensitive data: keys, deterministic field encryption, masking, field paths, hashing.
  * Pure functions over documents and bytes; Node's `crypto` is the only primitive provider.
  */
-export { DbsnapKey, generateKey, keyMaterialParts, parseKey, type KeyMaterial } from './keys.js';
+export { DbsnapKey, generateKey, keyedDigest, keyMaterialParts, parseKey, type KeyMaterial } from './keys.js';
 export {
   decryptDocument,
   decryptValue,

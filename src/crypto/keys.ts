@@ -7,7 +7,7 @@
  * public: the repository config stores it so a wrong key is reported as such, not as
  * "authentication failed" on every field.
  */
-import { hkdfSync, randomBytes } from 'node:crypto';
+import { createHmac, hkdfSync, randomBytes } from 'node:crypto';
 import { inspect } from 'node:util';
 import { KeyError } from '../errors/index.js';
 
@@ -28,6 +28,8 @@ export interface SubKeys {
   readonly nonce: Buffer;
   /** HMAC-SHA256 key for masking pseudonyms. */
   readonly mask: Buffer;
+  /** HMAC-SHA256 key for digests kept outside the snapshot (the server-hash cache). */
+  readonly digest: Buffer;
 }
 
 function derive(ikm: Uint8Array, info: string, length = KEY_BYTES): Buffer {
@@ -61,6 +63,7 @@ export class DbsnapKey {
       encryption: derive(material, 'dbsnap field encryption'),
       nonce: derive(material, 'dbsnap field nonce'),
       mask: derive(material, 'dbsnap mask'),
+      digest: derive(material, 'dbsnap keyed digest'),
     });
   }
 
@@ -162,4 +165,16 @@ function keyFromDecoded(bytes: Buffer, source: string): DbsnapKey {
  */
 export function generateKey(): string {
   return randomBytes(KEY_BYTES).toString('hex');
+}
+
+/**
+ * HMAC-SHA256 of `text` under the key's digest sub-key (hex). A plain hash of plaintext data
+ * (say the server's MD5 of a collection holding sensitive fields) lets anyone with the file
+ * confirm a guess of the data; a keyed one does not.
+ *
+ * @example
+ * keyedDigest(key, serverMd5) // '3f1c...' (64 hex characters), stable for the same key and text
+ */
+export function keyedDigest(key: DbsnapKey, text: string): string {
+  return createHmac('sha256', subKeysOf(key).digest).update(text, 'utf8').digest('hex');
 }
