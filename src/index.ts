@@ -7,6 +7,9 @@
  * await commit({ repo: 'backup-repo', uri: 'mongodb://localhost:27017/shop' });
  */
 export * from './core/index.js';
+// Building blocks beside the operations: commit trailers and the reference checks verify uses.
+export { parseTrailers } from './core/commit.js';
+export { findDanglingReferences, valuesAtPath, referenceKey, type DocumentSource } from './core/references.js';
 export { compareBsonValues } from './canonical/bson-order.js';
 export { FORMAT_VERSION, type RepositoryConfig, type Manifest, type CollectionEntry } from './canonical/format.js';
 export type { KeyMaterial } from './crypto/index.js';

@@ -13,7 +13,7 @@
  */
 import { parseSensitiveFields } from '../crypto/paths.js';
 import { validateConfig } from './config-schema.js';
-import { InvalidArgumentError, UnsupportedFormatError } from '../errors/index.js';
+import { CorruptSnapshotError, InvalidArgumentError, UnsupportedFormatError } from '../errors/index.js';
 import type { CollectionType } from '../mongo/reader.js';
 
 /** `collection`, `view` or `timeseries`: the kinds of collection a server lists (one definition, in src/mongo). */
@@ -130,7 +130,7 @@ export interface CollectionEntry {
 export function checkManifest(value: unknown, source: string): Manifest {
   const m = value as Manifest;
   if (!m || m.format !== 'dbsnap' || typeof m.collections !== 'object') {
-    throw new InvalidArgumentError(`${source} is not a dbsnap manifest.`);
+    throw new CorruptSnapshotError(`${source} is not a dbsnap manifest.`);
   }
   if (m.formatVersion > FORMAT_VERSION) {
     throw new UnsupportedFormatError(

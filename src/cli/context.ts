@@ -1,3 +1,7 @@
+/**
+ * What every command handler gets: the injected core and IO, the global options, and small
+ * argv helpers shared by the commands (lists, the URI, JSON output).
+ */
 import type { Argv } from 'yargs';
 import * as core from '../core/index.js';
 import type { CliIO } from './io.js';

@@ -1,3 +1,4 @@
+/** The diff renderers' colours through chalk: the CLI's side of the diff Painter interface. */
 import type { Painter } from '../diff/index.js';
 import { paint, type CliIO } from './io.js';
 

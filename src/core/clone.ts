@@ -1,3 +1,4 @@
+/** The `clone` operation: a new snapshot repository from a remote one. */
 import { promises as fsp } from 'node:fs';
 import { CONFIG_FILE } from '../canonical/format.js';
 import { InvalidArgumentError } from '../errors/index.js';

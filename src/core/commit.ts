@@ -1,3 +1,7 @@
+/**
+ * The `commit` operation: reads every selected collection of a database (point-in-time where the
+ * server allows), encodes it into parts, and commits the snapshot tree onto a ref.
+ */
 import type { Document } from 'bson';
 import type { KeyMaterial } from '../crypto/index.js';
 import { MANIFEST_FILE, type CollectionEntry, type RepositoryConfig } from '../canonical/format.js';
@@ -13,6 +17,7 @@ import {
   snapshotTime,
   startSnapshotSession,
   type CollectionInfo,
+  type SnapshotSession,
 } from '../mongo/reader.js';
 import { formatSource, redactText } from '../mongo/uri.js';
 import { checkCollectionNames } from './collection-names.js';
@@ -302,7 +307,7 @@ function selectCollections(all: CollectionInfo[], config: RepositoryConfig, opts
 }
 
 interface CollectionJob {
-  session?: import('mongodb').ClientSession;
+  session?: SnapshotSession;
   transform?: (doc: Uint8Array) => Document | Uint8Array;
   reuse?: { entry: CollectionEntry; files: TreeEntryInput[] };
   serverHash?: string;

@@ -1,3 +1,4 @@
+/** The `config` operation: reads, sets or unsets one dbsnap.json key by dotted path (a change is a commit). */
 import type { RepositoryConfig } from '../canonical/format.js';
 import { configSchema, MANAGED_CONFIG_KEYS } from '../canonical/config-schema.js';
 import { ConfigError, InvalidArgumentError } from '../errors/index.js';

@@ -1,3 +1,4 @@
+/** The `diff` operation: picks the two sides (snapshots or the live database) and runs the diff engine. */
 import { diffSnapshots, type SnapshotDiff } from '../diff/index.js';
 import { isEncryptedValue, type KeyMaterial } from '../crypto/index.js';
 import { CollectionNotFoundError, InvalidArgumentError } from '../errors/index.js';

@@ -1,3 +1,4 @@
+/** The `fetch` operation: copies a remote's snapshots into the repository under its remote-tracking refs. */
 import { InvalidArgumentError, RemoteNotFoundError } from '../errors/index.js';
 import { acquireLock, openTransport, redactUrl, SnapshotRepository, type FetchedRef, type RemoteConfig } from '../store/index.js';
 import type { ProgressCallback } from './progress.js';

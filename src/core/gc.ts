@@ -1,3 +1,4 @@
+/** The `gc` operation: packs the repository's loose objects into one packfile (src/store does the work). */
 import { acquireLock, SnapshotRepository, type RepackResult } from '../store/index.js';
 import type { ProgressCallback } from './progress.js';
 

@@ -1,3 +1,4 @@
+/** Who and when a commit records: the default author identity and git timestamps. */
 import { hostname, userInfo } from 'node:os';
 import type { Identity } from './progress.js';
 

@@ -19,7 +19,7 @@ import {
 import type { FieldConversion } from '../interchange/type-inference.js';
 import { acquireLock, SnapshotRepository } from '../store/index.js';
 import { commitMessage } from './commit.js';
-import { defaultIdentity, gitTime } from './identity.js';
+import { commitTree } from './commit-tree.js';
 import type { Identity, ProgressCallback } from './progress.js';
 import { buildDocumentTransform } from './sensitive.js';
 import { fingerprint } from './hash-cache.js';
@@ -273,14 +273,7 @@ export async function importBackup(opts: ImportOptions): Promise<ImportResult> {
         documents: manifest.documents,
         durationMs: Math.round(performance.now() - started),
       });
-      const who = opts.author ?? defaultIdentity();
-      const commitOid = await repo.writeCommit({
-        tree,
-        parents: head ? [head] : [],
-        message,
-        author: { ...who, ...gitTime(item.date) },
-      });
-      await repo.updateRef(headRef, commitOid, head);
+      const commitOid = await commitTree(repo, { ref: headRef, parent: head, tree, message, author: opts.author, now: item.date });
       snapshots.push({ ...base, committed: true, commit: commitOid, message });
     }
     return { snapshots };

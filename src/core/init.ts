@@ -1,3 +1,4 @@
+/** The `init` operation: a new snapshot repository with its dbsnap.json as the first commit. */
 import {
   ATTRIBUTES_FILE,
   CONFIG_FILE,

@@ -1,3 +1,4 @@
+/** The `log` operation: snapshot commits from a ref back, with their trailers and tags. */
 import { MANIFEST_FILE } from '../canonical/format.js';
 import { InvalidArgumentError } from '../errors/index.js';
 import { SnapshotRepository, type CommitInfo } from '../store/index.js';

@@ -1,3 +1,4 @@
+/** The `pull` operation: fetch from a remote, then fast-forward the current branch. */
 import { InvalidArgumentError, PushRejectedError } from '../errors/index.js';
 import { acquireLock, SnapshotRepository } from '../store/index.js';
 import { fetchLocked, type FetchOptions, type FetchResult } from './fetch.js';

@@ -1,3 +1,4 @@
+/** The `push` operation: sends snapshots to a remote through the store's transports, refs last. */
 import { InvalidArgumentError, isDbsnapError, PushRejectedError, RefNotFoundError, RemoteNotFoundError } from '../errors/index.js';
 import { openTransport, redactUrl, SnapshotRepository, type RemoteConfig, type RefUpdate } from '../store/index.js';
 import type { ProgressCallback } from './progress.js';

@@ -1,3 +1,4 @@
+/** The `rekey` operation: re-encrypts the sensitive fields at HEAD under a new key as a new commit. */
 import { serializeDocument } from '../canonical/bson-serializer.js';
 import { readPartFile } from '../canonical/document-reader.js';
 import { encodeCollection } from '../canonical/encode-collection.js';

@@ -1,3 +1,4 @@
+/** The remote operations (add, remove, list): named remote URLs in the repository's git config. */
 import { InvalidArgumentError, RemoteNotFoundError } from '../errors/index.js';
 import { localRemotePath, redactUrl, remoteKind, SnapshotRepository, urlHasPassword, type RemoteConfig, type RemoteKind } from '../store/index.js';
 

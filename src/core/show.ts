@@ -1,3 +1,4 @@
+/** The `show` operation: one snapshot's commit metadata, trailers and per-collection counts. */
 import { SnapshotRepository } from '../store/index.js';
 import { parseTrailers } from './commit.js';
 import { hasManifest, openSnapshot, readCollectionEntry, readManifest } from './snapshot.js';

@@ -1,3 +1,4 @@
+/** The `status` operation: the live database against HEAD, as per-collection counts of changes. */
 import type { CollectionStatus, SnapshotDiff } from '../diff/index.js';
 import type { KeyMaterial } from '../crypto/index.js';
 import { diff } from './diff.js';

@@ -1,3 +1,4 @@
+/** `tag()`: creates a git tag on a snapshot commit (list-tags.ts and delete-tag.ts list and delete). */
 import { acquireLock, SnapshotRepository } from '../store/index.js';
 import { defaultIdentity, gitTime } from './identity.js';
 import type { Identity } from './progress.js';
@@ -34,23 +35,4 @@ export async function tag(opts: TagOptions): Promise<{ name: string; commit: str
     await lock.release();
   }
   return { name: opts.name, commit, annotated: Boolean(opts.message) };
-}
-
-/** Every tag with the commit it names. */
-export async function listTags(opts: { repo: string }) {
-  const repo = await SnapshotRepository.open(opts.repo);
-  return repo.listTags();
-}
-
-/** Deletes a tag (the snapshot itself stays). */
-export async function deleteTag(opts: { repo: string; name: string }): Promise<{ name: string; commit: string }> {
-  const repo = await SnapshotRepository.open(opts.repo);
-  const commit = await repo.resolveCommit(`refs/tags/${opts.name}`).catch(() => '');
-  const lock = await acquireLock(repo.dir, 'tag');
-  try {
-    await repo.deleteTag(opts.name);
-  } finally {
-    await lock.release();
-  }
-  return { name: opts.name, commit };
 }

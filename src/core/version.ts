@@ -1,3 +1,4 @@
+/** dbsnap's own version, read once from package.json. */
 import { readFileSync } from 'node:fs';
 
 /** dbsnap's own version, from package.json (recorded in commit trailers). */

@@ -1,3 +1,4 @@
+/** BSON values -> canonical Extended JSON data for the JSON diff renderer, keeping Undefined visible. */
 import { EJSON } from 'bson';
 import { typeName } from './bson-value.js';
 

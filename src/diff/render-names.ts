@@ -1,3 +1,4 @@
+/** The `--name-only` / `--name-status` renderer: changed collections one per line, as git lists files. */
 import type { CollectionStatus, SnapshotDiff } from './types.js';
 
 const LETTER: Record<Exclude<CollectionStatus, 'unchanged'>, string> = { added: 'A', removed: 'D', changed: 'M' };

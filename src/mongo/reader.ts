@@ -111,6 +111,9 @@ export async function collectionHashes(
 }
 
 /** A session for reading every collection at one cluster time, where the topology allows it. */
+/** The session a point-in-time read runs in (the driver's type, named here so it does not leak past src/mongo). */
+export type SnapshotSession = ClientSession;
+
 export function startSnapshotSession(conn: Connection): ClientSession | undefined {
   if (conn.server.topology === 'standalone') return undefined;
   return conn.client.startSession({ snapshot: true });

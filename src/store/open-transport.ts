@@ -1,3 +1,7 @@
+/**
+ * Picks the transport for a remote URL (smart HTTP, local path, SSH via native git): the one
+ * place that maps a URL kind to its implementation.
+ */
 import { FileTransport } from './transport-file.js';
 import { HttpTransport } from './transport-http.js';
 import { SshTransport } from './transport-ssh.js';

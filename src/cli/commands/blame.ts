@@ -1,3 +1,4 @@
+/** `dbsnap blame`: argv -> core blame() -> the text, Markdown or JSON blame renderer. */
 import { renderBlameJson, renderBlameMarkdown, renderBlameText } from '../../diff/index.js';
 import type { CommandFactory } from '../context.js';
 import { chalkPainter } from '../painter.js';

@@ -1,3 +1,4 @@
+/** `dbsnap branch`: argv -> core branch operations (list, create, delete) -> one line per branch, or JSON. */
 import type { CommandFactory } from '../context.js';
 import { printJson } from '../context.js';
 import { paint } from '../io.js';

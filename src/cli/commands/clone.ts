@@ -1,3 +1,4 @@
+/** `dbsnap clone`: argv -> core clone() of a snapshot repository -> a summary or JSON. */
 import type { CommandFactory } from '../context.js';
 import { gitToken, printJson } from '../context.js';
 import { withProgress } from '../progress.js';

@@ -1,3 +1,4 @@
+/** `dbsnap commit`: argv -> core commit() -> the new commit and one line per collection, or JSON. */
 import { keyMaterial } from '../key-material.js';
 import { renderJson, type CollectionDelta } from '../../diff/index.js';
 import type { CommandFactory } from '../context.js';

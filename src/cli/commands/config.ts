@@ -1,3 +1,4 @@
+/** `dbsnap config`: argv -> core configValue() (read, set or unset a dbsnap.json key; a change is a commit). */
 import type { CommandFactory } from '../context.js';
 import { printJson } from '../context.js';
 

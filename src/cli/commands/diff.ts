@@ -1,3 +1,4 @@
+/** `dbsnap diff`: argv -> core diff() -> the text, stat, names, Markdown or JSON renderer. */
 import { renderJson, renderMarkdown, renderNames, renderStat, renderText } from '../../diff/index.js';
 import type { CommandFactory } from '../context.js';
 import { listArg } from '../context.js';

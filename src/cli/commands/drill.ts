@@ -1,3 +1,4 @@
+/** `dbsnap drill`: argv -> core drill() (restore into a scratch database, verify, drop, record) -> the drill report. */
 import type { CommandFactory } from '../context.js';
 import { printJson, requireUri } from '../context.js';
 import { paint } from '../io.js';

@@ -1,3 +1,4 @@
+/** `dbsnap export`: argv -> core exportSnapshot() (a snapshot as mongodump, Extended JSON or JSON files) -> a summary, or JSON. */
 import { InvalidArgumentError } from '../../errors/index.js';
 import type { CommandFactory } from '../context.js';
 import { listArg, printJson } from '../context.js';

@@ -1,3 +1,4 @@
+/** `dbsnap fetch`: argv -> core fetchRemote() -> the remote refs that moved, or JSON. */
 import type { FetchResult } from '../../core/fetch.js';
 import type { CommandFactory } from '../context.js';
 import { formatBytes, gitToken, printJson } from '../context.js';

@@ -1,3 +1,4 @@
+/** `dbsnap gc`: argv -> core gc() (pack the repository's objects) -> a summary or JSON. */
 import type { CommandFactory } from '../context.js';
 import { printJson } from '../context.js';
 import { withProgress } from '../progress.js';

@@ -1,3 +1,4 @@
+/** `dbsnap import`: argv -> core importBackup() (mongodump, mongoexport or JSON backups as snapshots) -> one line per snapshot, or JSON. */
 import { InvalidArgumentError } from '../../errors/index.js';
 import type { CommandFactory } from '../context.js';
 import { listArg, printJson } from '../context.js';

@@ -1,3 +1,4 @@
+/** The list of commands the CLI registers, in the order `dbsnap --help` shows them. */
 import type { CommandFactory } from '../context.js';
 import { commitCommand } from './commit.js';
 import { diffCommand } from './diff.js';

@@ -1,3 +1,4 @@
+/** `dbsnap init`: argv -> core init() (a new snapshot repository) -> one line, or JSON. */
 import type { CommandFactory } from '../context.js';
 import { printJson } from '../context.js';
 

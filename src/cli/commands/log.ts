@@ -1,3 +1,4 @@
+/** `dbsnap log`: argv -> core log() -> one commit summary per snapshot, newest first, or JSON; --doc: one document's history. */
 import { renderHistoryJson, renderHistoryMarkdown, renderHistoryText } from '../../diff/index.js';
 import { InvalidArgumentError } from '../../errors/index.js';
 import type { CliContext, CommandFactory } from '../context.js';

@@ -1,3 +1,4 @@
+/** `dbsnap prune`: argv -> core prune() (old safety snapshots and drill records) -> what went. */
 import type { CommandFactory } from '../context.js';
 import { printJson } from '../context.js';
 

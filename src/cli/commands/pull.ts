@@ -1,3 +1,4 @@
+/** `dbsnap pull`: argv -> core pull() (fetch, then fast-forward) -> what moved, or JSON. */
 import type { CommandFactory } from '../context.js';
 import { gitToken, printJson } from '../context.js';
 import { withProgress } from '../progress.js';

@@ -1,3 +1,4 @@
+/** `dbsnap push`: argv -> core push() to a remote -> what moved, or JSON. */
 import type { RemotePushResult } from '../../core/push.js';
 import type { CommandFactory } from '../context.js';
 import { formatBytes, gitToken, printJson } from '../context.js';

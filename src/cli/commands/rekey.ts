@@ -1,3 +1,4 @@
+/** `dbsnap rekey`: key files or environment -> core rekey() (sensitive fields under a new key) -> the new commit. */
 import { InvalidArgumentError } from '../../errors/index.js';
 import type { CommandFactory } from '../context.js';
 import { printJson } from '../context.js';

@@ -1,3 +1,4 @@
+/** `dbsnap relations`: argv -> core relations() (declared, inferred, accepted) -> a table or JSON. */
 import type { CommandFactory } from '../context.js';
 import { printJson } from '../context.js';
 import { paint } from '../io.js';

@@ -1,3 +1,4 @@
+/** `dbsnap remote`: argv -> core add/remove/list remotes -> a list or JSON. */
 import { InvalidArgumentError } from '../../errors/index.js';
 import type { CommandFactory } from '../context.js';
 import { printJson } from '../context.js';

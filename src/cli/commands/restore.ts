@@ -1,3 +1,7 @@
+/**
+ * `dbsnap restore`: argv -> core restore(), asking before anything is replaced -> the plan,
+ * what was restored and verified, dangling references, or JSON.
+ */
 import type { RestorePlan, RestoreResult } from '../../core/restore.js';
 import { ConfirmationRequiredError, InvalidArgumentError } from '../../errors/index.js';
 import type { CommandFactory } from '../context.js';

@@ -1,3 +1,4 @@
+/** `dbsnap run`: argv -> core snapshotAround() (snapshot, run a command, snapshot again) -> steps, summary or JSON. */
 import { renderStat } from '../../diff/index.js';
 import type { CommandFactory } from '../context.js';
 import { printJson, requireUri } from '../context.js';

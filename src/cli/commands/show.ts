@@ -1,3 +1,4 @@
+/** `dbsnap show`: argv -> core show() -> the commit summary, its trailers and a per-collection table, or JSON. */
 import { renderJson, renderStat } from '../../diff/index.js';
 import type { CommandFactory } from '../context.js';
 import { printJson } from '../context.js';

@@ -1,3 +1,4 @@
+/** `dbsnap status`: argv -> core status() (the database against HEAD) -> per-collection counts; exit 1 when not clean. */
 import type { CommandFactory } from '../context.js';
 import { printJson, requireUri } from '../context.js';
 import { paint } from '../io.js';

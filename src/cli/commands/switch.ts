@@ -1,3 +1,4 @@
+/** `dbsnap switch`: argv -> core switchBranch() (move HEAD and the work tree) -> one line, or JSON. */
 import type { CommandFactory } from '../context.js';
 import { printJson } from '../context.js';
 

@@ -1,3 +1,4 @@
+/** `dbsnap tag`: argv -> core tag(), listTags() or deleteTag() -> one line per tag, or JSON. */
 import { InvalidArgumentError } from '../../errors/index.js';
 import type { CommandFactory } from '../context.js';
 import { printJson } from '../context.js';

@@ -1,3 +1,4 @@
+/** `dbsnap verify`: argv -> core verify() -> one line per collection and relation, the problems; exit 1 on any. */
 import type { CommandFactory } from '../context.js';
 import { printJson } from '../context.js';
 import { paint } from '../io.js';

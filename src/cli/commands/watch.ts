@@ -1,3 +1,4 @@
+/** `dbsnap watch`: argv -> core watch() (schedule, cron, change stream or once) -> one line per tick. */
 import type { WatchTick } from '../../core/watch.js';
 import { InvalidArgumentError } from '../../errors/index.js';
 import type { CommandFactory } from '../context.js';
