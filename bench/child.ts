@@ -5,11 +5,13 @@
  */
 import { apostropheRead, apostropheWrite } from './contenders/apostrophe.js';
 import { commitAgain, commitFirst, diffSnapshots, gcRepository, idle, restoreSnapshot, verifySnapshot } from './contenders/dbsnap.js';
-import { floorRead, floorWrite } from './contenders/floor.js';
+import { floorDump, floorRead, floorServer, floorWrite } from './contenders/floor.js';
 import { seedWay } from './contenders/seed.js';
 import { cpuNow, type Contender, type ContenderParams } from './contenders/types.js';
 
 const CONTENDERS: Record<string, Contender> = {
+  'floor-dump': floorDump,
+  'floor-server': floorServer,
   'floor-read': floorRead,
   commit: commitFirst,
   'commit-again': commitAgain,
@@ -27,6 +29,10 @@ const CONTENDERS: Record<string, Contender> = {
   seed: seedWay,
   'apostrophe-write': apostropheWrite,
   'apostrophe-read': apostropheRead,
+  'many-dump': floorDump,
+  'many-commit': commitFirst,
+  'big-dump': floorDump,
+  'big-commit': commitFirst,
   idle,
 };
 

@@ -11,6 +11,8 @@ export interface Sample {
   cpuMs?: number;
   /** Peak resident set size of the child, in bytes. */
   maxRssBytes: number;
+  /** CPU time the server process spent while this contender ran (only when the bench started the server). */
+  serverCpuMs?: number;
   /** Contender-specific facts (bytes written, documents restored, ...). */
   info?: Record<string, unknown>;
 }
@@ -24,6 +26,9 @@ export interface ContenderResult {
   samples: Sample[];
   /** Set when the contender could not run at all or failed: `n/a: ...`, `error: ...`, `timeout ...`. */
   note?: string;
+  /** Rows over another database than the shop (many collections, big documents): its size. */
+  documents?: number;
+  bsonBytes?: number;
 }
 
 /** A summarised row, as printed and as emitted by `--json`. */
@@ -34,6 +39,12 @@ export interface Row {
   medianMs: number | null;
   /** Median CPU milliseconds of the contender's own process (null when not reported). */
   cpuMs: number | null;
+  /** cpuMs per document of the database the row covers, in microseconds. */
+  cpuUsPerDoc: number | null;
+  /** Median CPU milliseconds the server process spent while the contender ran (null when unknown). */
+  serverCpuMs: number | null;
+  /** Documents the row's rates are over (the shop, or the row's own database). */
+  documents: number;
   docsPerSec: number | null;
   mbPerSec: number | null;
   floor: string | null;
@@ -74,14 +85,21 @@ export function summarize(results: readonly ContenderResult[], documents: number
     const ms = medians.get(r.id) ?? null;
     const floorMs = r.floor ? medians.get(r.floor) : undefined;
     const cpus = r.samples.flatMap((s) => (s.cpuMs === undefined ? [] : [s.cpuMs]));
+    const serverCpus = r.samples.flatMap((s) => (s.serverCpuMs === undefined ? [] : [s.serverCpuMs]));
+    const cpuMs = cpus.length > 0 ? median(cpus) : null;
+    const docs = r.documents ?? documents;
+    const bytes = r.bsonBytes ?? bsonBytes;
     return {
       id: r.id,
       label: r.label,
       runs: r.samples.length,
       medianMs: ms,
-      cpuMs: cpus.length > 0 ? median(cpus) : null,
-      docsPerSec: ms !== null && ms > 0 ? documents / (ms / 1000) : null,
-      mbPerSec: ms !== null && ms > 0 ? bsonBytes / MB / (ms / 1000) : null,
+      cpuMs,
+      cpuUsPerDoc: cpuMs !== null && docs > 0 ? (cpuMs * 1000) / docs : null,
+      serverCpuMs: serverCpus.length > 0 ? median(serverCpus) : null,
+      documents: docs,
+      docsPerSec: ms !== null && ms > 0 ? docs / (ms / 1000) : null,
+      mbPerSec: ms !== null && ms > 0 ? bytes / MB / (ms / 1000) : null,
       floor: r.floor ?? null,
       ratio: ms !== null && floorMs ? ms / floorMs : null,
       peakRssMb: r.samples.length > 0 ? Math.max(...r.samples.map((s) => s.maxRssBytes)) / MB : null,
@@ -111,47 +129,42 @@ function cpuRatioTarget(name: string, rows: readonly Row[], id: string, baseId: 
   return { name, limit: `<= ${limit}x CPU`, actual: `${fmtRatio(ratio)}`, met: ratio <= limit };
 }
 
+/** Inputs of the targets besides the rows. */
+export interface TargetContext {
+  /** Repository growth (objects/) of the 0.1% commit, % of the first snapshot's size. */
+  growthPercent: number | null;
+  /** The same after `dbsnap gc` (first snapshot packed, then the 0.1% commit and gc again). */
+  packedGrowthPercent?: number | null;
+  /** Shop size of the run: the peak RSS limit is 250 MB up to 1M documents, 300 MB beyond. */
+  documents: number;
+}
+
+/** dbsnap's own commands among the rows: each has a peak RSS target. */
+const DBSNAP_COMMANDS = [
+  'commit',
+  'commit-again',
+  'commit-change',
+  'diff',
+  'verify',
+  'restore',
+  'gc',
+  'commit-change-packed',
+  'gc-change',
+  'diff-packed',
+  'verify-packed',
+  'restore-packed',
+];
+
 /**
- * The issue's targets, evaluated on one run's rows. `growthPercent` is the repository growth
- * (objects/) of the 0.1% commit as a percentage of the first snapshot's size; `packedGrowthPercent`
- * the same after `dbsnap gc` (first snapshot packed, then the 0.1% commit and gc again).
+ * The targets of issue 17 (and the storage targets of the earlier issues), evaluated on one run's
+ * rows: ratios of medians measured in the same run.
  */
-export function evaluateTargets(rows: readonly Row[], growthPercent: number | null, packedGrowthPercent: number | null = null): Target[] {
+export function evaluateTargets(rows: readonly Row[], ctx: TargetContext): Target[] {
   const targets: Target[] = [
-    ratioTarget('commit vs floor-read', rows, 'commit', 'floor-read', 1.0),
-    ratioTarget('commit again (nothing changed, dbHash) vs floor-read', rows, 'commit-again', 'floor-read', 0.1),
-    ratioTarget('commit after 0.1% change vs floor-read', rows, 'commit-change', 'floor-read', 1.0),
-    {
-      name: 'repository growth after 0.1% change',
-      limit: '<= 5%',
-      actual: growthPercent === null ? 'not measured' : `${growthPercent.toFixed(2)}%`,
-      met: growthPercent === null ? null : growthPercent <= 5,
-    },
-    ratioTarget('diff (0.1% apart) vs full commit', rows, 'diff', 'commit', 0.05),
-    ratioTarget('restore (verified) vs floor-write', rows, 'restore', 'floor-write', 1.5),
+    ratioTarget('commit (empty repository) vs floor-dump', rows, 'commit', 'floor-dump', 2.5),
+    ratioTarget('commit (empty repository) vs floor-read', rows, 'commit', 'floor-read', 0.5),
+    cpuPerDocTarget('client CPU of commit per document', rows, 'commit', 15),
   ];
-  if (packedGrowthPercent !== null || rows.some((r) => r.id.endsWith('-packed'))) {
-    targets.push(
-      {
-        name: 'repository growth after 0.1% change, after gc',
-        limit: '<= 0.5%',
-        actual: packedGrowthPercent === null ? 'not measured' : `${packedGrowthPercent.toFixed(3)}%`,
-        met: packedGrowthPercent === null ? null : packedGrowthPercent <= 0.5,
-      },
-      cpuRatioTarget('diff, packed vs loose', rows, 'diff-packed', 'diff', 1.2),
-      cpuRatioTarget('verify, packed vs loose', rows, 'verify-packed', 'verify', 1.2),
-      cpuRatioTarget('restore, packed vs loose', rows, 'restore-packed', 'restore', 1.2),
-    );
-  }
-  for (const id of ['commit', 'commit-change', 'restore']) {
-    const rss = rowById(rows, id)?.peakRssMb ?? null;
-    targets.push({
-      name: `peak RSS of ${id}`,
-      limit: '<= 300 MB',
-      actual: rss === null ? 'not measured' : `${rss.toFixed(0)} MB`,
-      met: rss === null ? null : rss <= 300,
-    });
-  }
   const commitRow = rowById(rows, 'commit');
   for (const other of ['seed', 'apostrophe-write']) {
     const o = rowById(rows, other);
@@ -166,6 +179,46 @@ export function evaluateTargets(rows: readonly Row[], growthPercent: number | nu
       actual: `${fmtRatio(commitRow.medianMs / o.medianMs)} time, ${fmtRatio(commitRow.peakRssMb / o.peakRssMb)} RSS`,
       met: commitRow.medianMs < o.medianMs && commitRow.peakRssMb < o.peakRssMb,
     });
+  }
+  targets.push(
+    ratioTarget('commit after 0.1% change vs floor-read', rows, 'commit-change', 'floor-read', 0.3),
+    ratioTarget('commit again (nothing changed, server hashes) vs floor-read', rows, 'commit-again', 'floor-read', 0.05),
+    ratioTarget('diff (0.1% apart) vs commit', rows, 'diff', 'commit', 0.03),
+    ratioTarget('restore (verified) vs floor-write', rows, 'restore', 'floor-write', 1.3),
+    ratioTarget('verify (local) vs commit', rows, 'verify', 'commit', 0.3),
+  );
+  const rssLimit = ctx.documents > 1_000_000 ? 300 : 250;
+  for (const id of DBSNAP_COMMANDS) {
+    const row = rowById(rows, id);
+    if (!row) continue;
+    const rss = row.peakRssMb;
+    targets.push({
+      name: `peak RSS of ${id}`,
+      limit: `<= ${rssLimit} MB`,
+      actual: rss === null ? 'not measured' : `${rss.toFixed(0)} MB`,
+      met: rss === null ? null : rss <= rssLimit,
+    });
+  }
+  const growth = ctx.growthPercent;
+  targets.push({
+    name: 'repository growth after 0.1% change (issue 7)',
+    limit: '<= 5%',
+    actual: growth === null ? 'not measured' : `${growth.toFixed(2)}%`,
+    met: growth === null ? null : growth <= 5,
+  });
+  const packedGrowth = ctx.packedGrowthPercent ?? null;
+  if (packedGrowth !== null || rows.some((r) => r.id.endsWith('-packed'))) {
+    targets.push(
+      {
+        name: 'repository growth after 0.1% change, after gc',
+        limit: '<= 0.5%',
+        actual: packedGrowth === null ? 'not measured' : `${packedGrowth.toFixed(3)}%`,
+        met: packedGrowth === null ? null : packedGrowth <= 0.5,
+      },
+      cpuRatioTarget('diff, packed vs loose', rows, 'diff-packed', 'diff', 1.2),
+      cpuRatioTarget('verify, packed vs loose', rows, 'verify-packed', 'verify', 1.2),
+      cpuRatioTarget('restore, packed vs loose', rows, 'restore-packed', 'restore', 1.2),
+    );
   }
   return targets;
 }
@@ -200,6 +253,12 @@ export function docHistoryTargets(
   ];
 }
 
+function cpuPerDocTarget(name: string, rows: readonly Row[], id: string, limitUs: number): Target {
+  const us = rowById(rows, id)?.cpuUsPerDoc ?? null;
+  if (us === null) return { name, limit: `<= ${limitUs} us`, actual: 'not measured', met: null };
+  return { name, limit: `<= ${limitUs} us`, actual: `${us.toFixed(1)} us`, met: us <= limitUs };
+}
+
 /** `1234.5` ms -> `1.23 s`; below a second stays in ms. */
 export function fmtMs(ms: number): string {
   return ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(0)} ms`;
@@ -216,14 +275,25 @@ export function fmtInt(n: number): string {
 
 /** Renders rows as a Markdown table (also readable in a terminal). */
 export function formatTable(rows: readonly Row[]): string {
-  const header = ['contender', 'time (median)', 'documents/s', 'MB/s (BSON)', 'ratio to floor', 'client CPU', 'peak RSS', 'runs'];
+  const header = [
+    'contender',
+    'time (median)',
+    'documents/s',
+    'MB/s (BSON)',
+    'ratio to floor',
+    'client CPU',
+    'CPU us/doc',
+    'server CPU',
+    'peak RSS',
+    'runs',
+  ];
   const body = rows.map((r) => {
     if (r.medianMs === null) {
-      return [r.label, r.note ?? 'not measured', '', '', '', '', '', String(r.runs)];
+      return [r.label, r.note ?? 'not measured', '', '', '', '', '', '', '', String(r.runs)];
     }
     if (r.medianMs === 0) {
       // A baseline row (the idle child): only its memory means anything.
-      return [r.label, '-', '-', '-', '-', '-', `${r.peakRssMb!.toFixed(0)} MB`, String(r.runs)];
+      return [r.label, '-', '-', '-', '-', '-', '-', '-', `${r.peakRssMb!.toFixed(0)} MB`, String(r.runs)];
     }
     const ratio = r.ratio === null ? (r.floor ? '' : '1.00x (floor)') : `${fmtRatio(r.ratio)} ${r.floor}`;
     return [
@@ -233,6 +303,8 @@ export function formatTable(rows: readonly Row[]): string {
       (r.mbPerSec ?? 0).toFixed(1),
       ratio,
       r.cpuMs === null ? '' : fmtMs(r.cpuMs),
+      r.cpuUsPerDoc === null ? '' : r.cpuUsPerDoc.toFixed(1),
+      r.serverCpuMs === null ? '' : fmtMs(r.serverCpuMs),
       `${r.peakRssMb!.toFixed(0)} MB`,
       String(r.runs),
     ];

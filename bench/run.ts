@@ -18,6 +18,7 @@ import { promisify } from 'node:util';
 import { BSON, MongoClient } from 'mongodb';
 import { generateShop, loadShop, mutateShop } from '../test/support/shop.js';
 import type { ContenderParams } from './contenders/types.js';
+import { loadBigDocuments, loadManyCollections, type LoadedDatabase } from './databases.js';
 import { summarizeProfile } from './profile.js';
 import {
   docHistoryTargets,
@@ -47,17 +48,24 @@ interface Args {
   keep: boolean;
   depsPrefix: string;
   historyCommits: number;
+  manyCollections: number;
+  manyDocs: number;
+  bigDocs: number;
+  bigMb: number;
 }
 
 const USAGE = `usage: npm run bench -- [--docs N] [--runs R] [--json] [--seed S] [--timeout SEC]
        [--only a,b] [--skip a,b] [--profile a,b] [--workdir DIR] [--keep] [--deps-prefix DIR]
-contenders: idle floor-read commit commit-again commit-change diff verify floor-write restore seed
-            apostrophe-write apostrophe-read gc commit-change-packed gc-change diff-packed
-            verify-packed restore-packed (--skip packed skips the last six) doc-history
+       [--many-collections N] [--many-docs N] [--big-docs N] [--big-mb N] [--history-commits N]
+contenders: idle floor-dump floor-server floor-read commit commit-again commit-change diff verify
+            floor-write restore seed apostrophe-write apostrophe-read gc commit-change-packed
+            gc-change diff-packed verify-packed restore-packed many-dump many-commit big-dump big-commit
+            doc-history
+groups for --only/--skip: apostrophe (both apostrophe rows), packed (the six packed rows),
+many (300 collections, 30,000 documents), big (10 documents of ~10 MB); --profile writes V8 CPU
+profiles of those contenders (node --cpu-prof) and prints their hot spots to stderr.
 --history-commits N (default 100): length of the history doc-history builds before reading one
-document's history (bench/doc-history.ts, run once, not per round)
---skip apostrophe skips both apostrophe rows; --profile writes V8 CPU profiles of those
-contenders (node --cpu-prof) and prints their hot spots to stderr.`;
+document's history (bench/doc-history.ts, run once, not per round)`;
 
 function parseArgs(argv: string[]): Args {
   const a: Args = {
@@ -73,6 +81,10 @@ function parseArgs(argv: string[]): Args {
     keep: false,
     depsPrefix: process.env.BENCH_DEPS_PREFIX ?? join(os.tmpdir(), 'bench-deps'),
     historyCommits: 100,
+    manyCollections: 300,
+    manyDocs: 30_000,
+    bigDocs: 10,
+    bigMb: 10,
   };
   const list = (v: string) => new Set(v.split(',').map((s) => s.trim()).filter(Boolean));
   for (let i = 0; i < argv.length; i++) {
@@ -100,6 +112,10 @@ function parseArgs(argv: string[]): Args {
       case '--workdir': a.workdir = resolve(value()); break;
       case '--deps-prefix': a.depsPrefix = resolve(value()); break;
       case '--history-commits': a.historyCommits = int(); break;
+      case '--many-collections': a.manyCollections = int(); break;
+      case '--many-docs': a.manyDocs = int(); break;
+      case '--big-docs': a.bigDocs = int(); break;
+      case '--big-mb': a.bigMb = int(); break;
       case '--help': case '-h': console.log(USAGE); process.exit(0);
       default: fail(`unknown option ${flag}`);
     }
@@ -175,6 +191,24 @@ async function procPeakRss(pid: number | undefined): Promise<number | null> {
   }
 }
 
+/**
+ * CPU time (user + system) a live process has used so far, in milliseconds, from /proc (Linux
+ * only; null elsewhere). Read before and after each contender, it gives the server's share.
+ */
+async function procCpuMs(pid: number | undefined): Promise<number | null> {
+  if (!pid) return null;
+  try {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the parenthesised command name; utime and stime are the 14th and 15th.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
+  } catch {
+    return null;
+  }
+}
+
+/** USER_HZ: 100 on every Linux this runs on (getconf CLK_TCK). */
+const CLOCK_TICKS = 100;
 
 // ---------------------------------------------------------------------------------------------
 // Contender children
@@ -328,7 +362,9 @@ interface Growth {
 
 const LABELS: Record<string, { label: string; floor?: string }> = {
   idle: { label: 'idle child (tsx, driver and dist/ loaded; RSS baseline)' },
-  'floor-read': { label: 'floor-read (driver -> canonical EJSON lines)' },
+  'floor-server': { label: 'floor-server (sorted raw find, bytes discarded)', floor: 'floor-dump' },
+  'floor-dump': { label: 'floor-dump (sorted raw find -> one .bson file per collection)' },
+  'floor-read': { label: 'floor-read (driver -> canonical EJSON lines)', floor: 'floor-dump' },
   commit: { label: 'dbsnap commit (empty repository)', floor: 'floor-read' },
   'commit-again': { label: 'dbsnap commit again (nothing changed)', floor: 'floor-read' },
   'commit-change': { label: 'dbsnap commit after 0.1% changed', floor: 'floor-read' },
@@ -347,17 +383,36 @@ const LABELS: Record<string, { label: string; floor?: string }> = {
   'diff-packed': { label: 'dbsnap diff HEAD~1 HEAD, packed', floor: 'diff' },
   'verify-packed': { label: 'dbsnap verify HEAD, packed', floor: 'verify' },
   'restore-packed': { label: 'dbsnap restore, packed', floor: 'restore' },
+  // Reported without a target: each database against its own dump floor.
+  'many-dump': { label: 'many collections: floor-dump' },
+  'many-commit': { label: 'many collections: dbsnap commit', floor: 'many-dump' },
+  'big-dump': { label: 'big documents: floor-dump' },
+  'big-commit': { label: 'big documents: dbsnap commit', floor: 'big-dump' },
 };
 
 const PACKED_IDS = ['gc', 'commit-change-packed', 'gc-change', 'diff-packed', 'verify-packed', 'restore-packed'];
 
+/** Names that `--only` and `--skip` accept for several rows at once. */
+const ROW_GROUPS: Record<string, string[]> = {
+  apostrophe: ['apostrophe-write', 'apostrophe-read'],
+  packed: PACKED_IDS,
+  many: ['many-dump', 'many-commit'],
+  big: ['big-dump', 'big-commit'],
+};
+const groupsOf = (id: string) => Object.keys(ROW_GROUPS).filter((g) => ROW_GROUPS[g]!.includes(id));
+
+/** The reported-only databases beside the shop (issue 17): their database names. */
+const MANY_DB = 'bench_many';
+const BIG_DB = 'bench_big';
+
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
+  // Other work on the machine skews wall times; the figures are read against this.
+  const loadAverageAtStart = os.loadavg().map((l) => Math.round(l * 100) / 100);
   const wanted = (id: string) =>
-    (args.only === null || args.only.has(id) || (id.startsWith('apostrophe') && args.only.has('apostrophe'))) &&
+    (args.only === null || args.only.has(id) || groupsOf(id).some((g) => args.only!.has(g))) &&
     !args.skip.has(id) &&
-    !(id.startsWith('apostrophe') && args.skip.has('apostrophe')) &&
-    !(PACKED_IDS.includes(id) && args.skip.has('packed'));
+    !groupsOf(id).some((g) => args.skip.has(g));
   const results = new Map<string, ContenderResult>();
   for (const [id, l] of Object.entries(LABELS)) {
     if (wanted(id)) results.set(id, { id, label: l.label, floor: l.floor, samples: [] });
@@ -396,6 +451,7 @@ async function main(): Promise<void> {
   };
   let bsonBytes = 0;
   let loadMs = 0;
+  const extraDatabases: Record<string, LoadedDatabase> = {};
   // The wire test server can be busy for a long time on one command (it has no _id index for
   // point lookups); generous timeouts keep the driver's monitor from dropping the connection.
   const client = await MongoClient.connect(server.uri, {
@@ -424,6 +480,23 @@ async function main(): Promise<void> {
     loadMs = performance.now() - t0;
     bsonBytes = await bsonBytesOfShop(args.docs, args.seed);
     log(`loaded in ${(loadMs / 1000).toFixed(1)} s; ${(bsonBytes / 2 ** 20).toFixed(1)} MB of BSON`);
+    const loadExtra = async (ids: string[], db: string, load: () => Promise<LoadedDatabase>) => {
+      if (!ids.some((id) => results.has(id))) return;
+      await client.db(db).dropDatabase();
+      const loaded = await load();
+      log(`${db}: ${loaded.collections} collections, ${fmtInt(loaded.documents)} documents, ${(loaded.bsonBytes / 2 ** 20).toFixed(1)} MB of BSON`);
+      extraDatabases[db] = loaded;
+      for (const id of ids) {
+        const r = results.get(id);
+        if (r) Object.assign(r, { documents: loaded.documents, bsonBytes: loaded.bsonBytes });
+      }
+    };
+    await loadExtra(ROW_GROUPS.many!, MANY_DB, () =>
+      loadManyCollections(client.db(MANY_DB), { collections: args.manyCollections, documents: args.manyDocs, seed: args.seed }),
+    );
+    await loadExtra(ROW_GROUPS.big!, BIG_DB, () =>
+      loadBigDocuments(client.db(BIG_DB), { count: args.bigDocs, megabytes: args.bigMb, seed: args.seed }),
+    );
 
     const base = { uri: server.uri, db: SOURCE_DB, docs: args.docs, seed: args.seed };
     const skipLater = new Set<string>();
@@ -436,10 +509,13 @@ async function main(): Promise<void> {
       if (!r || skipLater.has(id)) return false;
       if (r.note?.startsWith('n/a')) return false;
       log(`round ${round + 1}: ${id}`);
+      const serverBefore = await procCpuMs(server.child.pid);
       const out = await runChild(id, params, args, round);
+      const serverAfter = await procCpuMs(server.child.pid);
       if (out.sample) {
+        if (serverBefore !== null && serverAfter !== null) out.sample.serverCpuMs = serverAfter - serverBefore;
         r.samples.push(out.sample);
-        log(`  ${(out.sample.ms / 1000).toFixed(2)} s, peak RSS ${(out.sample.maxRssBytes / 2 ** 20).toFixed(0)} MB ${JSON.stringify(out.sample.info ?? {})}`);
+        log(`  ${(out.sample.ms / 1000).toFixed(2)} s, peak RSS ${(out.sample.maxRssBytes / 2 ** 20).toFixed(0)} MB ${JSON.stringify(out.sample.info ?? {}).slice(0, 400)}`);
         return true;
       }
       log(`  ${out.note}`);
@@ -458,9 +534,13 @@ async function main(): Promise<void> {
     type Group = (round: number) => Promise<void>;
     const groups: Group[] = [
       async (round) => {
-        const dir = await scratch('floor-read');
-        await measure('floor-read', round, { ...base, target: '', repo: '', dir });
-        await rm(dir, { recursive: true, force: true });
+        // The three reading floors back to back, in alternating order like the groups.
+        const ids = ['floor-dump', 'floor-server', 'floor-read'];
+        for (const id of round % 2 === 0 ? ids : ids.reverse()) {
+          const dir = await scratch(id);
+          await measure(id, round, { ...base, target: '', repo: '', dir });
+          await rm(dir, { recursive: true, force: true });
+        }
       },
       async (round) => {
         if (!['commit', 'commit-again', 'commit-change', 'diff', 'verify', 'restore', ...PACKED_IDS].some((id) => results.has(id))) return;
@@ -570,6 +650,22 @@ async function main(): Promise<void> {
     ];
     void apostropheDir;
 
+    // Many collections, big documents: the dump floor and a commit into an empty repository each.
+    for (const [dumpId, commitId, db] of [
+      ['many-dump', 'many-commit', MANY_DB],
+      ['big-dump', 'big-commit', BIG_DB],
+    ] as const) {
+      groups.push(async (round) => {
+        const ids = round % 2 === 0 ? [dumpId, commitId] : [commitId, dumpId];
+        for (const id of ids) {
+          if (!results.has(id)) continue;
+          const dir = await scratch(id);
+          await measure(id, round, { ...base, db, target: '', repo: join(dir, 'repo'), dir });
+          await rm(dir, { recursive: true, force: true });
+        }
+      });
+    }
+
     if (results.has('idle')) await measure('idle', 0, { ...base, target: '', repo: '', dir: args.workdir });
     for (let round = 0; round < args.runs; round++) {
       const order = round % 2 === 0 ? groups : [...groups].reverse();
@@ -591,8 +687,12 @@ async function main(): Promise<void> {
   const rows = summarize([...results.values()], args.docs, bsonBytes);
   const g = state.growth;
   const pg = state.packedGrowth;
-  const targets = [...evaluateTargets(rows, g?.percent ?? null, pg?.percent ?? null), ...docHistoryTargets(state.docHistory)];
+  const targets = [
+    ...evaluateTargets(rows, { growthPercent: g?.percent ?? null, packedGrowthPercent: pg?.percent ?? null, documents: args.docs }),
+    ...docHistoryTargets(state.docHistory),
+  ];
   const machine = {
+    loadAverageAtStart,
     cpus: os.availableParallelism(),
     cpuModel: os.cpus()[0]?.model ?? 'unknown',
     memoryGb: Math.round((os.totalmem() / 2 ** 30) * 10) / 10,
@@ -603,6 +703,7 @@ async function main(): Promise<void> {
   };
   const summary = {
     documents: args.docs,
+    extraDatabases,
     bsonMb: bsonBytes / 2 ** 20,
     runs: args.runs,
     seed: args.seed,
@@ -621,8 +722,9 @@ async function main(): Promise<void> {
     console.log(JSON.stringify(summary, null, 2));
   } else {
     console.log(
-      `\n${fmtInt(args.docs)} documents (${summary.bsonMb.toFixed(1)} MB of BSON), median of ${args.runs} run(s); ` +
-        `${machine.cpus} CPUs, ${machine.memoryGb} GB, node ${machine.node}; server: ${machine.server}\n`,
+      `\n${fmtInt(args.docs)} documents (${summary.bsonMb.toFixed(1)} MB of BSON), median of ${args.runs} run(s)\n` +
+        `machine: ${machine.cpuModel}, ${machine.cpus} cores, ${machine.memoryGb} GB, node ${machine.node}, ` +
+        `load average at start ${machine.loadAverageAtStart.join(' ')}; server: ${machine.server}\n`,
     );
     console.log(formatTable(rows));
     if (g) {

@@ -1,6 +1,9 @@
 /**
- * The floors: what the driver alone does. floor-read is mongoexport's job (every collection in
- * `_id` order to canonical Extended JSON lines); floor-write is a bulk load with insertMany.
+ * The floors: what the driver alone does. floor-dump is mongodump's job (every collection in `_id`
+ * order as raw BSON, appended to one file per collection: what a binary backup costs);
+ * floor-server is the same read with the bytes thrown away (what the server can deliver);
+ * floor-read is mongoexport's job (canonical Extended JSON lines); floor-write is a bulk load with
+ * insertMany.
  */
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { once } from 'node:events';
@@ -12,7 +15,7 @@ import { cpuNow, type Contender } from './types.js';
 /** Lines are collected into chunks of about this size before each write, like any buffered exporter. */
 const CHUNK_CHARS = 1 << 20;
 
-async function write(out: WriteStream, text: string): Promise<void> {
+async function write(out: WriteStream, text: string | Buffer): Promise<void> {
   if (!out.write(text)) await once(out, 'drain');
 }
 
@@ -21,6 +24,54 @@ async function close(out: WriteStream): Promise<void> {
   await once(out, 'finish');
 }
 
+async function collectionNames(client: MongoClient, db: string): Promise<string[]> {
+  const infos = await client.db(db).listCollections({ type: 'collection' }, { nameOnly: true }).toArray();
+  return infos.map((c) => c.name).filter((n) => !n.startsWith('system.')).sort();
+}
+
+/**
+ * Every collection `find({}, {sort: {_id: 1}, raw: true})`; with `dir`, each document's bytes are
+ * appended to `<dir>/<collection>.bson` in ~1 MB writes (mongodump's layout), without it discarded.
+ */
+async function rawRead(p: { uri: string; db: string }, dir: string | null) {
+  const started = performance.now();
+  const client = await MongoClient.connect(p.uri);
+  let documents = 0;
+  let bytes = 0;
+  try {
+    const db = client.db(p.db);
+    for (const name of await collectionNames(client, p.db)) {
+      const out = dir === null ? null : createWriteStream(join(dir, `${encodeURIComponent(name)}.bson`));
+      let chunk: Buffer[] = [];
+      let chunkBytes = 0;
+      for await (const doc of db.collection(name).find({}, { sort: { _id: 1 }, raw: true })) {
+        const raw = doc as unknown as Buffer;
+        documents++;
+        bytes += raw.length;
+        if (out === null) continue;
+        chunk.push(raw);
+        chunkBytes += raw.length;
+        if (chunkBytes >= CHUNK_CHARS) {
+          await write(out, Buffer.concat(chunk, chunkBytes));
+          chunk = [];
+          chunkBytes = 0;
+        }
+      }
+      if (out !== null) {
+        if (chunkBytes > 0) await write(out, Buffer.concat(chunk, chunkBytes));
+        await close(out);
+      }
+    }
+  } finally {
+    await client.close();
+  }
+  return { ms: performance.now() - started, info: { documents, bsonBytes: bytes } };
+}
+
+export const floorDump: Contender = (p) => rawRead(p, p.dir);
+
+export const floorServer: Contender = (p) => rawRead(p, null);
+
 export const floorRead: Contender = async (p) => {
   const started = performance.now();
   const client = await MongoClient.connect(p.uri);
@@ -28,8 +79,7 @@ export const floorRead: Contender = async (p) => {
   let bytes = 0;
   try {
     const db = client.db(p.db);
-    const names = (await db.listCollections({ type: 'collection' }, { nameOnly: true }).toArray()).map((c) => c.name).sort();
-    for (const name of names) {
+    for (const name of await collectionNames(client, p.db)) {
       const out = createWriteStream(join(p.dir, `${name}.jsonl`));
       let chunk = '';
       for await (const doc of db.collection(name).find({}, { sort: { _id: 1 }, raw: false })) {

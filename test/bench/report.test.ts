@@ -40,11 +40,77 @@ describe('summarize', () => {
   });
 
   it('marks targets met, missed, or not measured', () => {
-    const targets = evaluateTargets(rows, 2.5);
-    expect(targets.find((t) => t.name === 'commit vs floor-read')).toMatchObject({ actual: '0.50x', met: true });
+    const targets = evaluateTargets(rows, { growthPercent: 2.5, documents: 10_000 });
+    expect(targets.find((t) => t.name === 'commit (empty repository) vs floor-read')).toMatchObject({ limit: '<= 0.5x', actual: '0.50x', met: true });
     expect(targets.find((t) => t.name.startsWith('repository growth'))).toMatchObject({ actual: '2.50%', met: true });
     expect(targets.find((t) => t.name.startsWith('restore'))?.met).toBeNull();
-    expect(targets.find((t) => t.name === 'peak RSS of commit')).toMatchObject({ actual: '200 MB', met: true });
+    expect(targets.find((t) => t.name === 'peak RSS of commit')).toMatchObject({ limit: '<= 250 MB', actual: '200 MB', met: true });
+    // 800 ms of client CPU over 10,000 documents: 80 us per document.
+    expect(rows[1]!.cpuUsPerDoc).toBe(80);
+    expect(targets.find((t) => t.name === 'client CPU of commit per document')).toMatchObject({ limit: '<= 15 us', actual: '80.0 us', met: false });
+    // Rows of commands that were not run get no RSS target; the floors never do.
+    expect(targets.some((t) => t.name === 'peak RSS of verify' || t.name === 'peak RSS of floor-read')).toBe(false);
+  });
+});
+
+describe('issue 17 targets', () => {
+  const row = (id: string, ms: number, rssMb: number, extra: Partial<ContenderResult> = {}): ContenderResult => ({
+    id,
+    label: id,
+    samples: [{ ms, cpuMs: ms / 2, maxRssBytes: rssMb * MB, serverCpuMs: ms / 4 }],
+    ...extra,
+  });
+  const rows = summarize(
+    [
+      row('floor-dump', 1000, 150),
+      row('floor-server', 800, 150),
+      row('floor-read', 4000, 300),
+      row('commit', 2400, 240),
+      row('commit-again', 150, 140),
+      row('commit-change', 1300, 260),
+      row('diff', 80, 150),
+      row('verify', 700, 150),
+      row('seed', 3000, 900),
+      row('floor-write', 1000, 150),
+      row('restore', 1400, 200),
+      row('many-commit', 500, 180, { documents: 30_000, bsonBytes: 10 * MB }),
+    ],
+    100_000,
+    32 * MB,
+  );
+  const targets = evaluateTargets(rows, { growthPercent: null, documents: 100_000 });
+  const t = (name: string) => targets.find((x) => x.name === name);
+
+  it('compares commit with the dump floor and floor-read in the same run', () => {
+    expect(t('commit (empty repository) vs floor-dump')).toMatchObject({ limit: '<= 2.5x', actual: '2.40x', met: true });
+    expect(t('commit (empty repository) vs floor-read')).toMatchObject({ actual: '0.60x', met: false });
+    expect(t('commit ahead of seed (time and peak RSS)')).toMatchObject({ actual: '0.80x time, 0.27x RSS', met: true });
+  });
+
+  it('holds the incremental, restore and verify rows to their limits', () => {
+    expect(t('commit after 0.1% change vs floor-read')).toMatchObject({ limit: '<= 0.3x', actual: '0.33x', met: false });
+    expect(t('commit again (nothing changed, server hashes) vs floor-read')).toMatchObject({ limit: '<= 0.05x', actual: '0.037x', met: true });
+    expect(t('diff (0.1% apart) vs commit')).toMatchObject({ limit: '<= 0.03x', actual: '0.033x', met: false });
+    expect(t('restore (verified) vs floor-write')).toMatchObject({ limit: '<= 1.3x', actual: '1.40x', met: false });
+    expect(t('verify (local) vs commit')).toMatchObject({ limit: '<= 0.3x', actual: '0.29x', met: true });
+  });
+
+  it('gives every dbsnap command a peak RSS target: 250 MB up to 1M documents, 300 MB beyond', () => {
+    expect(t('peak RSS of commit-change')).toMatchObject({ limit: '<= 250 MB', actual: '260 MB', met: false });
+    expect(t('peak RSS of verify')).toMatchObject({ actual: '150 MB', met: true });
+    const big = evaluateTargets(rows, { growthPercent: null, documents: 5_000_000 });
+    expect(big.find((x) => x.name === 'peak RSS of commit-change')).toMatchObject({ limit: '<= 300 MB', met: true });
+  });
+
+  it('reports server CPU and per-document CPU over the row\'s own database', () => {
+    const many = rows.find((r) => r.id === 'many-commit')!;
+    expect(many).toMatchObject({ documents: 30_000, cpuMs: 250, serverCpuMs: 125 });
+    expect(many.cpuUsPerDoc).toBeCloseTo(8.333, 3);
+    expect(many.docsPerSec).toBe(60_000);
+    expect(many.mbPerSec).toBe(20);
+    const table = formatTable(rows);
+    expect(table.split('\n')[0]).toContain('| CPU us/doc | server CPU |');
+    expect(table).toMatch(/\| many-commit +\| 500 ms +\| 60,000 +\| 20\.0 +\| 1\.00x \(floor\) +\| 250 ms +\| 8\.3 +\| 125 ms +\| 180 MB +\| 1 +\|/);
   });
 });
 
@@ -60,13 +126,13 @@ describe('packed targets', () => {
       1000,
       MB,
     );
-    const targets = evaluateTargets(rows, 7, 0.25);
+    const targets = evaluateTargets(rows, { growthPercent: 7, packedGrowthPercent: 0.25, documents: 1000 });
     // Wall time 9x (a noisy machine), CPU 1.1x: the CPU ratio decides.
     expect(targets.find((t) => t.name === 'diff, packed vs loose')).toMatchObject({ limit: '<= 1.2x CPU', actual: '1.10x', met: true });
     expect(targets.find((t) => t.name === 'verify, packed vs loose')).toMatchObject({ actual: '1.30x', met: false });
     expect(targets.find((t) => t.name === 'restore, packed vs loose')?.met).toBeNull();
     expect(targets.find((t) => t.name === 'repository growth after 0.1% change, after gc')).toMatchObject({ actual: '0.250%', met: true });
-    expect(evaluateTargets(rows, 7).find((t) => t.name.endsWith('after gc'))?.met).toBeNull();
+    expect(evaluateTargets(rows, { growthPercent: 7, documents: 1000 }).find((t) => t.name.endsWith('after gc'))?.met).toBeNull();
   });
 });
 

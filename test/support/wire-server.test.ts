@@ -587,3 +587,56 @@ describe('wire test server: _id lookups', () => {
     expect(await ids.countDocuments()).toBe(2);
   });
 });
+
+describe('wire test server: the _id index', () => {
+  // Sorting on _id alone walks a kept order instead of sorting per query; these check that the
+  // kept order is exactly what a sort gives after every kind of write.
+  const ids = (docs: Document[]) => docs.map((d) => d._id as number);
+
+  it('serves _id-sorted finds in order after appends, out-of-order inserts, deletes, replacements and renames', async () => {
+    const db = freshDb();
+    const coll = db.collection<{ _id: number; v?: number }>('ordered');
+    await coll.insertMany([1, 2, 3, 5, 8].map((_id) => ({ _id })));
+    expect(ids(await coll.find({}).sort({ _id: 1 }).toArray())).toEqual([1, 2, 3, 5, 8]);
+    // Out of order: the next sorted read sorts once.
+    await coll.insertMany([4, 0, 13].map((_id) => ({ _id })));
+    expect(ids(await coll.find({}).sort({ _id: 1 }).toArray())).toEqual([0, 1, 2, 3, 4, 5, 8, 13]);
+    // Appends after the re-sort keep the order; a delete drops the document from it.
+    await coll.insertOne({ _id: 21 });
+    await coll.deleteOne({ _id: 3 });
+    expect(ids(await coll.find({}).sort({ _id: 1 }).toArray())).toEqual([0, 1, 2, 4, 5, 8, 13, 21]);
+    // A replacement keeps its place and serves its new bytes.
+    await coll.replaceOne({ _id: 5 }, { v: 55 });
+    await coll.updateOne({ _id: 8 }, { $set: { v: 88 } });
+    const sorted = await coll.find({}).sort({ _id: 1 }).toArray();
+    expect(sorted.map((d) => [d._id, d.v ?? null])).toEqual([
+      [0, null], [1, null], [2, null], [4, null], [5, 55], [8, 88], [13, null], [21, null],
+    ]);
+    // Descending, filtered, skipped, limited, projected: the same as the order says.
+    expect(ids(await coll.find({}).sort({ _id: -1 }).toArray())).toEqual([21, 13, 8, 5, 4, 2, 1, 0]);
+    expect(ids(await coll.find({ _id: { $gt: 1, $lt: 13 } }).sort({ _id: -1 }).skip(1).limit(2).toArray())).toEqual([5, 4]);
+    expect(await coll.find({ _id: 8 }, { projection: { v: 1, _id: 0 } }).sort({ _id: 1 }).toArray()).toEqual([{ v: 88 }]);
+    // Natural order is still insertion order.
+    expect(ids(await coll.find({}).toArray())).toEqual([1, 2, 5, 8, 4, 0, 13, 21]);
+    // The order moves with the collection.
+    await client.db('admin').command({ renameCollection: `${db.databaseName}.ordered`, to: `${db.databaseName}.moved` });
+    await db.collection<{ _id: number }>('moved').insertOne({ _id: -1 });
+    expect(ids(await db.collection('moved').find({}).sort({ _id: 1 }).toArray())).toEqual([-1, 0, 1, 2, 4, 5, 8, 13, 21]);
+  });
+
+  it('serves a 20,000-document collection in _id order in batches, byte for byte as inserted', async () => {
+    const coll = freshDb().collection('many');
+    // Descending ObjectIds: every insert is out of order.
+    const docs = Array.from({ length: 20_000 }, (_, i) => ({
+      _id: new ObjectId(Buffer.from((0x7fffffff - i).toString(16).padStart(8, '0') + '0'.repeat(16), 'hex')),
+      i,
+      s: 'x'.repeat(i % 50),
+    }));
+    await coll.insertMany(docs);
+    const raw: Buffer[] = [];
+    for await (const d of coll.find({}, { sort: { _id: 1 }, raw: true })) raw.push(d as unknown as Buffer);
+    const expected = [...docs].reverse().map((d) => BSON.serialize(d));
+    expect(raw.length).toBe(expected.length);
+    expect(Buffer.concat(raw).equals(Buffer.concat(expected))).toBe(true);
+  });
+});

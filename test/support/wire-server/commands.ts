@@ -483,11 +483,48 @@ const insert: Handler = (ctx) => {
   return writeErrors.length ? { n, writeErrors, ok: 1 } : { n, ok: 1 };
 };
 
+/** 1 or -1 when `sort` is exactly `{_id: 1}` or `{_id: -1}` (what the `_id` index answers), else 0. */
+function idSortDirection(sort: unknown): 1 | -1 | 0 {
+  if (!sort || typeof sort !== 'object') return 0;
+  const keys = Object.keys(sort);
+  if (keys.length !== 1 || keys[0] !== '_id') return 0;
+  const dir = (sort as Doc)._id;
+  if (dir === 1 || dir === 'asc' || dir === 'ascending') return 1;
+  if (dir === -1 || dir === 'desc' || dir === 'descending') return -1;
+  return 0;
+}
+
+/**
+ * The documents of a find before skip/limit/projection. A sort on `_id` alone walks the
+ * collection's `_id` index (as mongod does) instead of sorting per query; `_id`s are unique, so
+ * the order is the same a sort would give.
+ */
+function findItems(ctx: CommandContext, name: string): Item[] {
+  const { cmd } = ctx;
+  const coll = ctx.state.store.get(ctx.db, name);
+  const direction = idSortDirection(cmd.sort);
+  if (coll && coll.kind !== 'view' && direction !== 0) {
+    let ordered: Item[];
+    if (isEmptyFilter(cmd.filter)) ordered = coll.byId();
+    else {
+      // A point lookup ({_id: value}) yields at most one document; a scan filters the index order.
+      const found = candidates(coll, cmd.filter);
+      ordered = (found.length <= 1 ? found : coll.byId()).filter(matcher(cmd.filter));
+    }
+    return direction === 1 ? ordered : ordered.reverse();
+  }
+  const items = sourceItems(ctx.state.store, ctx.db, name, 0, cmd.filter).filter(matcher(cmd.filter));
+  return sortItems(items, cmd.sort);
+}
+
+function isEmptyFilter(filter: unknown): boolean {
+  return !filter || (typeof filter === 'object' && Object.keys(filter).length === 0);
+}
+
 const find: Handler = (ctx) => {
   const name = collectionName(ctx);
   const { cmd } = ctx;
-  let items = sourceItems(ctx.state.store, ctx.db, name, 0, cmd.filter).filter(matcher(cmd.filter));
-  items = sortItems(items, cmd.sort);
+  let items = findItems(ctx, name);
   const skip = typeof cmd.skip === 'number' ? cmd.skip : 0;
   const rawLimit = typeof cmd.limit === 'number' ? cmd.limit : 0;
   const limit = Math.abs(rawLimit);

@@ -105,16 +105,26 @@ function writeHeader(view: DataView, length: number, responseTo: number, opCode:
   view.setInt32(12, opCode, true);
 }
 
+/** Bytes before the body in an OP_MSG reply: header, flags and the section kind. */
+export const OP_MSG_BODY_OFFSET = 21;
+
+/**
+ * Fill in the header of an OP_MSG reply whose body is already in place at OP_MSG_BODY_OFFSET
+ * (see encodeDocumentAfter), instead of copying the body into a new message.
+ */
+export function finishOpMsgReply(responseTo: number, message: Uint8Array): Uint8Array {
+  const view = new DataView(message.buffer, message.byteOffset, message.byteLength);
+  writeHeader(view, message.length, responseTo, OP_MSG);
+  view.setUint32(16, 0, true);
+  message[20] = 0;
+  return message;
+}
+
 /** An OP_MSG reply carrying one kind-0 body (no checksum: it is optional). */
 export function encodeOpMsgReply(responseTo: number, body: Uint8Array): Uint8Array {
-  const length = 16 + 4 + 1 + body.length;
-  const out = new Uint8Array(length);
-  const view = new DataView(out.buffer);
-  writeHeader(view, length, responseTo, OP_MSG);
-  view.setUint32(16, 0, true);
-  out[20] = 0;
-  out.set(body, 21);
-  return out;
+  const message = new Uint8Array(OP_MSG_BODY_OFFSET + body.length);
+  message.set(body, OP_MSG_BODY_OFFSET);
+  return finishOpMsgReply(responseTo, message);
 }
 
 /** An OP_REPLY answering a legacy OP_QUERY command with a single document. */

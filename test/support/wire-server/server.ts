@@ -8,10 +8,10 @@
  */
 import net from 'node:net';
 import { BSON } from 'bson';
-import { encodeDocument } from './bson-raw.js';
+import { encodeDocument, encodeDocumentAfter } from './bson-raw.js';
 import { COMMANDS, type CommandContext, type ServerState, checkStandaloneLimits } from './commands.js';
 import { CommandError, codeName } from './errors.js';
-import { OP_QUERY, encodeOpMsgReply, encodeOpReply, parseMessage } from './protocol.js';
+import { OP_MSG_BODY_OFFSET, OP_QUERY, encodeOpReply, finishOpMsgReply, parseMessage } from './protocol.js';
 import { Store } from './store.js';
 import type { Doc } from './values.js';
 
@@ -138,8 +138,11 @@ export async function startWireServer(opts: { port?: number } = {}): Promise<Wir
         failure ??
         execute({ state, db, name, cmd, body: req.body, sequences: req.sequences, connectionId, appName });
       if (req.moreToCome) return true;
-      const body = encodeDocument(reply);
-      socket.write(req.opCode === OP_QUERY ? encodeOpReply(req.requestId, body) : encodeOpMsgReply(req.requestId, body));
+      socket.write(
+        req.opCode === OP_QUERY
+          ? encodeOpReply(req.requestId, encodeDocument(reply))
+          : finishOpMsgReply(req.requestId, encodeDocumentAfter(OP_MSG_BODY_OFFSET, reply)),
+      );
       return true;
     }
 

@@ -8,7 +8,7 @@ import { BSON, Int32, ObjectId, UUID } from 'bson';
 import { Query } from 'mingo';
 import { documentFromElements, elementBytes, encodeElement, firstElement, idIsFirst, rawElements } from './bson-raw.js';
 import { CommandError } from './errors.js';
-import { type Doc, MISSING, decodePlain, decodeTyped, formatDoc, getPath, keyString } from './values.js';
+import { type Doc, MISSING, compareBsonValues, decodePlain, decodeTyped, formatDoc, getPath, keyString } from './values.js';
 
 /** A stored document: its raw bytes plus lazily decoded views. */
 export class StoredDoc {
@@ -93,10 +93,22 @@ export function indexFromSpec(specRaw: Uint8Array): IndexInfo {
   };
 }
 
+/**
+ * The document as far as an index on `fields` needs it: for top-level fields only those elements
+ * are decoded (and nothing is cached on the document, so a unique index on `email` does not keep
+ * a decoded copy of every user in memory); dotted paths decode the whole document.
+ */
+function indexedValues(fields: string[], doc: StoredDoc): Doc {
+  if (fields.some((f) => f.includes('.'))) return doc.typed;
+  const els = rawElements(doc.raw).filter((e) => fields.includes(e.name));
+  return decodeTyped(documentFromElements(els.map((e) => elementBytes(doc.raw, e))));
+}
+
 /** Index keys a document produces: one per combination of array elements (multikey). */
 function indexKeys(index: IndexInfo, doc: StoredDoc): { key: string; values: Doc }[] {
   if (index.partial && !index.partial.test(doc.plain)) return [];
-  const perField = index.fields.map((f) => getPath(doc.typed, f));
+  const values = indexedValues(index.fields, doc);
+  const perField = index.fields.map((f) => getPath(values, f));
   if (index.sparse && perField.every((v) => v === MISSING)) return [];
   let combos: { key: string; values: Doc }[] = [{ key: '', values: {} }];
   index.fields.forEach((f, i) => {
@@ -112,10 +124,53 @@ function indexKeys(index: IndexInfo, doc: StoredDoc): { key: string; values: Doc
   return combos.filter((c) => (seen.has(c.key) ? false : (seen.add(c.key), true)));
 }
 
+/**
+ * A collection's `_id` index: the documents' idKeys in `_id` order, as mongod walks its `_id`
+ * index for a find sorted by `_id`. Inserts in ascending `_id` order (generated ObjectIds, a
+ * restore from a snapshot, a dump) append; anything else marks the order stale and the next
+ * sorted read sorts once. Replacing a document keeps its idKey, so the order stays valid.
+ */
+class IdOrder {
+  private keys: string[] = [];
+  private last: unknown = undefined;
+  private valid = true;
+
+  added(doc: StoredDoc): void {
+    if (!this.valid) return;
+    if (this.keys.length > 0 && compareBsonValues(doc.id, this.last) <= 0) {
+      this.invalidate();
+      return;
+    }
+    this.keys.push(doc.idKey);
+    this.last = doc.id;
+  }
+
+  invalidate(): void {
+    this.valid = false;
+    this.keys = [];
+    this.last = undefined;
+  }
+
+  /** The documents in ascending `_id` order. */
+  sorted(docs: Map<string, StoredDoc>): StoredDoc[] {
+    if (!this.valid) {
+      const all = [...docs.values()].sort((a, b) => compareBsonValues(a.id, b.id));
+      this.keys = all.map((d) => d.idKey);
+      this.last = all.length ? all[all.length - 1]!.id : undefined;
+      this.valid = true;
+      return all;
+    }
+    const out = new Array<StoredDoc>(this.keys.length);
+    for (let i = 0; i < this.keys.length; i++) out[i] = docs.get(this.keys[i]!)!;
+    return out;
+  }
+}
+
 /** A collection (or view) and its documents in insertion ("natural") order. */
 export class Collection {
   readonly uuid = new UUID();
   readonly docs = new Map<string, StoredDoc>();
+  private readonly idOrder = new IdOrder();
   indexes: IndexInfo[];
   constructor(
     public db: string,
@@ -181,8 +236,14 @@ export class Collection {
     const doc = new StoredDoc(raw, keyString(id));
     this.checkUnique(doc);
     this.docs.set(doc.idKey, doc);
+    this.idOrder.added(doc);
     this.addKeys(doc);
     return doc;
+  }
+
+  /** The documents in ascending `_id` order (from the `_id` index, not a sort per query). */
+  byId(): StoredDoc[] {
+    return this.idOrder.sorted(this.docs);
   }
 
   /** Replace a document's bytes in place (natural order kept). The `_id` must not change. */
@@ -203,6 +264,7 @@ export class Collection {
   remove(doc: StoredDoc): void {
     this.removeKeys(doc);
     this.docs.delete(doc.idKey);
+    this.idOrder.invalidate();
   }
 
   /** Add an index; fails with E11000 when existing documents violate a unique index. */
