@@ -12,6 +12,7 @@
 import type { Document } from 'bson';
 import { FormatError } from '../errors/index.js';
 import { documentId } from './document-id.js';
+import { findDuplicateField, type DuplicateField } from './duplicate-fields.js';
 import { convertValue, documentValue, NEEDS_ORDERED_PARSE, ReadError } from './extended-json-values.js';
 import { jsonErrorOffset } from './json-error-position.js';
 import { parseOrdered } from './ordered-json-parser.js';
@@ -61,6 +62,17 @@ function formatError(err: ReadError, source: string, index: number | undefined, 
   });
 }
 
+function duplicateFieldError(d: DuplicateField, source: string, parsed: unknown): FormatError {
+  const raw = Array.isArray(parsed) ? parsed[d.index] : undefined;
+  const field = d.path.join('.');
+  return new FormatError(
+    `${source}: line ${d.line}, document ${d.index}${describeId(raw)}: the field name "${d.path[d.path.length - 1]}" appears twice` +
+      `${d.path.length > 1 ? ` (in ${d.path.slice(0, -1).join('.')})` : ''}. dbsnap never writes that (commit refuses such documents), ` +
+      'so the file was edited by hand; remove one of the two.',
+    { source, index: d.index, line: d.line, path: d.path, field, duplicateField: true },
+  );
+}
+
 function readDocuments(parsed: unknown, source: string): Document[] {
   if (!Array.isArray(parsed)) {
     throw new FormatError(`${source}: a part file must be a JSON array of documents`, { source });
@@ -88,7 +100,8 @@ function readDocuments(parsed: unknown, source: string): Document[] {
  * a non-integer one) is returned as a `Map<string, unknown>`; `BSON.serialize` and the driver keep
  * a Map's order. Top-level documents are Maps only in that case too.
  *
- * Throws FormatError (`code === 'EFORMAT'`) naming `source`, the document index and field path.
+ * Throws FormatError (`code === 'EFORMAT'`) naming `source`, the document index and field path;
+ * also for a field name that appears twice in one object (JSON.parse would keep one silently).
  *
  * @example
  * const [doc] = readPartFile('[\n  {\n    "_id": 1\n  }\n]\n', 'users/part-0001.json');
@@ -96,6 +109,8 @@ function readDocuments(parsed: unknown, source: string): Document[] {
  */
 export function readPartFile(text: string, source = 'part file'): Document[] {
   const parsed = parseJson(text, source);
+  const duplicate = findDuplicateField(text, parsed);
+  if (duplicate) throw duplicateFieldError(duplicate, source, parsed);
   try {
     return readDocuments(parsed, source);
   } catch (err) {

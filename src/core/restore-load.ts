@@ -14,6 +14,7 @@ import { createMd5, sha256Hex } from '../crypto/hash.js';
 import {
   CorruptSnapshotError,
   DbsnapError,
+  FormatError,
   InterruptedError,
   KeyError,
   RestoreFailedError,
@@ -316,7 +317,7 @@ async function dropTemporaries(ctx: LoadContext, names: string[]): Promise<strin
 function failure(err: unknown, collection: string, state: string): DbsnapError {
   if (err instanceof InterruptedError) return new InterruptedError(`restore interrupted while restoring "${collection}"; ${state}.`, { collection });
   // A fault of the snapshot, the key or the target's abilities keeps its own code.
-  if (err instanceof CorruptSnapshotError || err instanceof UnsupportedFeatureError || err instanceof KeyError) return err;
+  if (err instanceof CorruptSnapshotError || err instanceof FormatError || err instanceof UnsupportedFeatureError || err instanceof KeyError) return err;
   const cause = err instanceof Error ? err.message : String(err);
   return new RestoreFailedError(`restore failed at collection "${collection}": ${cause}. ${state[0]!.toUpperCase()}${state.slice(1)}.`, {
     collection,

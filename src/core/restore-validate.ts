@@ -8,7 +8,7 @@ import { EJSON, type Document } from 'bson';
 import { DbPointer } from '../canonical/bson-special-values.js';
 import { documentId } from '../canonical/document-id.js';
 import type { CollectionEntry, Manifest, RepositoryConfig } from '../canonical/format.js';
-import { CollectionNotFoundError, CorruptSnapshotError, InterruptedError, ProtectedTargetError, UnsupportedFeatureError } from '../errors/index.js';
+import { CollectionNotFoundError, CorruptSnapshotError, FormatError, InterruptedError, ProtectedTargetError, UnsupportedFeatureError } from '../errors/index.js';
 import { protectedHostsIn, redactUri } from '../mongo/uri.js';
 import type { RestoreOptions } from './restore-report.js';
 import { checkCollectionEntry, checkManifestTotals, checkParts, type CheckedPart, type IntegrityEvent, type PartCheckOptions } from './snapshot-integrity.js';
@@ -57,10 +57,12 @@ export async function selectCollections(snap: SnapshotRef, manifest: Manifest, o
 }
 
 /** The integrity checker's problem as the error restore stops with. */
-function corrupt(snap: SnapshotRef, event: Extract<IntegrityEvent, { problem: unknown }>): CorruptSnapshotError {
+function corrupt(snap: SnapshotRef, event: Extract<IntegrityEvent, { problem: unknown }>): CorruptSnapshotError | FormatError {
   const short = snap.commit.slice(0, 7);
   const p = event.problem;
-  return new CorruptSnapshotError(
+  // A part the reader refused (not JSON, a bad type wrapper, a duplicated field name) keeps its code and details.
+  const Err = event.cause instanceof FormatError ? FormatError : CorruptSnapshotError;
+  return new Err(
     `snapshot ${short}: ${p.message} The repository may have been edited by hand; run dbsnap verify ${short} for details. Nothing was changed.`,
     {
       commit: snap.commit,
@@ -68,6 +70,7 @@ function corrupt(snap: SnapshotRef, event: Extract<IntegrityEvent, { problem: un
       kind: p.kind,
       ...(p.collection ? { collection: p.collection } : {}),
       ...(event.expected ? { expected: event.expected, found: event.found } : {}),
+      ...(event.cause instanceof FormatError ? { ...event.cause.data, source: p.file } : {}),
     },
   );
 }

@@ -69,7 +69,7 @@ function mentionsEncryption(buf: Buffer): boolean {
 }
 
 /** What the checker reports, in reading order: a problem, or a part it has finished checking. */
-export type IntegrityEvent = { problem: Problem; expected?: string; found?: string } | { part: CheckedPart };
+export type IntegrityEvent = { problem: Problem; expected?: string; found?: string; cause?: DbsnapError } | { part: CheckedPart };
 
 export interface PartCheckOptions {
   /** Decode every part and check its count and `_id` order (default true). */
@@ -253,7 +253,8 @@ export async function* checkParts(snap: SnapshotRef, entry: CollectionEntry, opt
       docs = readPartFile(text, file);
     } catch (err) {
       if (!(err instanceof DbsnapError)) throw err;
-      yield { problem: { kind: 'parse', collection: name, file, message: err.message } };
+      // The reader's own error (EFORMAT, naming line, document and field) travels with the problem.
+      yield { problem: { kind: 'parse', collection: name, file, message: err.message }, cause: err };
       last = undefined;
       yield { part: { index: i, file, bytes: buf.length, docs: null, documents: 0, encrypted: mentionsEncryption(buf) } };
       continue;

@@ -556,3 +556,27 @@ describe('bad input', () => {
     expect(formatError(() => writeDocument(bdoc(el(0x42, 'x')))).message).toMatch(/unknown BSON type 0x42/);
   });
 });
+
+describe('duplicated field names', () => {
+  it.each([
+    ['[\n  {\n    "_id": 1,\n    "a": 1,\n    "a": 2\n  }\n]\n', 5, 0, ['a'], ' (_id 1)'],
+    ['[{"_id":1},{"_id":{"$oid":"68a72cf14b78eb31b9af9e45"},"x":{"b":[1,{"c":"q\\":","c":2}]}}]', 1, 1, ['x', 'b', '1', 'c'], ' (_id {"$oid":"68a72cf14b78eb31b9af9e45"})'],
+    ['[{"_id":{"$numberLong":"1","$numberLong":"2"}}]', 1, 0, ['_id', '$numberLong'], ' (_id {"$numberLong":"2"})'],
+    ['[{"_id":2, "2": 1, "2": 3}]', 1, 0, ['2'], ' (_id 2)'],
+  ])('%j is EFORMAT naming line %i, document %i, field %j', (text, line, index, path, id) => {
+    let err: FormatError | undefined;
+    try {
+      readPartFile(text, 'p.json');
+    } catch (e) {
+      err = e as FormatError;
+    }
+    expect(err?.code).toBe('EFORMAT');
+    expect(err?.data).toMatchObject({ source: 'p.json', line, index, path });
+    expect(err?.message).toContain(`p.json: line ${line}, document ${index}${id}: the field name "${path[path.length - 1]}" appears twice`);
+  });
+
+  it('keys that only look alike, and quotes and colons inside strings, are not duplicates', () => {
+    const docs = readPartFile('[{"_id":1,"s":"\\"a\\": 1","a":"x\\\\","a\\"":2,"\\u0061b":3,"ab ":4}]', 'p.json');
+    expect(Object.keys(docs[0]!)).toEqual(['_id', 's', 'a', 'a"', 'ab', 'ab ']);
+  });
+});

@@ -9,6 +9,8 @@ import { join } from 'node:path';
 import { commit, init } from '../../src/index.js';
 import { collectionDir, MANIFEST_FILE, metadataText } from '../../src/canonical/format.js';
 import { SnapshotRepository } from '../../src/store/index.js';
+import { BSON } from 'bson';
+import { commitHandmadeSnapshot } from '../support/handmade-snapshot.js';
 import { FIXED } from '../support/temp-repo.js';
 import { useTestDatabase, type TestDatabase } from '../support/test-db.js';
 import { dbsnap } from './support.js';
@@ -86,5 +88,28 @@ describe('restore refuses a manifest that does not add up', () => {
       files.set(ghost, await r.writeBlob(metadataText({ ...users, name: 'ghost' })));
     });
     await expectRefused(ghost, `${ghost} is in the tree but its collection is not listed in ${MANIFEST_FILE}.`);
+  });
+});
+
+describe('a hand-made part with a duplicated field name', () => {
+  it('restore (replace and merge) and verify report EFORMAT naming the file, line, _id and field; the target is untouched', async () => {
+    // Written as {_id: 7, a: 1, b: 2}, then the text edited to say "a" twice (hashes follow the edit).
+    await commitHandmadeSnapshot(repo, 'users', [Buffer.from(BSON.serialize({ _id: 7, a: 1, b: 2 }))], (text) => text.replace('"b": 2', '"a": 2'));
+    const file = `${collectionDir('users')}/parts/first.json`;
+    const message = `${file}: line 5, document 0 (_id 7): the field name "a" appears twice. dbsnap never writes that (commit refuses such documents), so the file was edited by hand; remove one of the two.`;
+    for (const mode of ['replace', 'merge']) {
+      const human = await dbsnap(['restore', 'HEAD', '--yes', '--mode', mode, '--repo', repo, '--uri', target.dbUri]);
+      expect(human.code).toBe(2);
+      expect(human.stderr).toMatch(/^error: snapshot [0-9a-f]{7}: [^\n]+\n$/);
+      expect(human.stderr).toContain(message);
+      const json = await dbsnap(['restore', 'HEAD', '--yes', '--json', '--mode', mode, '--repo', repo, '--uri', target.dbUri]);
+      expect(json.code).toBe(2);
+      expect(JSON.parse(json.stdout || json.stderr).error.code).toBe('EFORMAT');
+      expect(await targetUsers()).toEqual([{ _id: 9, name: 'kept' }]);
+      expect((await target.db.listCollections().toArray()).map((c) => c.name)).toEqual(['users']);
+    }
+    const v = await dbsnap(['verify', '--json', '--repo', repo]);
+    expect(v.code).toBe(1);
+    expect(JSON.parse(v.stdout).problems).toContainEqual({ kind: 'parse', collection: 'users', file, message });
   });
 });

@@ -67,7 +67,7 @@ describe('documents with a duplicated field name', () => {
     }
   });
 
-  it('merge restore of a snapshot that holds one (made by hand) is refused, not reported identical', async () => {
+  it('merge restore of a snapshot that holds one (made by hand) is refused before writing, naming line and field', async () => {
     const t = await useTestDatabase('dupmerge');
     try {
       // Written as {_id: 1, a: 1, b: 2}, then the text edited to say "a" twice.
@@ -77,9 +77,13 @@ describe('documents with a duplicated field name', () => {
       const err = (await restore({ repo, ref: 'HEAD', uri: t.dbUri, mode: 'merge', backup: false, confirm: async () => true }).catch((e: unknown) => e)) as {
         code: string;
         message: string;
+        data: Record<string, unknown>;
       };
-      expect(err.code).toBe('ERESTORE');
-      expect(err.message).toMatch(/^restore failed at collection "odd": odd near _id 1: the documents read back are not the snapshot's \(part collections\/odd\/parts\/first\.json hashes to \w+\.\.\., the snapshot's to \w+\.\.\.\)\. Documents already upserted stay: into "odd"\.$/);
+      // The reader refuses the duplicate before anything is written: nothing was upserted.
+      expect(err.code).toBe('EFORMAT');
+      expect(err.message).toContain('collections/odd/parts/first.json: line 5, document 0 (_id 1): the field name "a" appears twice.');
+      expect(err.data).toMatchObject({ source: 'collections/odd/parts/first.json', line: 5, index: 0, field: 'a' });
+      expect(await t.db.collection('odd').find().toArray()).toEqual([{ _id: 99, other: true }]);
     } finally {
       await t.drop();
     }
