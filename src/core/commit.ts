@@ -20,6 +20,7 @@ import {
   type SnapshotSession,
 } from '../mongo/reader.js';
 import { formatSource, redactText } from '../mongo/uri.js';
+import { TEMP_PREFIX } from '../mongo/writer.js';
 import { checkCollectionNames } from './collection-names.js';
 import { acquireLock, branchRef, SnapshotRepository, type TreeEntryInput } from '../store/index.js';
 import {
@@ -107,6 +108,14 @@ export interface CommitResult {
   pointInTime: boolean;
   clusterTime?: string;
   durationMs: number;
+  /**
+   * What was in the database and not snapshotted, and why: the server's own `system.*`
+   * collections (except system.views and system.buckets.*, which the views and time-series
+   * collections stand for) and temporary collections a restore left (`__dbsnap_tmp_*`).
+   */
+  skipped: { name: string; reason: 'system' | 'restore-temporary' }[];
+  /** One line per kind of skipped collection, saying what to do about it. */
+  warnings: string[];
 }
 
 interface CollectionResult {
@@ -153,7 +162,9 @@ export async function commit(opts: CommitOptions): Promise<CommitResult> {
     conn = await connect({ uri: opts.uri, db: opts.db });
     await assertDatabaseExists(conn);
     opts.onProgress?.({ phase: 'list', done: 0 });
-    const all = await listCollections(conn);
+    const skippedNames: string[] = [];
+    const all = await listCollections(conn, (name) => skippedNames.push(name));
+    const { skipped, warnings } = skippedCollections(skippedNames, conn.dbName);
     const selected = selectCollections(all, config, opts);
     const session = startSnapshotSession(conn);
     await pinSnapshotTime(conn, session, selected.find((c) => c.type !== 'view')?.name);
@@ -237,6 +248,8 @@ export async function commit(opts: CommitOptions): Promise<CommitResult> {
       collections,
       pointInTime,
       ...(clusterTime ? { clusterTime } : {}),
+      skipped,
+      warnings,
     };
     if (treeOid === headTree && !opts.allowEmpty) {
       await saveCache(repo.dir, cache, results, configKey);
@@ -288,6 +301,27 @@ function readFailure(thrown: unknown, collection: string, uri: string): Error {
     { collection, codeName: e.codeName },
     { cause: err },
   );
+}
+
+/** The collections listCollections passed over that a user should hear about, and a line per kind. */
+function skippedCollections(names: string[], db: string): Pick<CommitResult, 'skipped' | 'warnings'> {
+  const sorted = [...names].sort();
+  const system = sorted.filter((n) => n.startsWith('system.') && n !== 'system.views' && !n.startsWith('system.buckets.'));
+  const temporary = sorted.filter((n) => n.startsWith(TEMP_PREFIX));
+  const warnings: string[] = [];
+  if (system.length) {
+    warnings.push(`not snapshotted: ${system.join(', ')} (system collections belong to the server; dbsnap never reads or restores them).`);
+  }
+  if (temporary.length) {
+    warnings.push(
+      `not snapshotted: ${temporary.length} temporary collection${temporary.length === 1 ? '' : 's'} of a restore (${temporary.join(', ')}); ` +
+        `unless a restore into ${db} is running now, an interrupted one left ${temporary.length === 1 ? 'it' : 'them'}: run dbsnap restore --cleanup --db ${db}`,
+    );
+  }
+  return {
+    skipped: [...system.map((name) => ({ name, reason: 'system' as const })), ...temporary.map((name) => ({ name, reason: 'restore-temporary' as const }))],
+    warnings,
+  };
 }
 
 function selectCollections(all: CollectionInfo[], config: RepositoryConfig, opts: CommitOptions): CollectionInfo[] {

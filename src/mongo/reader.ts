@@ -16,8 +16,11 @@ export interface CollectionInfo {
   options: Document;
 }
 
-/** Lists collections, views and time-series collections; `system.*` ones are skipped. */
-export async function listCollections(conn: Connection): Promise<CollectionInfo[]> {
+/**
+ * Lists collections, views and time-series collections; `system.*` and dbsnap's own `__dbsnap_*`
+ * ones are skipped, each passed to `onSkipped` so a caller can say so.
+ */
+export async function listCollections(conn: Connection, onSkipped?: (name: string) => void): Promise<CollectionInfo[]> {
   let infos: Document[];
   try {
     infos = (await conn.db.listCollections({}, { nameOnly: false, authorizedCollections: true }).toArray()) as Document[];
@@ -29,7 +32,10 @@ export async function listCollections(conn: Connection): Promise<CollectionInfo[
     const name = String(info.name);
     // system.* belong to the server; __dbsnap_* to dbsnap itself (a restore's temporary
     // collections and lock): neither is the user's data, so no snapshot ever holds them.
-    if (name.startsWith('system.') || name.startsWith(DBSNAP_COLLECTION_PREFIX)) continue;
+    if (name.startsWith('system.') || name.startsWith(DBSNAP_COLLECTION_PREFIX)) {
+      onSkipped?.(name);
+      continue;
+    }
     const type: CollectionType =
       info.type === 'view' ? 'view' : info.type === 'timeseries' ? 'timeseries' : 'collection';
     out.push({ name, type, options: (info.options as Document) ?? {} });

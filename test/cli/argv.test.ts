@@ -14,7 +14,7 @@ function recordingCore() {
   const core = {
     ...realCore,
     init: record('init', { repo: 'r', created: true, commit: 'c', config: {} }),
-    commit: record('commit', { committed: false, commit: 'abc1234', database: 'shop', documents: 0, collections: [] }),
+    commit: record('commit', { committed: false, commit: 'abc1234', database: 'shop', documents: 0, collections: [], skipped: [], warnings: [] }),
     log: record('log', []),
     show: record('show', { commit: 'c', tags: [], trailers: {}, snapshot: false, collections: [] }),
     diff: record('diff', emptyDiff),

@@ -51,6 +51,7 @@ export const commitCommand: CommandFactory = (ctx) => ({
     );
     // What changed against the parent, per collection: A new, M changed, D dropped, with document
     // counts (the diff reads only the parts whose blobs differ).
+    if (!args.json && !args.quiet) for (const w of r.warnings) ctx.io.stderr(`${c.yellow('warning:')} ${w}\n`);
     const changes = r.committed ? await ctx.core.diff({ repo: args.repo, from: r.parent ?? `${r.commit}~1`, to: r.commit!, limit: 0 }) : undefined;
     if (args.json) return printJson(ctx, changes ? { ...r, changes: JSON.parse(renderJson(changes, { stat: true })) } : r);
     if (!r.committed || !changes) {
