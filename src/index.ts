@@ -8,7 +8,7 @@
  */
 export * from './core/index.js';
 // Building blocks beside the operations: commit trailers and the reference checks verify uses.
-export { parseTrailers } from './core/commit.js';
+export { parseTrailers } from './core/commit-summary.js';
 export { findDanglingReferences, valuesAtPath, referenceKey, type DocumentSource } from './core/references.js';
 export { compareBsonValues } from './canonical/bson-order.js';
 export { FORMAT_VERSION, type RepositoryConfig, type Manifest, type CollectionEntry } from './canonical/format.js';

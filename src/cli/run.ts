@@ -104,7 +104,7 @@ function reportError(err: unknown, io: CliIO, debug: boolean, json: boolean): nu
   if (json) printJsonError(io, isDbsnapError(err) ? err.code : isFromServer(err) ? 'EMONGO' : 'EINTERNAL', line.slice('error: '.length, -1));
   io.stderr(line);
   if (debug && (err as Error)?.stack) io.stderr(`${(err as Error).stack}\n`);
-  else if (!isDbsnapError(err) && !isFromServer(err)) io.stderr('(this looks like a bug in dbsnap; run again with --debug for details)\n');
+  else if ((!isDbsnapError(err) && !isFromServer(err)) || (isDbsnapError(err) && err.code === 'EINTERNAL')) io.stderr('(this looks like a bug in dbsnap; run again with --debug for details)\n');
   if (isDbsnapError(err)) return err.code === 'EINTERRUPTED' ? EXIT.interrupted : err.exitCode;
   return EXIT.error;
 }

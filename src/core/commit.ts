@@ -457,13 +457,3 @@ export function commitMessage(subject: string | undefined, f: MessageFacts): str
   ];
   return `${first}\n\n${body ? `${body}\n\n` : ''}${trailers.join('\n')}\n`;
 }
-
-/** Parses the `Dbsnap-*` trailers of a commit message. */
-export function parseTrailers(message: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const line of message.split('\n')) {
-    const m = /^Dbsnap-([A-Za-z-]+):\s*(.*)$/.exec(line);
-    if (m) out[m[1]!] = m[2]!;
-  }
-  return out;
-}

@@ -24,6 +24,7 @@ import { childPath } from '../diff/document-diff.js';
 import { isDocument } from '../diff/bson-value.js';
 import { CorruptSnapshotError, InvalidArgumentError } from '../errors/index.js';
 import { SnapshotRepository, type CommitInfo } from '../store/index.js';
+import { commitSummary, type CommitSummary } from './commit-summary.js';
 
 export interface DocumentHistoryOptions {
   repo: string;
@@ -39,11 +40,7 @@ export interface DocumentHistoryOptions {
   n?: number;
 }
 
-export interface DocumentVersion {
-  commit: string;
-  date: string;
-  author: string;
-  subject: string;
+export interface DocumentVersion extends CommitSummary {
   kind: 'created' | 'changed' | 'deleted';
   /** The document after this commit (absent when deleted). */
   doc?: Document;
@@ -260,12 +257,7 @@ function pushTransition(out: DocumentVersion[], commit: CommitInfo, before: Stat
   const b = after.entry;
   if (a === null && b === null) return;
   if (a !== null && b !== null && a.text === b.text) return;
-  const base = {
-    commit: commit.oid,
-    date: new Date(commit.author.timestamp * 1000).toISOString(),
-    author: `${commit.author.name} <${commit.author.email}>`,
-    subject: commit.message.split('\n')[0] ?? '',
-  };
+  const base = commitSummary(commit);
   if (a === null) out.push({ ...base, kind: 'created', doc: b!.doc() });
   else if (b === null) out.push({ ...base, kind: 'deleted' });
   else {
@@ -280,13 +272,9 @@ export interface BlameOptions extends Omit<DocumentHistoryOptions, 'n'> {
   deep?: boolean;
 }
 
-export interface BlameLine {
+export interface BlameLine extends CommitSummary {
   path: string;
   value: unknown;
-  commit: string;
-  date: string;
-  author: string;
-  subject: string;
 }
 
 export interface BlameResult {

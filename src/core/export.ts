@@ -14,7 +14,7 @@ import { writeArchive, type ArchiveNamespace } from '../interchange/archive.js';
 import { documentJson } from '../interchange/ejson-write.js';
 import { dumpFileBase, metadataJson } from '../interchange/mongodump.js';
 import { SnapshotRepository } from '../store/index.js';
-import { parseTrailers } from './commit.js';
+import { parseTrailers } from './commit-summary.js';
 import type { ProgressCallback } from './progress.js';
 import { buildRestoreTransform, sensitiveFieldNames } from './sensitive.js';
 import { loadPart, openSnapshot, partBlobs, readCollectionEntry, readConfigAt, readManifest } from './snapshot.js';

@@ -8,6 +8,7 @@ export { commit, type CommitOptions, type CommitResult, type CommittedCollection
 export { log, type LogOptions, type LogEntry } from './log.js';
 export { show, type ShowOptions, type ShowResult } from './show.js';
 export type { Progress, ProgressCallback, Identity } from './progress.js';
+export type { CommitSummary } from './commit-summary.js';
 export { DBSNAP_VERSION } from './version.js';
 export { diff, type DiffOptions } from './diff.js';
 export { status, type StatusOptions, type StatusResult } from './status.js';

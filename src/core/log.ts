@@ -2,7 +2,7 @@
 import { MANIFEST_FILE } from '../canonical/format.js';
 import { InvalidArgumentError } from '../errors/index.js';
 import { SnapshotRepository, type CommitInfo } from '../store/index.js';
-import { parseTrailers } from './commit.js';
+import { commitSummary, parseTrailers, type CommitSummary } from './commit-summary.js';
 import { readDrills } from './drill-notes.js';
 import { ancestors, parseRange } from './revisions.js';
 
@@ -19,11 +19,7 @@ export interface LogOptions {
   all?: boolean;
 }
 
-export interface LogEntry {
-  commit: string;
-  date: string;
-  author: string;
-  subject: string;
+export interface LogEntry extends CommitSummary {
   message: string;
   tags: string[];
   /** Other refs pointing at the commit, full names (`refs/heads/main`, `refs/dbsnap/safety/...`); tags and HEAD are not listed. */
@@ -115,10 +111,7 @@ async function entryFor(
     }
   }
   return {
-    commit: c.oid,
-    date: new Date(c.author.timestamp * 1000).toISOString(),
-    author: `${c.author.name} <${c.author.email}>`,
-    subject: c.message.split('\n')[0] ?? '',
+    ...commitSummary(c),
     message: c.message,
     tags,
     refs,

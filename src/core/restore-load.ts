@@ -114,6 +114,11 @@ async function loadDocuments(
   return { documents: done, md5: recorded ?? md5!.digestHex() };
 }
 
+/** The target holds another number of documents than the snapshot after loading. */
+function countMismatch(entry: CollectionEntry, written: number): RestoreFailedError {
+  return new RestoreFailedError(`${written} documents were written, the snapshot has ${entry.documents}`, { collection: entry.name, expected: entry.documents, found: written });
+}
+
 /** Re-encodes a live collection exactly as commit would and compares it with the snapshot entry. */
 async function verifyLoaded(
   ctx: LoadContext,
@@ -122,7 +127,7 @@ async function verifyLoaded(
   sent: { documents: number; md5: string },
 ): Promise<RestoredCollection['check']> {
   ctx.opts.onProgress?.({ phase: 'verify', collection: entry.name, done: 0, total: entry.documents });
-  if (sent.documents !== entry.documents) throw new Error(`${sent.documents} documents were written, the snapshot has ${entry.documents}`);
+  if (sent.documents !== entry.documents) throw countMismatch(entry, sent.documents);
   // Where the server hashes collections, its hash of the loaded copy must equal the hash of the
   // exact bytes restore sent, which are the snapshot's documents: no read back needed.
   // A server whose hash differs (another algorithm, or a value stored differently) gets the
@@ -131,7 +136,7 @@ async function verifyLoaded(
   if (serverHash && serverHash === sent.md5) return ctx.opts.mask ? 'count' : 'server-hash';
   if (ctx.opts.mask) {
     const n = await countDocuments(ctx.conn, live);
-    if (n !== entry.documents) throw new Error(`${n} documents were written, the snapshot has ${entry.documents}`);
+    if (n !== entry.documents) throw countMismatch(entry, n);
     return 'count';
   }
   const encoded = await encodeCollection(
@@ -146,10 +151,11 @@ async function verifyLoaded(
   );
   checkAborted(ctx.opts.signal, 'every target collection is as it was');
   if (encoded.documents !== entry.documents || encoded.sha256 !== entry.sha256) {
-    throw new Error(
+    throw new RestoreFailedError(
       `read back ${encoded.documents} documents hashing to ${encoded.sha256.slice(0, 12)}..., ` +
         `but the snapshot has ${entry.documents} documents hashing to ${entry.sha256.slice(0, 12)}... ` +
         '(a value the server or driver cannot store exactly?)',
+      { collection: entry.name, expected: { documents: entry.documents, sha256: entry.sha256 }, found: { documents: encoded.documents, sha256: encoded.sha256 } },
     );
   }
   ctx.opts.onProgress?.({ phase: 'verify', collection: entry.name, done: entry.documents, total: entry.documents });
@@ -248,7 +254,7 @@ async function verifyMerged(ctx: LoadContext, entry: CollectionEntry, name: stri
     const ids = part.docs!.map(documentId);
     const found = await findRawByIds(ctx.conn, name, ids);
     const where = `${entry.name} near _id ${EJSON.stringify(ids[0] as Document)}`;
-    if (found.length !== ids.length) throw new Error(`${where}: ${found.length} of the ${ids.length} restored documents are there`);
+    if (found.length !== ids.length) throw new RestoreFailedError(`${where}: ${found.length} of the ${ids.length} restored documents are there`, { collection: entry.name, part: part.file, expected: ids.length, found: found.length });
     if (!ctx.opts.mask) {
       const texts = found.map((raw) => {
         const source = transform ? transform(raw) : raw;
@@ -257,7 +263,7 @@ async function verifyMerged(ctx: LoadContext, entry: CollectionEntry, name: stri
       const sha = sha256Hex(Buffer.from(partFileText(texts), 'utf8'));
       const expected = entry.parts[part.index]!.sha256;
       if (sha !== expected) {
-        throw new Error(`${where}: the documents read back are not the snapshot's (part ${part.file} hashes to ${sha.slice(0, 12)}..., the snapshot's to ${expected.slice(0, 12)}...)`);
+        throw new RestoreFailedError(`${where}: the documents read back are not the snapshot's (part ${part.file} hashes to ${sha.slice(0, 12)}..., the snapshot's to ${expected.slice(0, 12)}...)`, { collection: entry.name, part: part.file, expected, found: sha });
       }
     }
     checked += ids.length;
@@ -282,7 +288,7 @@ export async function recreateViews(ctx: LoadContext, selected: SelectedCollecti
       const now = (await listCollections(ctx.conn)).find((c) => c.name === v.name);
       const want = EJSON.stringify(s.meta.options, { relaxed: false });
       if (!now || EJSON.stringify(now.options, { relaxed: false }) !== want) {
-        throw new Error(`the server reports its definition as ${now ? EJSON.stringify(now.options, { relaxed: false }) : '(missing)'}, not ${want}`);
+        throw new RestoreFailedError(`the server reports its definition as ${now ? EJSON.stringify(now.options, { relaxed: false }) : '(missing)'}, not ${want}`, { collection: v.name });
       }
     } catch (err) {
       throw failure(err, v.name, 'collections were restored, views before it were recreated');

@@ -1,6 +1,6 @@
 /** The `show` operation: one snapshot's commit metadata, trailers and per-collection counts. */
 import { SnapshotRepository } from '../store/index.js';
-import { parseTrailers } from './commit.js';
+import { commitSummary, parseTrailers, type CommitSummary } from './commit-summary.js';
 import { hasManifest, openSnapshot, readCollectionEntry, readManifest } from './snapshot.js';
 
 export interface ShowOptions {
@@ -9,13 +9,9 @@ export interface ShowOptions {
   ref?: string;
 }
 
-export interface ShowResult {
-  commit: string;
+export interface ShowResult extends CommitSummary {
   parents: string[];
   tree: string;
-  date: string;
-  author: string;
-  subject: string;
   message: string;
   tags: string[];
   trailers: Record<string, string>;
@@ -43,13 +39,13 @@ export async function show(opts: ShowOptions): Promise<ShowResult> {
   const repo = await SnapshotRepository.open(opts.repo);
   const snap = await openSnapshot(repo, opts.ref ?? 'HEAD');
   const [c, tags] = await Promise.all([repo.readCommit(snap.commit), repo.tagsByCommit()]);
+  // commit, parents and tree first, as the JSON output has always listed them.
+  const { commit, ...summary } = commitSummary(c);
   const base = {
-    commit: c.oid,
+    commit,
     parents: c.parents,
     tree: c.tree,
-    date: new Date(c.author.timestamp * 1000).toISOString(),
-    author: `${c.author.name} <${c.author.email}>`,
-    subject: c.message.split('\n')[0] ?? '',
+    ...summary,
     message: c.message,
     tags: tags.get(c.oid) ?? [],
     trailers: parseTrailers(c.message),

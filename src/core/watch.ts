@@ -119,6 +119,8 @@ export async function watch(opts: WatchOptions): Promise<WatchResult> {
   let failures = 0;
   let commitsSinceGc = 0;
 
+  // What the last failed tick threw: --once fails with it, code and data intact.
+  let lastError: unknown;
   const tick = async (trigger: WatchTick['trigger']): Promise<WatchTick> => {
     const start = clock.now();
     const t0 = performance.now();
@@ -149,6 +151,7 @@ export async function watch(opts: WatchOptions): Promise<WatchResult> {
       out.durationMs = Math.round(performance.now() - t0);
       return out;
     } catch (err) {
+      lastError = err;
       failures++;
       result.failures++;
       const e = err as { message?: string; code?: string };
@@ -168,7 +171,7 @@ export async function watch(opts: WatchOptions): Promise<WatchResult> {
   if (opts.schedule.kind === 'once') {
     const t = await tick('start');
     opts.onTick(t);
-    if (!t.ok) throw Object.assign(new Error(t.error), { code: t.errorCode });
+    if (!t.ok) throw lastError;
     return result;
   }
 

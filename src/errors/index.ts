@@ -113,7 +113,10 @@ export class BranchError extends define('EBRANCH') {}
 export class InterruptedError extends define('EINTERRUPTED') {}
 /** dbsnap.json does not match its schema (docs/dbsnap.schema.json): unknown key, wrong type, hand-set keyId. */
 export class ConfigError extends define('ECONFIG') {}
-/** Something dbsnap did not expect: a bug. The CLI reports it with this code; the library never throws it. */
+/**
+ * Something dbsnap did not expect: a bug. Thrown where an internal invariant breaks (a pack writer
+ * asked to write an object twice); the CLI also reports any untyped error with this code.
+ */
 export class InternalError extends define('EINTERNAL') {}
 
 /** No remote of that name is configured (or none at all). */

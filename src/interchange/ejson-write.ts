@@ -10,6 +10,7 @@
  *   keeps its canonical wrapper (`{"$numberLong": "7"}`, `{"$numberDecimal": "1.50"}`).
  */
 import { Decimal128 } from 'bson';
+import { FormatError } from '../errors/index.js';
 
 export type JsonFlavour = 'canonical' | 'plain';
 
@@ -136,7 +137,7 @@ class Writer {
       case 0x7f:
         return { text: '{"$maxKey":1}', next: at };
       default:
-        throw new Error(`unknown BSON type 0x${type.toString(16)}`);
+        throw new FormatError(`unknown BSON type 0x${type.toString(16)}`, { type });
     }
   }
 }

@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { BSON, type Document } from 'bson';
 import { serializeDocument } from '../canonical/document-reader.js';
 import type { CollectionSpec } from '../core/snapshot-writer.js';
+import { FormatError } from '../errors/index.js';
 import { documentValue } from './ejson-read.js';
 import { JsonObject, parseJsonText } from './json-text.js';
 
@@ -32,7 +33,7 @@ export function asDriverDocument(doc: Map<string, unknown>): Document {
 /** Parses a metadata.json text; throws the parser's errors (JsonSyntaxError, EjsonValueError). */
 export function parseMetadata(text: string): DumpMetadata {
   const json = parseJsonText(text);
-  if (!(json instanceof JsonObject)) throw new Error('metadata.json is not a JSON object');
+  if (!(json instanceof JsonObject)) throw new FormatError('metadata.json is not a JSON object');
   const doc = documentValue(json);
   const options = doc.get('options');
   const indexes = doc.get('indexes');

@@ -131,7 +131,7 @@ function readVarint(delta: Uint8Array, pos: { i: number }): number {
   let shift = 1;
   for (;;) {
     const byte = delta[pos.i++];
-    if (byte === undefined) throw new Error('truncated size');
+    if (byte === undefined) throw new CorruptSnapshotError('a git delta ends inside a size field; the pack is damaged.');
     n += (byte & 0x7f) * shift;
     shift *= 128;
     if (!(byte & 0x80)) return n;

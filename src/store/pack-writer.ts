@@ -9,6 +9,7 @@ import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import * as zlib from 'node:zlib';
+import { InternalError } from '../errors/index.js';
 import { FILE_MODE, tempPathFor } from './files.js';
 import { IDX_MAGIC, OFS_DELTA, REF_DELTA } from './pack-file.js';
 import type { ObjectReader, ObjectToSend } from './object-walk.js';
@@ -124,7 +125,7 @@ export class PackWriter {
 
   /** Appends one entry made of `parts` (header bytes, then the zlib stream). */
   private async addEntry(oid: string, parts: Buffer[]): Promise<void> {
-    if (this.offsets.has(oid)) throw new Error(`object ${oid} written twice to one pack`);
+    if (this.offsets.has(oid)) throw new InternalError(`object ${oid} written twice to one pack`, { object: oid });
     let crc = 0;
     let length = 0;
     for (const p of parts) {
@@ -147,7 +148,7 @@ export class PackWriter {
   /** A delta against an object already in this pack (`deflated` is the deflated delta). */
   async addDelta(oid: string, baseOid: string, deltaSize: number, deflated: Buffer): Promise<void> {
     const baseOffset = this.offsets.get(baseOid);
-    if (baseOffset === undefined) throw new Error(`delta base ${baseOid} of ${oid} is not written yet`);
+    if (baseOffset === undefined) throw new InternalError(`delta base ${baseOid} of ${oid} is not written yet`, { object: oid, base: baseOid });
     await this.addEntry(oid, [entryHeader(OFS_DELTA, deltaSize), ofsDistance(this.offset - baseOffset), deflated]);
   }
 
@@ -173,7 +174,7 @@ export class PackWriter {
    * name (`pack-<sha>`) they should be renamed to.
    */
   async finish(): Promise<{ tmpPack: string; tmpIdx: string; name: string; packBytes: number }> {
-    if (this.written !== this.count) throw new Error(`pack announced ${this.count} objects, got ${this.written}`);
+    if (this.written !== this.count) throw new InternalError(`pack announced ${this.count} objects, got ${this.written}`, { announced: this.count, written: this.written });
     const checksum = this.hash.digest();
     this.pending.push(checksum);
     this.pendingBytes += checksum.length;

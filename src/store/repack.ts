@@ -18,7 +18,7 @@ import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import { promisify } from 'node:util';
-import { CorruptSnapshotError } from '../errors/index.js';
+import { CorruptSnapshotError, InternalError } from '../errors/index.js';
 import { createDelta } from './delta.js';
 import { isErrno, pathExists } from './files.js';
 import type { ObjectDatabase } from './object-database.js';
@@ -319,7 +319,7 @@ export async function repack(db: ObjectDatabase, tips: string[], onProgress?: (p
     }
     for (const oid of deltaOrder) {
       const { base, delta } = plannedDeltas.get(oid)!;
-      if (writer.offsetOf(base) === undefined) throw new Error(`delta base ${base} not written before ${oid}`);
+      if (writer.offsetOf(base) === undefined) throw new InternalError(`delta base ${base} not written before ${oid}`, { object: oid, base });
       await writer.addDelta(oid, base, delta.length, await deflate(delta));
       deltas++;
       onProgress?.({ phase: 'writing', done: ++done, total });

@@ -4,6 +4,7 @@ import type { CommitOptions, CommitResult } from '../../src/core/commit.js';
 import { backoffMs, nextTickAt, parseDuration } from '../../src/core/schedule.js';
 import { waitForQuiet, watch, type WatchClock, type WatchTick } from '../../src/core/watch.js';
 import { useTempRepository } from '../support/temp-repo.js';
+import { ConnectionError } from '../../src/errors/index.js';
 
 let repo = '';
 useTempRepository('watchcore', (r) => ({ repo } = r));
@@ -147,11 +148,11 @@ describe('watch loop', () => {
         schedule: { kind: 'once' },
         clock: c.clock,
         commitSnapshot: async () => {
-          throw Object.assign(new Error('nope'), { code: 'ECONNECT' });
+          throw new ConnectionError('nope', { host: 'h' });
         },
         onTick: (t) => ticks.push(t),
       }),
-    ).rejects.toMatchObject({ message: 'nope', code: 'ECONNECT' });
+    ).rejects.toSatisfy((err) => err instanceof ConnectionError && err.message === 'nope' && err.data.host === 'h');
     expect(ticks.map((t) => t.ok)).toEqual([true, false]);
     await expect(watch({ repo: `${repo}-missing`, uri: 'mongodb://h/db', schedule: { kind: 'once' }, onTick: () => {} })).rejects.toMatchObject({ code: 'ENOREPO' });
   });

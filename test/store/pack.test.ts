@@ -3,9 +3,11 @@ import * as fs from 'node:fs';
 import { promises as fsp } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import * as zlib from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { gc } from '../../src/core/gc.js';
-import { applyDelta, createDelta } from '../../src/store/delta.js';
+import { applyDelta, createDelta, deltaResultSize } from '../../src/store/delta.js';
+import { PackWriter } from '../../src/store/pack-writer.js';
 import { SnapshotRepository, type CommitInfo } from '../../src/store/index.js';
 import { Rng } from '../support/shop.js';
 
@@ -134,6 +136,27 @@ describe('delta encoding', () => {
     const d = createDelta(Buffer.from('hello world, hello world'), Buffer.from('hello world, hello there'))!;
     expect(() => applyDelta(Buffer.from('short'), d, 'obj 1')).toThrow(expect.objectContaining({ code: 'ECORRUPT' }));
     expect(() => applyDelta(Buffer.from('hello world, hello world'), d.subarray(0, d.length - 2), 'obj 1')).toThrow(/obj 1: delta cannot be applied/);
+    // A delta cut inside its size header is a damaged pack too, never an untyped error.
+    expect(() => deltaResultSize(Uint8Array.of(0x80))).toThrow(expect.objectContaining({ code: 'ECORRUPT' }));
+  });
+});
+
+describe('pack writer invariants', () => {
+  it('an object written twice or a pack short of its count is an InternalError (EINTERNAL), and nothing is left behind', async () => {
+    const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'dbsnap-packwriter-'));
+    try {
+      const w = await PackWriter.create(dir, 2);
+      const oid = 'a'.repeat(40);
+      const content = Buffer.from('hello');
+      await w.addObject(oid, 'blob', content, zlib.deflateSync(content));
+      await expect(w.addObject(oid, 'blob', content, zlib.deflateSync(content))).rejects.toMatchObject({ code: 'EINTERNAL', data: { object: oid } });
+      await expect(w.addDelta('b'.repeat(40), 'c'.repeat(40), 5, zlib.deflateSync(content))).rejects.toMatchObject({ code: 'EINTERNAL', data: { base: 'c'.repeat(40) } });
+      await expect(w.finish()).rejects.toMatchObject({ code: 'EINTERNAL', data: { announced: 2, written: 1 } });
+      await w.abort();
+      expect(await fsp.readdir(dir)).toEqual([]);
+    } finally {
+      await fsp.rm(dir, { recursive: true, force: true });
+    }
   });
 });
 

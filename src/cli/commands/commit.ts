@@ -6,9 +6,6 @@ import { listArg, printJson, requireUri } from '../context.js';
 import { paint } from '../io.js';
 import { withProgress } from '../progress.js';
 
-// Kept for commands that import them from here; they live in ../key-material.ts.
-export { keyMaterial, readKeyFile } from '../key-material.js';
-
 /** `2 added, 1 changed` (documents), or what else changed when no document did. */
 function changedDocuments(d: CollectionDelta): string {
   const n = d.counts;

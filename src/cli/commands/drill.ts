@@ -2,8 +2,8 @@
 import type { CommandFactory } from '../context.js';
 import { printJson, requireUri } from '../context.js';
 import { paint } from '../io.js';
-import { progressDisplay } from '../progress.js';
-import { keyMaterial } from './commit.js';
+import { withProgress } from '../progress.js';
+import { keyMaterial } from '../key-material.js';
 
 export const drillCommand: CommandFactory = (ctx) => ({
   command: 'drill [ref]',
@@ -32,10 +32,8 @@ export const drillCommand: CommandFactory = (ctx) => ({
       }
       return;
     }
-    const progress = progressDisplay(ctx.io, !args.quiet && !args.json);
-    let r;
-    try {
-      r = await ctx.core.drill({
+    const r = await withProgress(ctx.io, !args.quiet && !args.json, (progress) =>
+      ctx.core.drill({
         repo: args.repo,
         ref: args.ref,
         uri: requireUri(args),
@@ -44,10 +42,8 @@ export const drillCommand: CommandFactory = (ctx) => ({
         key: keyMaterial(args, ctx.io.env),
         onProgress: progress.onProgress,
         signal: ctx.io.signal,
-      });
-    } finally {
-      progress.stop();
-    }
+      }),
+    );
     if (!r.ok) ctx.exitCode = 1;
     if (args.json) return printJson(ctx, r);
     const where = `${r.database} (${r.droppedScratch ? 'dropped again' : c.red('NOT dropped: drop it by hand')})`;

@@ -3,8 +3,8 @@ import { InvalidArgumentError } from '../../errors/index.js';
 import type { CommandFactory } from '../context.js';
 import { listArg, printJson } from '../context.js';
 import { paint } from '../io.js';
-import { progressDisplay } from '../progress.js';
-import { keyMaterial } from './commit.js';
+import { withProgress } from '../progress.js';
+import { keyMaterial } from '../key-material.js';
 
 export const exportCommand: CommandFactory = (ctx) => ({
   command: 'export <ref> [dir]',
@@ -25,10 +25,8 @@ export const exportCommand: CommandFactory = (ctx) => ({
       .example('$0 export HEAD out/ --format ejson', 'then: mongoimport --collection users out/users.json'),
   handler: async (args) => {
     if (!args.dir && !args.archive) throw new InvalidArgumentError('dbsnap export needs an output directory (or --archive FILE with --format mongodump).');
-    const progress = progressDisplay(ctx.io, !args.quiet && !args.json);
-    let r;
-    try {
-      r = await ctx.core.exportSnapshot({
+    const r = await withProgress(ctx.io, !args.quiet && !args.json, (progress) =>
+      ctx.core.exportSnapshot({
         repo: args.repo,
         ref: args.ref,
         ...(args.dir ? { dir: args.dir } : {}),
@@ -41,10 +39,8 @@ export const exportCommand: CommandFactory = (ctx) => ({
         keepEncrypted: args.keepEncrypted,
         mask: args.mask,
         onProgress: progress.onProgress,
-      });
-    } finally {
-      progress.stop();
-    }
+      }),
+    );
     if (args.json) return printJson(ctx, r);
     if (args.quiet) return;
     const c = paint(ctx.io);

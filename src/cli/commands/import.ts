@@ -3,8 +3,8 @@ import { InvalidArgumentError } from '../../errors/index.js';
 import type { CommandFactory } from '../context.js';
 import { listArg, printJson } from '../context.js';
 import { paint } from '../io.js';
-import { progressDisplay } from '../progress.js';
-import { keyMaterial } from './commit.js';
+import { withProgress } from '../progress.js';
+import { keyMaterial } from '../key-material.js';
 
 export const importCommand: CommandFactory = (ctx) => ({
   command: 'import <paths..>',
@@ -31,10 +31,8 @@ export const importCommand: CommandFactory = (ctx) => ({
       date = new Date(String(args.date));
       if (Number.isNaN(date.getTime())) throw new InvalidArgumentError(`--date ${JSON.stringify(args.date)} is not a date; use ISO 8601, e.g. 2025-08-21T14:30:00Z.`);
     }
-    const progress = progressDisplay(ctx.io, !args.quiet && !args.json);
-    let r;
-    try {
-      r = await ctx.core.importBackup({
+    const r = await withProgress(ctx.io, !args.quiet && !args.json, (progress) =>
+      ctx.core.importBackup({
         repo: args.repo,
         paths: (args.paths as string[]).map(String),
         ...(args.format ? { format: args.format } : {}),
@@ -48,10 +46,8 @@ export const importCommand: CommandFactory = (ctx) => ({
         allowEmpty: args.allowEmpty,
         key: keyMaterial(args, ctx.io.env),
         onProgress: progress.onProgress,
-      });
-    } finally {
-      progress.stop();
-    }
+      }),
+    );
     if (args.json) return printJson(ctx, r);
     if (args.quiet) return;
     const c = paint(ctx.io);

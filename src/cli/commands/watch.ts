@@ -4,7 +4,7 @@ import { InvalidArgumentError } from '../../errors/index.js';
 import type { CommandFactory } from '../context.js';
 import { gitToken, listArg, requireUri } from '../context.js';
 import { paint } from '../io.js';
-import { keyMaterial } from './commit.js';
+import { keyMaterial } from '../key-material.js';
 
 export const watchCommand: CommandFactory = (ctx) => ({
   command: 'watch',
