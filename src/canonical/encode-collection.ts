@@ -12,6 +12,8 @@ export interface EncodedPart {
   /** File name, e.g. `first.json`. */
   name: string;
   text: string;
+  /** `text` as UTF-8 bytes (what is hashed and stored), so writers need not encode it again. */
+  data: Buffer;
   documents: number;
   /** Byte length of the UTF-8 text. */
   bytes: number;
@@ -39,7 +41,7 @@ export interface EncodedCollection {
    * what a server's `dbHash` reports for a collection holding exactly these documents.
    */
   bsonMd5?: string;
-  parts: Omit<EncodedPart, 'text'>[];
+  parts: Omit<EncodedPart, 'text' | 'data'>[];
 }
 
 /** Encodes a `_id`-ordered stream of raw BSON documents, handing each finished part to `onPart`. */
@@ -51,7 +53,7 @@ export async function encodeCollection(
   const cutter = new PartCutter({ partBits: opts.partBits, maxPartBytes: opts.maxPartBytes });
   const whole = createSha256();
   const bson = opts.transform ? null : createMd5();
-  const parts: Omit<EncodedPart, 'text'>[] = [];
+  const parts: Omit<EncodedPart, 'text' | 'data'>[] = [];
   let documents = 0;
   const writeOpts = { sortKeys: opts.sortKeys };
 
@@ -63,12 +65,13 @@ export async function encodeCollection(
     const part: EncodedPart = {
       name: cut.name,
       text,
+      data: buf,
       documents: cut.texts.length,
       bytes: buf.length,
       sha256: sha256Hex(buf),
       firstId: cut.firstId,
     };
-    const { text: _t, ...summary } = part;
+    const { text: _t, data: _d, ...summary } = part;
     parts.push(summary);
     await onPart(part);
   };

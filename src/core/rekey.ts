@@ -80,7 +80,7 @@ export async function rekey(opts: RekeyOptions): Promise<RekeyResult> {
         source(),
         { partBits: config.partBits, maxPartBytes: config.maxPartBytes, sortKeys: config.sortKeys },
         async (part) => {
-          files.push({ path: `${dir}/parts/${part.name}`, oid: await repo.writeBlob(part.text) });
+          files.push({ path: `${dir}/parts/${part.name}`, oid: await repo.writeBlob(part.data) });
         },
       );
       const next: CollectionEntry = {

@@ -50,7 +50,7 @@ export async function writeCollectionParts(
   const dir = collectionDir(name);
   const files: TreeEntryInput[] = [];
   const encoded = await encodeCollection(docs, opts, async (part) => {
-    files.push({ path: `${dir}/parts/${part.name}`, oid: await repo.writeBlob(part.text) });
+    files.push({ path: `${dir}/parts/${part.name}`, oid: await repo.writeBlob(part.data) });
   });
   return { encoded, files };
 }

@@ -17,7 +17,7 @@ import * as zlib from 'node:zlib';
 import { promisify } from 'node:util';
 import * as git from 'isomorphic-git';
 import { CorruptSnapshotError } from '../errors/index.js';
-import { ensureDir, FILE_MODE, isErrno, pathExists, writeViaTemp } from './files.js';
+import { ensureDir, FILE_MODE, isErrno, pathExists, writeFileViaTempSync, writeViaTemp } from './files.js';
 import { hashObject, objectHeader, parseLooseObject, type ObjectType } from './objects.js';
 import { IDX_MAGIC, PackFile } from './pack-file.js';
 
@@ -175,7 +175,9 @@ export class ObjectDatabase {
    */
   async write(type: ObjectType, content: Buffer): Promise<{ oid: string; written: boolean }> {
     const oid = hashObject(type, content);
-    if (await this.has(oid, false)) return { oid, written: false };
+    if (!this.packsScanned) await this.refreshPacks();
+    // The same check as has(oid, false), with a synchronous stat (see writeFileViaTempSync).
+    if (this.packedIn(Buffer.from(oid, 'hex')) || fs.statSync(this.loosePath(oid), { throwIfNoEntry: false })) return { oid, written: false };
     const fanoutDir = path.join(this.objectsDir, oid.slice(0, 2));
     if (!this.knownFanoutDirs.has(fanoutDir)) {
       await ensureDir(fanoutDir);
@@ -195,6 +197,11 @@ export class ObjectDatabase {
   private async writeLoose(oid: string, type: ObjectType, content: Buffer): Promise<void> {
     const header = objectHeader(type, content.length);
     // If a concurrent writer stores the same object meanwhile, the rename replaces identical bytes.
+    if (header.length + content.length <= SYNC_ZLIB_LIMIT) {
+      const deflated = zlib.deflateSync(Buffer.concat([header, content]), { level: LOOSE_COMPRESSION_LEVEL });
+      writeFileViaTempSync(this.loosePath(oid), 'tmp_obj_', deflated);
+      return;
+    }
     await writeViaTemp(this.loosePath(oid), 'tmp_obj_', async (tmp) => {
       if (content.length > STREAM_WRITE_LIMIT) {
         // Streaming avoids holding header+content and the deflated copy in memory at once.
@@ -204,11 +211,7 @@ export class ObjectDatabase {
           createWriteStream(tmp, { mode: FILE_MODE, flags: 'wx' }),
         );
       } else {
-        const raw = Buffer.concat([header, content]);
-        const deflated =
-          raw.length <= SYNC_ZLIB_LIMIT
-            ? zlib.deflateSync(raw, { level: LOOSE_COMPRESSION_LEVEL })
-            : await deflateAsync(raw, { level: LOOSE_COMPRESSION_LEVEL });
+        const deflated = await deflateAsync(Buffer.concat([header, content]), { level: LOOSE_COMPRESSION_LEVEL });
         await fsp.writeFile(tmp, deflated, { mode: FILE_MODE, flag: 'wx' });
       }
     });

@@ -8,7 +8,7 @@
  *                             EROFS (every create, write, rename, link, mkdir or delete fails)
  *   DBSNAP_FAULT_AFTER_BYTES  ENOSPC only: bytes that may still be written first (default 0)
  *
- * Reads are never affected. Only the Node APIs dbsnap uses are wrapped; after patching,
+ * Reads are never affected. Only the Node APIs dbsnap uses are wrapped (promise and sync); after patching,
  * syncBuiltinESMExports() makes `import { writeFile } from 'node:fs/promises'` see them too.
  */
 import fs from 'node:fs';
@@ -60,6 +60,22 @@ if (root && (errno === 'ENOSPC' || errno === 'EROFS')) {
     for (const name of ['mkdir', 'rename', 'link', 'unlink', 'rm', 'rmdir', 'chmod', 'symlink', 'copyFile']) {
       wrapAsync(p, name, (a, b) => {
         if (inside(a) || (typeof b === 'string' && name !== 'mkdir' && name !== 'chmod' && inside(b))) throw fail(name, a);
+      });
+    }
+  }
+  // Small objects are written with the synchronous calls (store/files.ts writeFileViaTempSync).
+  const wrapSync = (name, check) => {
+    const orig = fs[name];
+    fs[name] = function (...args) {
+      check(...args);
+      return orig.apply(this, args);
+    };
+  };
+  wrapSync('writeFileSync', (file, data) => inside(file) && spend('open', file, size(data)));
+  if (errno === 'EROFS') {
+    for (const name of ['mkdirSync', 'renameSync', 'linkSync', 'unlinkSync', 'rmSync', 'rmdirSync', 'chmodSync', 'symlinkSync', 'copyFileSync']) {
+      wrapSync(name, (a, b) => {
+        if (inside(a) || (typeof b === 'string' && name !== 'mkdirSync' && name !== 'chmodSync' && inside(b))) throw fail(name.slice(0, -4), a);
       });
     }
   }
