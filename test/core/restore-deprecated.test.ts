@@ -13,6 +13,7 @@ useTempRepository('deprecated', (r) => (repo = r.repo));
 it.each([
   ['Undefined', { _id: 2, legacy: { gone: undefined } }, 'legacy.gone'],
   ['a DBPointer', { _id: 2, ptr: new DbPointer('db.coll', new ObjectId('68a72cf14b78eb31b9af9e46')) }, 'ptr'],
+  ['Undefined', { _id: 2, a: 1, items: [{ ok: 1 }, { deep: { x: 1, gone: undefined } }] }, 'items.1.deep.gone'],
 ])('refuses, before touching the target, to restore %s the driver cannot write', async (what, doc, path) => {
   await commitHandmadeSnapshot(repo, 'legacy', [BSON.serialize({ _id: 1, ok: true }), serializeDocument(doc)]);
   // The snapshot itself is sound and stores the value exactly.
