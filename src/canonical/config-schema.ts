@@ -33,6 +33,10 @@ export const configSchema = z
       .default({})
       .meta({ description: 'Fields stored encrypted, per collection: {"users": ["email", "address.phone"]}.' }),
     protectedHosts: z.array(z.string()).default([]).meta({ description: 'Host names restore refuses without --force.' }),
+    serverHashes: z
+      .boolean()
+      .optional()
+      .meta({ description: 'Let commit, status, diff and watch ask the server for dbHash (it blocks writes while it runs). Absent: only when the server is on this machine.' }),
     // Last: commit and rekey add it to a config that lacks it, so it has always been written last.
     keyId: z
       .string()

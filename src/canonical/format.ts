@@ -54,6 +54,11 @@ export interface RepositoryConfig {
   keyId?: string;
   /** Host names restore refuses without --force (production clusters). */
   protectedHosts: string[];
+  /**
+   * May commit/status/diff/watch ask the server for dbHash (a shared lock that blocks writes while
+   * it runs)? Absent: only when the server is on this machine. --server-hashes overrides it.
+   */
+  serverHashes?: boolean;
 }
 
 export function defaultConfig(): RepositoryConfig {

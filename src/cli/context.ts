@@ -73,3 +73,34 @@ export function formatBytes(n: number): string {
   }
   return `${v.toFixed(1)} ${units[i]}`;
 }
+
+/**
+ * `--server-hashes` / `--change-streams`: how commit, status, diff, watch and run may learn which
+ * collections are unchanged without reading them (src/core/unchanged-collections.ts).
+ */
+export function detectionOptions<T>(y: Argv<T>) {
+  return y
+    .option('server-hashes', {
+      type: 'boolean',
+      describe: 'Let dbHash skip unchanged collections (it blocks writes while it runs); default: only on a server on this machine, or serverHashes in dbsnap.json',
+    })
+    .option('change-streams', {
+      type: 'boolean',
+      default: true,
+      describe: 'On a replica set or sharded cluster, a change stream since the last commit tells which collections changed (--no-change-streams: never)',
+    });
+}
+
+/** The core options of detectionOptions' flags. */
+export function detectionArgs(args: { serverHashes?: boolean; changeStreams?: boolean }): { useServerHashes?: boolean; useChangeStreams?: boolean } {
+  return {
+    ...(args.serverHashes !== undefined ? { useServerHashes: args.serverHashes } : {}),
+    ...(args.changeStreams === false ? { useChangeStreams: false } : {}),
+  };
+}
+
+/** One line for a person: how unchanged collections were recognised. */
+export function describeDetection(d: { method: string; detail: string }): string {
+  const name = d.method === 'change-stream' ? 'change stream' : d.method === 'server-hashes' ? 'server hashes' : 'full read';
+  return `change detection: ${name} (${d.detail})`;
+}

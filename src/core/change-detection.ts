@@ -59,8 +59,12 @@ export interface ChangeCursor {
 
 /** What the database offers for change detection (a replica set's oplog and change streams). */
 export interface ChangeFeed {
-  /** The oldest entry still in the oplog, or null when it cannot be read (no privilege, sharded). */
-  oplogStart(): Promise<ClusterTime | null>;
+  /**
+   * The oldest entry still in the oplog; null when it cannot be read (no privilege); 'server' on
+   * a sharded cluster, whose shards' oplogs mongos does not expose: there the stream's own
+   * refusal (ChangeStreamHistoryLost) is the only coverage check.
+   */
+  oplogStart(): Promise<ClusterTime | null | 'server'>;
   /** A change stream on the database from `since` (inclusive). */
   open(since: ClusterTime): Promise<ChangeCursor>;
 }
@@ -85,14 +89,14 @@ export interface ChangedSinceOptions {
  */
 export async function changedSince(feed: ChangeFeed, since: ClusterTime, until: ClusterTime, opts: ChangedSinceOptions = {}): Promise<ChangeVerdict> {
   if (compareClusterTime(since, until) > 0) return { kind: 'unknown', reason: 'the last snapshot is newer than this read' };
-  let first: ClusterTime | null;
+  let first: ClusterTime | null | 'server';
   try {
     first = await feed.oplogStart();
   } catch (err) {
     return { kind: 'unknown', reason: `cannot read the oplog: ${oneLine(err)}` };
   }
   if (!first) return { kind: 'unknown', reason: 'cannot read the oplog' };
-  if (compareClusterTime(first, since) > 0) {
+  if (first !== 'server' && compareClusterTime(first, since) > 0) {
     return { kind: 'unknown', reason: `the oplog starts at ${formatClusterTime(first)}, after the last snapshot (${formatClusterTime(since)})` };
   }
   const now = opts.now ?? Date.now;
@@ -101,7 +105,7 @@ export async function changedSince(feed: ChangeFeed, since: ClusterTime, until: 
   try {
     cursor = await feed.open(since);
   } catch (err) {
-    return { kind: 'unknown', reason: `cannot open a change stream: ${oneLine(err)}` };
+    return { kind: 'unknown', reason: historyLost(err) ? `the change stream no longer reaches back to the last snapshot (${formatClusterTime(since)})` : `cannot open a change stream: ${oneLine(err)}` };
   }
   const changed = new Set<string>();
   let events = 0;
@@ -110,6 +114,9 @@ export async function changedSince(feed: ChangeFeed, since: ClusterTime, until: 
       const ev = await cursor.tryNext();
       if (ev) {
         if (ev.clusterTime && compareClusterTime(ev.clusterTime, until) > 0) break;
+        // The snapshot at `since` already holds writes made at exactly that time (the stream
+        // starts there inclusively; a transaction's writes all share its commit time).
+        if (ev.clusterTime && compareClusterTime(ev.clusterTime, since) <= 0) continue;
         events++;
         if (!ev.collection) return { kind: 'unknown', reason: `a database-wide ${ev.operationType} event` };
         changed.add(userCollection(ev.collection));
@@ -121,7 +128,7 @@ export async function changedSince(feed: ChangeFeed, since: ClusterTime, until: 
       if (now() >= deadline) return { kind: 'unknown', reason: 'the change stream did not catch up in time' };
     }
   } catch (err) {
-    return { kind: 'unknown', reason: `the change stream failed: ${oneLine(err)}` };
+    return { kind: 'unknown', reason: historyLost(err) ? `the change stream no longer reaches back to the last snapshot (${formatClusterTime(since)})` : `the change stream failed: ${oneLine(err)}` };
   } finally {
     await cursor.close().catch(() => {});
   }
@@ -131,6 +138,12 @@ export async function changedSince(feed: ChangeFeed, since: ClusterTime, until: 
 /** Writes to a time-series collection appear on its buckets collection. */
 function userCollection(name: string): string {
   return name.startsWith('system.buckets.') ? name.slice('system.buckets.'.length) : name;
+}
+
+/** ChangeStreamHistoryLost (286): the start time is older than what the oplog still holds. */
+function historyLost(err: unknown): boolean {
+  const e = err as { code?: number; codeName?: string };
+  return e?.code === 286 || e?.codeName === 'ChangeStreamHistoryLost';
 }
 
 function oneLine(err: unknown): string {

@@ -8,7 +8,6 @@ import { MANIFEST_FILE, type CollectionEntry, type RepositoryConfig } from '../c
 import { CollectionNotFoundError, InterruptedError, isDbsnapError, MongoOperationError, FormatError } from '../errors/index.js';
 import { assertDatabaseExists, connect, connectionError, type Connection } from '../mongo/connection.js';
 import {
-  collectionHashes,
   estimatedCount,
   listCollections,
   listIndexes,
@@ -23,15 +22,9 @@ import { formatSource, redactText } from '../mongo/uri.js';
 import { TEMP_PREFIX } from '../mongo/writer.js';
 import { checkCollectionNames } from './collection-names.js';
 import { acquireLock, branchRef, SnapshotRepository, type TreeEntryInput } from '../store/index.js';
-import {
-  configDigest,
-  fingerprint,
-  readServerHashCache,
-  recordableHashes,
-  serverHashMatches,
-  writeServerHashCache,
-  type ServerHashCache,
-} from './hash-cache.js';
+import { configDigest, fingerprint, readServerHashCache, writeServerHashCache, type ServerHashCache } from './hash-cache.js';
+import { writeReadPoint } from './read-point.js';
+import { unchangedCollections, type ChangeDetection } from './unchanged-collections.js';
 import { commitTree } from './commit-tree.js';
 import type { Identity, ProgressCallback } from './progress.js';
 import { buildDocumentTransform } from './sensitive.js';
@@ -63,8 +56,14 @@ export interface CommitOptions {
   allowEmpty?: boolean;
   /** Key material for sensitive fields (DBSNAP_KEY or a key file's contents). */
   key?: KeyMaterial;
-  /** Use the server's collection hashes (dbHash) to skip collections unchanged since HEAD. */
+  /**
+   * May dbHash (a shared lock that blocks writes while it runs) tell which collections are
+   * unchanged since HEAD? true = yes, false = never, absent = dbsnap.json's `serverHashes`, else
+   * only when the server is on this machine. See unchanged-collections.ts.
+   */
   useServerHashes?: boolean;
+  /** On a replica set or sharded cluster, ask a change stream what changed since the last read. Default true. */
+  useChangeStreams?: boolean;
   /** Collections read at once. */
   concurrency?: number;
   /**
@@ -90,8 +89,11 @@ export interface CommittedCollection {
   parts: number;
   /** Differs from HEAD. */
   changed: boolean;
-  /** How the data was obtained: read now, reused because the server hash matched, or kept from HEAD. */
-  source: 'read' | 'server-hash' | 'kept';
+  /**
+   * How the data was obtained: read now; taken from HEAD because no change stream event touched
+   * it or because its server hash matched; or kept from HEAD (outside --collections).
+   */
+  source: 'read' | 'change-stream' | 'server-hash' | 'kept';
 }
 
 export interface CommitResult {
@@ -107,6 +109,8 @@ export interface CommitResult {
   collections: CommittedCollection[];
   pointInTime: boolean;
   clusterTime?: string;
+  /** How unchanged collections were recognised without reading them. */
+  detection: ChangeDetection;
   durationMs: number;
   /**
    * What was in the database and not snapshotted, and why: the server's own `system.*`
@@ -169,25 +173,36 @@ export async function commit(opts: CommitOptions): Promise<CommitResult> {
     const session = startSnapshotSession(conn);
     await pinSnapshotTime(conn, session, selected.find((c) => c.type !== 'view')?.name);
 
-    const useHashes = opts.useServerHashes !== false;
-    const plain = selected.filter((c) => c.type === 'collection').map((c) => c.name);
-    const serverHashes = useHashes ? recordableHashes(await collectionHashes(conn, plain), key, (n) => transformFor(n) !== undefined) : null;
-    const cache = useHashes ? await readServerHashCache(repo.dir) : {};
+    const pinnedAt = snapshotTime(session);
+    const { detection, unchanged, serverHashes } = await unchangedCollections({
+      conn,
+      repoDir: repo.dir,
+      config,
+      against: headSnap,
+      collections: selected,
+      until: pinnedAt,
+      serverHashes: opts.useServerHashes,
+      changeStreams: opts.useChangeStreams,
+      key,
+      sensitive: (n) => transformFor(n) !== undefined,
+    });
+    const cache = serverHashes ? await readServerHashCache(repo.dir) : {};
     const configKey = configDigest(config);
+    const reuseAs: CommittedCollection['source'] = detection.method === 'change-stream' ? 'change-stream' : 'server-hash';
 
     const results = new Map<string, CollectionResult>();
     const queue = [...selected];
     const worker = async () => {
       for (let info = queue.shift(); info; info = queue.shift()) {
         if (opts.signal?.aborted) throw new InterruptedError('commit interrupted; HEAD was not moved.');
-        const reuse = reusable(info, serverHashes, cache, configKey, headSnap);
+        const reuse = headSnap && unchanged.has(info.name) ? await reusable(headSnap, info.name, reuseAs) : undefined;
         try {
           results.set(
             info.name,
             await snapshotCollection(conn!, repo, info, config, {
               session,
               transform: transformFor(info.name),
-              reuse: reuse ? await reuse : undefined,
+              reuse,
               serverHash: serverHashes?.[info.name],
               onProgress: opts.onProgress,
               signal: opts.signal,
@@ -250,9 +265,20 @@ export async function commit(opts: CommitOptions): Promise<CommitResult> {
       ...(clusterTime ? { clusterTime } : {}),
       skipped,
       warnings,
+      detection,
+    };
+    // Where the next change stream starts: this read's cluster time, for the collections whose
+    // data is as of that time (not those kept from HEAD). Safety snapshots (--ref) read another
+    // database and do not move it.
+    const readPoint = async () => {
+      if (!clusterTime || opts.ref) return;
+      const point: Record<string, string> = {};
+      for (const [name, r] of results) if (r.entry.type === 'collection') point[name] = fingerprint(r.files, false);
+      await writeReadPoint(repo.dir, { source: sourceText, clusterTime, config: configKey, collections: point });
     };
     if (treeOid === headTree && !opts.allowEmpty) {
       await saveCache(repo.dir, cache, results, configKey);
+      await readPoint();
       return { ...base, committed: false, commit: head, message: '', durationMs: Math.round(performance.now() - started) };
     }
     const durationMs = Math.round(performance.now() - started);
@@ -272,6 +298,7 @@ export async function commit(opts: CommitOptions): Promise<CommitResult> {
     // The commit is done: the hash cache only saves a later read, so failing to write it (a
     // full disk) must not turn a completed commit into an error.
     await saveCache(repo.dir, cache, results, configKey).catch(() => {});
+    await readPoint().catch(() => {});
     return { ...base, committed: true, commit: commitOid, message, durationMs };
   } finally {
     await conn?.close().catch(() => {});
@@ -343,7 +370,7 @@ function selectCollections(all: CollectionInfo[], config: RepositoryConfig, opts
 interface CollectionJob {
   session?: SnapshotSession;
   transform?: (doc: Uint8Array) => Document | Uint8Array;
-  reuse?: { entry: CollectionEntry; files: TreeEntryInput[] };
+  reuse?: { entry: CollectionEntry; files: TreeEntryInput[]; as: CommittedCollection['source'] };
   serverHash?: string;
   onProgress?: ProgressCallback;
   signal?: AbortSignal;
@@ -365,7 +392,7 @@ async function snapshotCollection(
     const entry = collectionEntry(spec, { documents, sha256, bsonMd5 }, parts);
     const files = job.reuse.files.filter((f) => !f.path.endsWith('/collection.json'));
     files.push(await writeCollectionEntry(repo, entry));
-    return { entry, files, source: 'server-hash', ...extra };
+    return { entry, files, source: job.reuse.as, ...extra };
   }
   if (info.type === 'view') return { ...(await writeCollection(repo, spec, [], config)), source: 'read', ...extra };
   const total = await estimatedCount(conn, info.name);
@@ -391,22 +418,13 @@ async function snapshotCollection(
   return { ...written, source: 'read', ...extra };
 }
 
-/**
- * A collection can be taken from HEAD without reading it when the server's hash of it equals the
- * hash recorded when HEAD's copy was written, with the same encoding settings.
- */
-function reusable(
-  info: CollectionInfo,
-  serverHashes: Record<string, string> | null,
-  cache: ServerHashCache,
-  configKey: string,
-  headSnap: SnapshotRef | null,
-): Promise<{ entry: CollectionEntry; files: TreeEntryInput[] }> | null {
-  if (!headSnap) return null;
-  const files = collectionFiles(headSnap, info.name);
-  // HEAD must still hold exactly the parts the hash was recorded for.
-  if (!serverHashMatches(cache, info.name, serverHashes?.[info.name], configKey, fingerprint(files, false))) return null;
-  return readCollectionEntry(headSnap, info.name).then((entry) => ({ entry, files }));
+/** HEAD's copy of a collection, to stand for the live one (its documents are not read). */
+async function reusable(
+  headSnap: SnapshotRef,
+  name: string,
+  as: CommittedCollection['source'],
+): Promise<{ entry: CollectionEntry; files: TreeEntryInput[]; as: CommittedCollection['source'] }> {
+  return { entry: await readCollectionEntry(headSnap, name), files: collectionFiles(headSnap, name), as };
 }
 
 async function saveCache(

@@ -26,7 +26,10 @@ export interface DiffOptions {
   /** Most document changes kept per collection (counts stay exact). */
   limit?: number;
   key?: KeyMaterial;
+  /** dbHash allowed (see CommitOptions.useServerHashes). */
   useServerHashes?: boolean;
+  /** Ask a change stream what changed since the last commit's read. Default true. */
+  useChangeStreams?: boolean;
   onProgress?: ProgressCallback;
   signal?: AbortSignal;
 }
@@ -71,7 +74,7 @@ export async function diff(opts: DiffOptions): Promise<SnapshotDiff> {
   try {
     // A misspelt --db is not "every collection dropped".
     await assertDatabaseExists(conn);
-    const [snap, live] = [
+    const [snap, { sides: live, detection }] = [
       await snapshotSides(base, opts.collections),
       await liveSides(conn, {
         config,
@@ -79,12 +82,14 @@ export async function diff(opts: DiffOptions): Promise<SnapshotDiff> {
         against: base,
         only: opts.collections,
         useServerHashes: opts.useServerHashes,
+        useChangeStreams: opts.useChangeStreams,
         onProgress: opts.onProgress,
         signal: opts.signal,
       }),
     ];
     checkNamedCollectionsExist(opts.collections, [snap, live], `${from ?? 'HEAD'} or ${conn.dbName}`);
-    return await diffSnapshots(snap, live, { ...common, fromLabel: from ?? 'HEAD', toLabel: `${conn.dbName} (live)` });
+    const d = await diffSnapshots(snap, live, { ...common, fromLabel: from ?? 'HEAD', toLabel: `${conn.dbName} (live)` });
+    return { ...d, detection };
   } finally {
     await conn.close().catch(() => {});
   }

@@ -5,6 +5,7 @@
 export * from '../errors/index.js';
 export { init, type InitOptions, type InitResult } from './init.js';
 export { commit, type CommitOptions, type CommitResult, type CommittedCollection } from './commit.js';
+export type { ChangeDetection, DetectionMethod } from './unchanged-collections.js';
 export { log, type LogOptions, type LogEntry } from './log.js';
 export { show, type ShowOptions, type ShowResult } from './show.js';
 export type { Progress, ProgressCallback, Identity } from './progress.js';

@@ -30,6 +30,7 @@ export async function safetySnapshot(
     message: `Safety snapshot of ${conn.dbName} before restoring ${opts.ref}`,
     allowEmpty: true,
     useServerHashes: false,
+    useChangeStreams: false,
     key: opts.key,
     author: opts.author,
     now,

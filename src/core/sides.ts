@@ -14,12 +14,12 @@ import { collectionDir, type CollectionEntry, type RepositoryConfig } from '../c
 import { partEntries } from '../canonical/part-entries.js';
 import type { CollectionSide, DocumentEntry, PartRef } from '../diff/index.js';
 import type { Connection } from '../mongo/connection.js';
-import { collectionHashes, estimatedCount, listCollections, listIndexes, readRawDocuments, type CollectionInfo } from '../mongo/reader.js';
+import { estimatedCount, listCollections, listIndexes, readRawDocuments, type CollectionInfo } from '../mongo/reader.js';
 import { SnapshotRepository } from '../store/index.js';
-import { configDigest, fingerprint, readServerHashCache, recordableHashes, serverHashMatches } from './hash-cache.js';
+import { unchangedCollections, type ChangeDetection } from './unchanged-collections.js';
 import type { ProgressCallback } from './progress.js';
 import { buildDocumentTransform } from './sensitive.js';
-import { collectionFiles, decodeMeta, hasManifest, loadPart, partBlobs, readCollectionEntry, readManifest, type SnapshotRef } from './snapshot.js';
+import { decodeMeta, hasManifest, loadPart, partBlobs, readCollectionEntry, readManifest, type SnapshotRef } from './snapshot.js';
 
 function asEntry(doc: Document): DocumentEntry {
   return { id: documentId(doc), doc: () => doc };
@@ -139,36 +139,45 @@ export interface LiveSidesOptions {
   /** Compare against this snapshot: its unchanged parts are not kept in memory. */
   against?: SnapshotRef | null;
   only?: string[];
-  /** Skip reading collections whose server hash shows them unchanged since `against`. */
+  /** dbHash allowed (see CommitOptions.useServerHashes). */
   useServerHashes?: boolean;
+  /** Ask a change stream what changed since the last commit's read. Default true. */
+  useChangeStreams?: boolean;
   onProgress?: ProgressCallback;
   signal?: AbortSignal;
 }
 
-/** Every collection of the live database (or those named) as diff sides. */
-export async function liveSides(conn: Connection, opts: LiveSidesOptions): Promise<CollectionSide[]> {
+/**
+ * Every collection of the live database (or those named) as diff sides, and how the unchanged
+ * ones were recognised without reading them (unchanged-collections.ts).
+ */
+export async function liveSides(conn: Connection, opts: LiveSidesOptions): Promise<{ sides: CollectionSide[]; detection: ChangeDetection }> {
   const { config, against } = opts;
   const infos = (await listCollections(conn)).filter(
     (c) => !config.exclude.includes(c.name) && (!opts.only || opts.only.includes(c.name)),
   );
   const { key, transformFor } = buildDocumentTransform(config, opts.key, opts.only);
-  const plain = infos.filter((c) => c.type === 'collection').map((c) => c.name);
-  const hashes = opts.useServerHashes !== false && against ? recordableHashes(await collectionHashes(conn, plain), key, (n) => transformFor(n) !== undefined) : null;
-  const cache = hashes ? await readServerHashCache(against!.repo.dir) : {};
-  const configKey = configDigest(config);
+  const { detection, unchanged } = await unchangedCollections({
+    conn,
+    repoDir: against?.repo.dir ?? '',
+    config,
+    against: against ?? null,
+    collections: infos,
+    serverHashes: opts.useServerHashes,
+    changeStreams: opts.useChangeStreams,
+    key,
+    sensitive: (n) => transformFor(n) !== undefined,
+  });
 
   const out: CollectionSide[] = [];
   for (const info of infos) {
-    if (hashes && against && info.type !== 'view') {
-      const files = collectionFiles(against, info.name);
-      if (serverHashMatches(cache, info.name, hashes[info.name], configKey, fingerprint(files, false))) {
-        // Unchanged per the server's hash: the snapshot's parts stand for the live data.
-        const side = snapshotSide(against, await readCollectionEntry(against, info.name));
-        out.push({ ...side, meta: await liveMeta(conn, info) });
-        continue;
-      }
+    if (against && unchanged.has(info.name)) {
+      // Unchanged since the snapshot: its parts stand for the live data.
+      const side = snapshotSide(against, await readCollectionEntry(against, info.name));
+      out.push({ ...side, meta: await liveMeta(conn, info) });
+      continue;
     }
     out.push(await liveSide(conn, info, { config, transform: transformFor(info.name), against, onProgress: opts.onProgress, signal: opts.signal }));
   }
-  return out;
+  return { sides: out, detection };
 }

@@ -43,6 +43,7 @@ export interface SnapshotAroundOptions {
   restoreOnFailure?: boolean;
   key?: KeyMaterial;
   useServerHashes?: boolean;
+  useChangeStreams?: boolean;
   author?: Identity;
   now?: () => Date;
   execute?: CommandRunner;
@@ -107,6 +108,7 @@ export async function snapshotAround(opts: SnapshotAroundOptions): Promise<Snaps
     db: opts.db,
     key: opts.key,
     useServerHashes: opts.useServerHashes,
+    useChangeStreams: opts.useChangeStreams,
     author: opts.author,
     onProgress: opts.onProgress,
     signal: opts.signal,

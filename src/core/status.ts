@@ -3,12 +3,17 @@ import type { CollectionStatus, SnapshotDiff } from '../diff/index.js';
 import type { KeyMaterial } from '../crypto/index.js';
 import { diff } from './diff.js';
 import type { ProgressCallback } from './progress.js';
+import type { ChangeDetection } from './unchanged-collections.js';
 
 export interface StatusOptions {
   repo: string;
   uri: string;
   db?: string;
   key?: KeyMaterial;
+  /** dbHash allowed (see CommitOptions.useServerHashes). */
+  useServerHashes?: boolean;
+  /** Ask a change stream what changed since the last commit's read. Default true. */
+  useChangeStreams?: boolean;
   onProgress?: ProgressCallback;
   signal?: AbortSignal;
 }
@@ -18,6 +23,8 @@ export interface StatusResult {
   clean: boolean;
   against: string;
   collections: { name: string; status: CollectionStatus; added: number; removed: number; changed: number; indexes: number; options: number }[];
+  /** How unchanged collections were recognised without reading them. */
+  detection: ChangeDetection;
   diff: SnapshotDiff;
 }
 
@@ -37,5 +44,5 @@ export async function status(opts: StatusOptions): Promise<StatusResult> {
     indexes: c.indexes.added.length + c.indexes.removed.length + c.indexes.changed.length,
     options: c.options.length,
   }));
-  return { clean: collections.every((c) => c.status === 'unchanged'), against: d.from, collections, diff: d };
+  return { clean: collections.every((c) => c.status === 'unchanged'), against: d.from, collections, detection: d.detection!, diff: d };
 }

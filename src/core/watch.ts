@@ -10,6 +10,7 @@ import { databaseChangeSource } from '../mongo/change-feed.js';
 import { SnapshotRepository } from '../store/index.js';
 import type { ChangeCursor } from './change-detection.js';
 import { commit, type CommitOptions, type CommitResult } from './commit.js';
+import type { ChangeDetection } from './unchanged-collections.js';
 import { backoffMs, DEFAULT_BACKOFF, nextTickAt, type Backoff, type Schedule } from './schedule.js';
 
 export interface WatchClock {
@@ -50,7 +51,8 @@ export interface Housekeeping {
   after?: (now: Date) => Promise<string[]>;
 }
 
-export interface WatchOptions extends Pick<CommitOptions, 'repo' | 'uri' | 'db' | 'key' | 'useServerHashes' | 'collections' | 'exclude' | 'author'> {
+export interface WatchOptions
+  extends Pick<CommitOptions, 'repo' | 'uri' | 'db' | 'key' | 'useServerHashes' | 'useChangeStreams' | 'collections' | 'exclude' | 'author'> {
   /** Commit message subject (default: the generated summary). */
   message?: string;
   schedule: Schedule;
@@ -77,6 +79,8 @@ export interface WatchTick {
   committed?: boolean;
   commit?: string | null;
   documents?: number;
+  /** How unchanged collections were recognised (change stream, server hashes, or a full read). */
+  detection?: ChangeDetection['method'];
   durationMs: number;
   push?: { remote: string; ok: boolean; error?: string }[];
   housekeeping?: string[];
@@ -133,6 +137,7 @@ export async function watch(opts: WatchOptions): Promise<WatchResult> {
         db: opts.db,
         key: opts.key,
         useServerHashes: opts.useServerHashes,
+        useChangeStreams: opts.useChangeStreams,
         collections: opts.collections,
         exclude: opts.exclude,
         author: opts.author,
@@ -140,7 +145,16 @@ export async function watch(opts: WatchOptions): Promise<WatchResult> {
         now: start,
       });
       failures = 0;
-      const out: WatchTick = { time: start.toISOString(), ok: true, trigger, committed: r.committed, commit: r.commit, documents: r.documents, durationMs: 0 };
+      const out: WatchTick = {
+        time: start.toISOString(),
+        ok: true,
+        trigger,
+        committed: r.committed,
+        commit: r.commit,
+        documents: r.documents,
+        ...(r.detection ? { detection: r.detection.method } : {}),
+        durationMs: 0,
+      };
       if (r.committed) {
         result.commits++;
         commitsSinceGc++;

@@ -18,7 +18,12 @@
  *     "collections": { "added": n, "removed": n, "changed": n, "unchanged": n },
  *     "documents":   { "added": n, "removed": n, "changed": n }
  *   },
- *   "collections": [CollectionDelta]      // every collection of either side, sorted by name
+ *   "collections": [CollectionDelta],     // every collection of either side, sorted by name
+ *   "detection": {                        // only when one side is the live database
+ *     "method": "change-stream" | "server-hashes" | "read",
+ *     "detail": string,                   // what was asked and what it said
+ *     "unchanged": [string]               // collections taken from the snapshot unread
+ *   }
  * }
  * CollectionDelta = {
  *   "name": string,
@@ -113,6 +118,8 @@ export function renderJson(d: SnapshotDiff, opts: { stat?: boolean } = {}): stri
       documents: { ...d.totals.documents },
     },
     collections: d.collections.map((c) => collectionJson(c, stat)),
+    // A live side only: how unchanged collections were known without reading them.
+    ...(d.detection ? { detection: { method: d.detection.method, detail: d.detection.detail, unchanged: d.detection.unchanged } } : {}),
   };
   return JSON.stringify(value, null, 2) + '\n';
 }

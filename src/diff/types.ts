@@ -139,4 +139,6 @@ export interface SnapshotDiff {
   /** Every collection of either side, sorted by name, unchanged ones included. */
   collections: CollectionDelta[];
   totals: SnapshotTotals;
+  /** A live side only: how its unchanged collections were recognised without reading them. */
+  detection?: { method: 'change-stream' | 'server-hashes' | 'read'; detail: string; unchanged: string[] };
 }

@@ -1,9 +1,10 @@
 /**
  * Change streams and the oplog through the driver, for src/core/change-detection.ts. Change
- * streams exist on replica sets and sharded clusters only; the oplog's first entry is read from
- * `local.oplog.rs`, which needs read access to `local` (a `clusterMonitor`-like role) and is not
- * reachable through mongos, so a sharded cluster reports "cannot read the oplog" and its commits
- * read everything.
+ * streams exist on replica sets and sharded clusters only. The oplog's first entry is read from
+ * `local.oplog.rs` (read access to `local`), else from `serverStatus({oplog: 1})`
+ * (`clusterMonitor`); without either privilege the oplog "cannot be read" and the caller reads
+ * everything. mongos exposes no shard's oplog: on a sharded cluster the stream itself is the check
+ * (a start time a shard no longer covers is refused with ChangeStreamHistoryLost).
  */
 import { Timestamp, type ChangeStream, type ChangeStreamDocument, type Document } from 'mongodb';
 import type { ChangeCursor, ChangeEventSummary, ChangeFeed, ClusterTime } from '../core/change-detection.js';
@@ -17,12 +18,20 @@ export interface ChangeFeedOptions {
 export function changeFeed(conn: Connection, opts: ChangeFeedOptions = {}): ChangeFeed {
   return {
     oplogStart: async () => {
-      const first = await conn.client
-        .db('local')
-        .collection('oplog.rs')
-        .find({}, { sort: { $natural: 1 }, limit: 1, projection: { ts: 1 } })
-        .next();
-      return first?.ts instanceof Timestamp ? { t: first.ts.t, i: first.ts.i } : null;
+      if (conn.server.topology === 'sharded') return 'server';
+      try {
+        const first = await conn.client
+          .db('local')
+          .collection('oplog.rs')
+          .find({}, { sort: { $natural: 1 }, limit: 1, projection: { ts: 1 } })
+          .next();
+        if (first?.ts instanceof Timestamp) return { t: first.ts.t, i: first.ts.i };
+      } catch {
+        // Not authorized on `local`: serverStatus may still tell (clusterMonitor).
+      }
+      const status = await conn.client.db('admin').command({ serverStatus: 1, oplog: 1 });
+      const earliest = (status.oplog as { earliestOptime?: unknown } | undefined)?.earliestOptime;
+      return earliest instanceof Timestamp ? { t: earliest.t, i: earliest.i } : null;
     },
     open: async (since) => openCursor(conn, { startAtOperationTime: new Timestamp({ t: since.t, i: since.i }) }, opts),
   };
@@ -59,6 +68,15 @@ export function openCursorAfter(conn: Connection, token: unknown, opts?: ChangeF
 
 export function clusterTimeOf(t: { t: number; i: number }): ClusterTime {
   return { t: t.t, i: t.i };
+}
+
+/**
+ * The deployment's current operation time (what a change stream must reach for "no write up to
+ * now"); null on a standalone server, whose replies carry none.
+ */
+export async function currentOperationTime(conn: Connection): Promise<ClusterTime | null> {
+  const r = await conn.db.command({ ping: 1 });
+  return r.operationTime instanceof Timestamp ? clusterTimeOf(r.operationTime) : null;
 }
 
 function summarize(ev: ChangeStreamDocument<Document>): ChangeEventSummary {

@@ -21,7 +21,7 @@ export function tokenAt(c: ClusterTime): { _data: string } {
  * hands out the events at or after the start time in batches, and after each empty batch its
  * resume token says how far it has read (`head`, or the last event).
  */
-function fakeFeed(o: { oplogStart: ClusterTime | null | Error; events: ChangeEventSummary[]; head: ClusterTime; stallAfter?: number; failOpen?: Error }) {
+function fakeFeed(o: { oplogStart: ClusterTime | null | 'server' | Error; events: ChangeEventSummary[]; head: ClusterTime; stallAfter?: number; failOpen?: Error }) {
   const opened: ClusterTime[] = [];
   let closed = 0;
   const feed: ChangeFeed = {
@@ -142,6 +142,28 @@ describe('changedSince', () => {
     const v = await changedSince(f.feed, T(200), T(250), { timeoutMs: 1000, now: () => (clock += 300) });
     expect(v).toEqual({ kind: 'unknown', reason: 'the change stream did not catch up in time' });
     expect(f.closed()).toBe(1);
+  });
+
+  it('a write at exactly the last snapshot time is in that snapshot already: not a change', async () => {
+    const f = fakeFeed({ oplogStart: T(100), events: [ev(200, 'users'), ev(240, 'orders')], head: T(300) });
+    const v = await changedSince(f.feed, T(200), T(250));
+    expect(v).toEqual({ kind: 'known', changed: new Set(['orders']), events: 1 });
+  });
+
+  it('sharded (no oplog through mongos): the stream is opened unchecked, and ChangeStreamHistoryLost means read everything', async () => {
+    const f = fakeFeed({ oplogStart: 'server', events: [ev(210, 'users')], head: T(300) });
+    expect(await changedSince(f.feed, T(200), T(250))).toEqual({ kind: 'known', changed: new Set(['users']), events: 1 });
+    expect(f.opened).toEqual([T(200)]);
+    const lost = Object.assign(new Error('Resume of change stream was not possible'), { code: 286, codeName: 'ChangeStreamHistoryLost' });
+    expect(await changedSince(fakeFeed({ oplogStart: 'server', events: [], head: T(300), failOpen: lost }).feed, T(200), T(250))).toEqual({
+      kind: 'unknown',
+      reason: 'the change stream no longer reaches back to the last snapshot (200.1)',
+    });
+    const failing: ChangeFeed = {
+      oplogStart: async () => 'server',
+      open: async () => ({ tryNext: async () => { throw lost; }, resumeToken: () => null, close: async () => {} }),
+    };
+    expect(await changedSince(failing, T(200), T(250))).toEqual({ kind: 'unknown', reason: 'the change stream no longer reaches back to the last snapshot (200.1)' });
   });
 
   it('a last snapshot newer than the read: unknown', async () => {

@@ -2,7 +2,7 @@
 import { keyMaterial } from '../key-material.js';
 import { renderJson, type CollectionDelta } from '../../diff/index.js';
 import type { CommandFactory } from '../context.js';
-import { listArg, printJson, requireUri } from '../context.js';
+import { describeDetection, detectionArgs, detectionOptions, listArg, printJson, requireUri } from '../context.js';
 import { paint } from '../io.js';
 import { withProgress } from '../progress.js';
 
@@ -17,17 +17,17 @@ export const commitCommand: CommandFactory = (ctx) => ({
   command: 'commit',
   describe: 'Snapshot the database and commit it',
   builder: (y) =>
-    y
+    detectionOptions(y)
       .option('message', { alias: 'm', type: 'string', describe: 'Commit message (first line)' })
       .option('collections', { type: 'string', describe: 'Only read these collections now (a,b); the rest keep their HEAD version' })
       .option('exclude', { type: 'string', describe: 'Do not read these collections now (x,y)' })
       .option('allow-empty', { type: 'boolean', default: false, describe: 'Commit even if nothing changed' })
       .option('key-file', { type: 'string', describe: 'File holding the key for sensitive fields (else DBSNAP_KEY)' })
       .option('branch', { type: 'string', describe: 'Commit onto this branch (created from HEAD if new) instead of the checked-out one' })
-      .option('server-hashes', { type: 'boolean', default: true, describe: 'Skip collections whose server hash (dbHash) is unchanged' })
       .example('$0 commit -m "before migration"', 'snapshot the database in --uri')
       .example('$0 commit --collections users,orders', 'refresh two collections only')
-      .example('$0 commit --branch data/price-fix', 'snapshot onto another branch'),
+      .example('$0 commit --branch data/price-fix', 'snapshot onto another branch')
+      .example('$0 commit --server-hashes', 'let dbHash (it blocks writes while it runs) skip unchanged collections on a remote standalone server'),
   handler: async (args) => {
     const c = paint(ctx.io);
     const r = await withProgress(ctx.io, !args.quiet && !args.json, (progress) =>
@@ -40,7 +40,7 @@ export const commitCommand: CommandFactory = (ctx) => ({
         exclude: listArg(args.exclude, '--exclude'),
         allowEmpty: args.allowEmpty,
         key: keyMaterial(args, ctx.io.env),
-        useServerHashes: args.serverHashes,
+        ...detectionArgs(args),
         ...(args.branch !== undefined ? { branch: args.branch } : {}),
         onProgress: progress.onProgress,
         signal: ctx.io.signal,
@@ -53,6 +53,7 @@ export const commitCommand: CommandFactory = (ctx) => ({
     if (args.json) return printJson(ctx, changes ? { ...r, changes: JSON.parse(renderJson(changes, { stat: true })) } : r);
     if (!r.committed || !changes) {
       ctx.io.stdout(`nothing to commit, ${r.database} matches ${r.commit?.slice(0, 7) ?? 'HEAD'} (${r.documents} documents)\n`);
+      if (!args.quiet) ctx.io.stdout(c.dim(` ${describeDetection(r.detection)}\n`));
       return;
     }
     ctx.io.stdout(`[${c.yellow(r.commit!.slice(0, 7))}] ${r.message.split('\n')[0]}\n`);
@@ -61,7 +62,7 @@ export const commitCommand: CommandFactory = (ctx) => ({
       const d = delta.get(col.name);
       const status = d?.status ?? 'unchanged';
       const mark = status === 'added' ? c.green('A') : status === 'changed' ? c.yellow('M') : ' ';
-      const how = col.source === 'read' ? '' : c.dim(` (${col.source === 'kept' ? 'kept from HEAD' : 'unchanged per server hash'})`);
+      const how = col.source === 'read' ? '' : c.dim(` (${col.source === 'kept' ? 'kept from HEAD' : col.source === 'change-stream' ? 'no writes per change stream' : 'unchanged per server hash'})`);
       const what = d && status !== 'unchanged' ? `, ${changedDocuments(d)}` : '';
       ctx.io.stdout(` ${mark} ${col.name}: ${col.documents} documents in ${col.parts} part${col.parts === 1 ? '' : 's'}${col.type === 'collection' ? '' : ` [${col.type}]`}${what}${how}\n`);
     }
@@ -71,5 +72,6 @@ export const commitCommand: CommandFactory = (ctx) => ({
     ctx.io.stdout(
       c.dim(` ${r.pointInTime ? 'read at one cluster time' : 'standalone server: read was not point-in-time'}; ${r.durationMs} ms\n`),
     );
+    if (!args.quiet) ctx.io.stdout(c.dim(` ${describeDetection(r.detection)}\n`));
   },
 });

@@ -1,7 +1,7 @@
 /** `dbsnap diff`: argv -> core diff() -> the text, stat, names, Markdown or JSON renderer. */
 import { renderJson, renderMarkdown, renderNames, renderStat, renderText } from '../../diff/index.js';
 import type { CommandFactory } from '../context.js';
-import { listArg } from '../context.js';
+import { detectionArgs, detectionOptions, listArg } from '../context.js';
 import { chalkPainter } from '../painter.js';
 import { withProgress } from '../progress.js';
 import { keyMaterial } from '../key-material.js';
@@ -10,7 +10,7 @@ export const diffCommand: CommandFactory = (ctx) => ({
   command: 'diff [from] [to]',
   describe: 'Show document and field changes between snapshots or against the live database',
   builder: (y) =>
-    y
+    detectionOptions(y)
       .positional('from', { type: 'string', describe: 'Snapshot to compare from (or FROM..TO); default HEAD' })
       .positional('to', { type: 'string', describe: 'Snapshot to compare to; default the live database' })
       .option('format', { choices: ['text', 'markdown', 'json'] as const, default: 'text', describe: 'Output format' })
@@ -40,6 +40,7 @@ export const diffCommand: CommandFactory = (ctx) => ({
         collections: listArg(args.collections),
         limit: names ? 0 : args.limit,
         key: keyMaterial(args, ctx.io.env),
+        ...detectionArgs(args),
         onProgress: progress.onProgress,
         signal: ctx.io.signal,
       }),

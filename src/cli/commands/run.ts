@@ -1,7 +1,7 @@
 /** `dbsnap run`: argv -> core snapshotAround() (snapshot, run a command, snapshot again) -> steps, summary or JSON. */
 import { renderStat } from '../../diff/index.js';
 import type { CommandFactory } from '../context.js';
-import { printJson, requireUri } from '../context.js';
+import { detectionArgs, detectionOptions, printJson, requireUri } from '../context.js';
 import { paint } from '../io.js';
 import { withProgress } from '../progress.js';
 import { keyMaterial } from '../key-material.js';
@@ -10,14 +10,13 @@ export const runCommand: CommandFactory = (ctx) => ({
   command: 'run',
   describe: 'Snapshot before and after a command (a migration, a bulk fix); exits with its exit code',
   builder: (y) =>
-    y
+    detectionOptions(y)
       .usage('$0 run [options] -- <command> [args...]')
       .option('message', { alias: 'm', type: 'string', describe: 'What the command does (used in both commit messages)' })
       .option('tag', { type: 'string', describe: 'Tag the snapshots NAME/before and NAME/after (default run/<UTC time>/...)' })
       .option('restore-on-failure', { type: 'boolean', default: false, describe: 'When the command fails, restore the before-snapshot (a safety snapshot is taken first)' })
       .option('stat', { type: 'boolean', default: true, describe: 'Print what the command changed (--no-stat: only the snapshot lines)' })
       .option('key-file', { type: 'string', describe: 'File holding the key for sensitive fields (else DBSNAP_KEY)' })
-      .option('server-hashes', { type: 'boolean', describe: 'Use dbHash to skip unchanged collections (default: only on a local server)' })
       // The wrapped command's arguments are passed on as written (`007` stays `007`).
       .parserConfiguration({ 'parse-positional-numbers': false })
       .example('$0 run -m "migration 042" -- npx migrate-mongo up', 'snapshots around a migration')
@@ -37,7 +36,7 @@ export const runCommand: CommandFactory = (ctx) => ({
         tag: args.tag,
         restoreOnFailure: args.restoreOnFailure,
         key: keyMaterial(args, ctx.io.env),
-        useServerHashes: args.serverHashes,
+        ...detectionArgs(args),
         onProgress: progress.onProgress,
         onStep: (s) => {
           progress.stop();

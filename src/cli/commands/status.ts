@@ -1,6 +1,6 @@
 /** `dbsnap status`: argv -> core status() (the database against HEAD) -> per-collection counts; exit 1 when not clean. */
 import type { CommandFactory } from '../context.js';
-import { printJson, requireUri } from '../context.js';
+import { describeDetection, detectionArgs, detectionOptions, printJson, requireUri } from '../context.js';
 import { paint } from '../io.js';
 import { withProgress } from '../progress.js';
 import { keyMaterial } from '../key-material.js';
@@ -9,7 +9,7 @@ export const statusCommand: CommandFactory = (ctx) => ({
   command: 'status',
   describe: 'Summarize changes in the live database since HEAD (exit 1 if any)',
   builder: (y) =>
-    y
+    detectionOptions(y)
       .option('key-file', { type: 'string', describe: 'Key for sensitive fields (else DBSNAP_KEY)' })
       .example('$0 status || echo "uncommitted changes"', 'use in scripts and CI'),
   handler: async (args) => {
@@ -19,6 +19,7 @@ export const statusCommand: CommandFactory = (ctx) => ({
         uri: requireUri(args),
         db: args.db,
         key: keyMaterial(args, ctx.io.env),
+        ...detectionArgs(args),
         onProgress: progress.onProgress,
         signal: ctx.io.signal,
       }),
@@ -30,8 +31,9 @@ export const statusCommand: CommandFactory = (ctx) => ({
     }
     if (args.quiet) return;
     const c = paint(ctx.io);
+    const how = c.dim(`  ${describeDetection(s.detection)}\n`);
     if (s.clean) {
-      ctx.io.stdout(`nothing changed since ${s.against}\n`);
+      ctx.io.stdout(`nothing changed since ${s.against}\n${how}`);
       return;
     }
     ctx.io.stdout(`changes since ${s.against}:\n`);
@@ -47,5 +49,6 @@ export const statusCommand: CommandFactory = (ctx) => ({
       if (x.options) parts.push(`${x.options} option change${x.options === 1 ? '' : 's'}`);
       ctx.io.stdout(`  ${x.name}: ${parts.join(', ')}\n`);
     }
+    ctx.io.stdout(how);
   },
 });

@@ -2,7 +2,7 @@
 import type { WatchTick } from '../../core/watch.js';
 import { InvalidArgumentError } from '../../errors/index.js';
 import type { CommandFactory } from '../context.js';
-import { gitToken, listArg, requireUri } from '../context.js';
+import { detectionArgs, detectionOptions, gitToken, listArg, requireUri } from '../context.js';
 import { paint } from '../io.js';
 import { keyMaterial } from '../key-material.js';
 
@@ -10,7 +10,7 @@ export const watchCommand: CommandFactory = (ctx) => ({
   command: 'watch',
   describe: 'Commit on a schedule (--every, --cron), after writes (--on-change) or once; runs until stopped',
   builder: (y) =>
-    y
+    detectionOptions(y)
       .option('every', { type: 'string', describe: 'Commit every DURATION (30s, 15m, 1h); default 15m, or 1m as the polling interval of --on-change' })
       .option('cron', { type: 'string', describe: 'Commit at the times of a cron expression ("0 * * * *")' })
       .option('timezone', { alias: 'tz', type: 'string', describe: 'Time zone of --cron (IANA name, e.g. Europe/Zurich; default the system one)' })
@@ -28,7 +28,6 @@ export const watchCommand: CommandFactory = (ctx) => ({
       .option('retry-after', { type: 'string', default: '5s', describe: 'First wait after a failing tick (doubles up to --retry-max)' })
       .option('retry-max', { type: 'string', default: '5m', describe: 'Longest wait between retries' })
       .option('key-file', { type: 'string', describe: 'File holding the key for sensitive fields (else DBSNAP_KEY)' })
-      .option('server-hashes', { type: 'boolean', describe: 'Use dbHash to skip unchanged collections (default: only on a local server)' })
       .example('$0 watch --every 15m', 'a snapshot every 15 minutes (none when nothing changed)')
       .example('$0 watch --cron "0 * * * *" --tz Europe/Zurich --safety-older-than 30d', 'hourly, with housekeeping')
       .example('$0 watch --on-change --quiet-for 1m', 'after writes settle')
@@ -64,7 +63,7 @@ export const watchCommand: CommandFactory = (ctx) => ({
       message: args.message,
       collections: listArg(args.collections),
       exclude: listArg(args.exclude),
-      useServerHashes: args.serverHashes,
+      ...detectionArgs(args),
       schedule,
       ...(args.onChange ? { onChange: { quietForMs: core.parseDuration(args.quietFor, '--quiet-for') } } : {}),
       backoff: { initialMs: core.parseDuration(args.retryAfter, '--retry-after'), maxMs: core.parseDuration(args.retryMax, '--retry-max') },
@@ -93,7 +92,8 @@ export function tickLine(t: WatchTick, c = paint({ stdout: () => {}, stderr: () 
   if (!t.ok) {
     return `${t.time} ${c.red('failed')}: ${t.error}; retrying in ${seconds(t.retryInMs!)} (${t.failures} in a row)`;
   }
-  const what = t.committed ? `committed ${c.yellow(t.commit!.slice(0, 7))}` : 'no change';
+  const how = t.detection ? ` (${t.detection === 'change-stream' ? 'change stream' : t.detection === 'server-hashes' ? 'server hashes' : 'full read'})` : '';
+  const what = `${t.committed ? `committed ${c.yellow(t.commit!.slice(0, 7))}` : 'no change'}${how}`;
   const push = t.push?.length ? `; ${t.push.map((p) => (p.ok ? `pushed ${p.remote}` : `push ${p.remote} failed: ${p.error}`)).join(', ')}` : '';
   const notes = t.housekeeping?.length ? `; ${t.housekeeping.join('; ')}` : '';
   return `${t.time} ${what}, ${t.documents} documents, ${t.durationMs} ms${push}${notes}`;

@@ -12,6 +12,7 @@ import { encodeDocument, encodeDocumentAfter } from './bson-raw.js';
 import { COMMANDS, type CommandContext, type ServerState, checkStandaloneLimits } from './commands.js';
 import { CommandError, codeName } from './errors.js';
 import { OP_MSG_BODY_OFFSET, OP_QUERY, encodeOpReply, finishOpMsgReply, parseMessage } from './protocol.js';
+import { ReplicaSet } from './replica-set.js';
 import { Store } from './store.js';
 import type { Doc } from './values.js';
 
@@ -48,6 +49,8 @@ export interface WireServer {
   clearFailures(): void;
   /** The in-memory databases (for white-box assertions). */
   readonly store: Store;
+  /** Replica-set mode only: the oplog, change streams and command log (see replica-set.ts). */
+  readonly replicaSet?: ReplicaSet;
 }
 
 const DEFAULT_FAIL_MESSAGE = "Failing command via 'failCommand' failpoint";
@@ -60,7 +63,7 @@ const DEFAULT_FAIL_MESSAGE = "Failing command via 'failCommand' failpoint";
  * const client = await MongoClient.connect(server.uri);
  * server.failCommand({ commands: 'insert', skip: 2, code: 11600 });
  */
-export async function startWireServer(opts: { port?: number } = {}): Promise<WireServer> {
+export async function startWireServer(opts: { port?: number; replicaSet?: string } = {}): Promise<WireServer> {
   const state: ServerState = {
     store: new Store(),
     cursors: new Map(),
@@ -71,6 +74,8 @@ export async function startWireServer(opts: { port?: number } = {}): Promise<Wir
   };
   const sockets = new Set<net.Socket>();
   let nextConnectionId = 1;
+  // `replicaSet: 'rs0'` answers as the primary of a one-member replica set of that name.
+  const replicaSet = opts.replicaSet ? new ReplicaSet(opts.replicaSet, state) : undefined;
 
   function failureFor(name: string, appName: string | undefined): Doc | 'close' | undefined {
     const fp = state.failPoint;
@@ -89,11 +94,15 @@ export async function startWireServer(opts: { port?: number } = {}): Promise<Wir
     return reply;
   }
 
-  function execute(ctx: CommandContext): Doc {
+  function execute(ctx: CommandContext): Doc | Promise<Doc> {
+    return replicaSet ? replicaSet.execute(ctx, (c) => run(c, false)) : run(ctx, true);
+  }
+
+  function run(ctx: CommandContext, standalone: boolean): Doc {
     const handler = Object.hasOwn(COMMANDS, ctx.name) ? COMMANDS[ctx.name] : undefined;
     try {
       if (!handler) throw new CommandError(59, `no such command: '${ctx.name}'`);
-      if (ctx.name !== 'hello' && ctx.name !== 'isMaster' && ctx.name !== 'ismaster') checkStandaloneLimits(ctx.cmd);
+      if (standalone && ctx.name !== 'hello' && ctx.name !== 'isMaster' && ctx.name !== 'ismaster') checkStandaloneLimits(ctx.cmd);
       return handler(ctx);
     } catch (e) {
       if (e instanceof CommandError) return e.toReply();
@@ -110,7 +119,8 @@ export async function startWireServer(opts: { port?: number } = {}): Promise<Wir
     socket.setNoDelay(true);
     let pending: Buffer = Buffer.alloc(0);
 
-    function handle(msg: Buffer): boolean {
+    /** False when the connection was dropped; a promise while a reply waits (a change stream's getMore). */
+    function handle(msg: Buffer): boolean | Promise<boolean> {
       let req;
       try {
         req = parseMessage(msg);
@@ -137,18 +147,22 @@ export async function startWireServer(opts: { port?: number } = {}): Promise<Wir
       const reply =
         failure ??
         execute({ state, db, name, cmd, body: req.body, sequences: req.sequences, connectionId, appName });
-      if (req.moreToCome) return true;
-      socket.write(
-        req.opCode === OP_QUERY
-          ? encodeOpReply(req.requestId, encodeDocument(reply))
-          : finishOpMsgReply(req.requestId, encodeDocumentAfter(OP_MSG_BODY_OFFSET, reply)),
-      );
-      return true;
+      const send = (r: Doc): boolean => {
+        if (req.moreToCome || socket.destroyed) return !socket.destroyed;
+        socket.write(
+          req.opCode === OP_QUERY
+            ? encodeOpReply(req.requestId, encodeDocument(r))
+            : finishOpMsgReply(req.requestId, encodeDocumentAfter(OP_MSG_BODY_OFFSET, r)),
+        );
+        return true;
+      };
+      return reply instanceof Promise ? reply.then(send) : send(reply);
     }
 
-    socket.on('data', (chunk: Buffer) => {
-      pending = pending.length ? Buffer.concat([pending, chunk]) : chunk;
-      while (pending.length >= 4) {
+    // Requests on one connection are answered in order: while a reply waits, later ones queue.
+    let waiting = false;
+    const drain = () => {
+      while (!waiting && pending.length >= 4) {
         const len = pending.readInt32LE(0);
         if (len < 16 || len > 64 * 1024 * 1024) {
           socket.destroy();
@@ -157,8 +171,21 @@ export async function startWireServer(opts: { port?: number } = {}): Promise<Wir
         if (pending.length < len) break;
         const msg = pending.subarray(0, len);
         pending = pending.subarray(len);
-        if (!handle(msg)) return;
+        const handled = handle(msg);
+        if (handled instanceof Promise) {
+          waiting = true;
+          void handled.then((ok) => {
+            waiting = false;
+            if (ok) drain();
+          });
+          return;
+        }
+        if (!handled) return;
       }
+    };
+    socket.on('data', (chunk: Buffer) => {
+      pending = pending.length ? Buffer.concat([pending, chunk]) : chunk;
+      drain();
     });
     socket.on('error', () => {});
     socket.on('close', () => {
@@ -190,6 +217,7 @@ export async function startWireServer(opts: { port?: number } = {}): Promise<Wir
     uri: `mongodb://127.0.0.1:${port}`,
     port,
     store: state.store,
+    ...(replicaSet ? { replicaSet } : {}),
     failCommand,
     failNextCommands: failCommand,
     clearFailures: () => {
