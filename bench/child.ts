@@ -4,7 +4,7 @@
  * last line, so peak RSS belongs to this contender alone.
  */
 import { apostropheRead, apostropheWrite } from './contenders/apostrophe.js';
-import { commitAgain, commitFirst, diffSnapshots, gcRepository, idle, restoreSnapshot, verifySnapshot } from './contenders/dbsnap.js';
+import { commitAgain, commitAgainBy, commitFirst, diffSnapshots, gcRepository, idle, restoreSnapshot, verifySnapshot } from './contenders/dbsnap.js';
 import { floorDump, floorRead, floorServer, floorWrite } from './contenders/floor.js';
 import { seedWay } from './contenders/seed.js';
 import { cpuNow, type Contender, type ContenderParams } from './contenders/types.js';
@@ -15,6 +15,8 @@ const CONTENDERS: Record<string, Contender> = {
   'floor-read': floorRead,
   commit: commitFirst,
   'commit-again': commitAgain,
+  'commit-again-read': commitAgainBy('read'),
+  'commit-again-stream': commitAgainBy('stream'),
   'commit-change': commitAgain,
   diff: diffSnapshots,
   'diff-packed': diffSnapshots,

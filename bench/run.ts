@@ -57,7 +57,8 @@ interface Args {
 const USAGE = `usage: npm run bench -- [--docs N] [--runs R] [--json] [--seed S] [--timeout SEC]
        [--only a,b] [--skip a,b] [--profile a,b] [--workdir DIR] [--keep] [--deps-prefix DIR]
        [--many-collections N] [--many-docs N] [--big-docs N] [--big-mb N] [--history-commits N]
-contenders: idle floor-dump floor-server floor-read commit commit-again commit-change diff verify
+contenders: idle floor-dump floor-server floor-read commit commit-again commit-again-read
+            commit-again-stream commit-change diff verify
             floor-write restore seed apostrophe-write apostrophe-read gc commit-change-packed
             gc-change diff-packed verify-packed restore-packed many-dump many-commit big-dump big-commit
             doc-history
@@ -143,11 +144,11 @@ interface Server {
   stop(): Promise<void>;
 }
 
-async function startServer(): Promise<Server> {
+async function startServer(extraEnv: NodeJS.ProcessEnv = {}): Promise<Server> {
   const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'scripts/test-server.ts')], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --max-old-space-size=16384` },
+    env: { ...process.env, NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --max-old-space-size=16384`, ...extraEnv },
   });
   let description = '';
   createInterface({ input: child.stderr! }).on('line', (line) => {
@@ -367,6 +368,10 @@ const LABELS: Record<string, { label: string; floor?: string }> = {
   'floor-read': { label: 'floor-read (driver -> canonical EJSON lines)', floor: 'floor-dump' },
   commit: { label: 'dbsnap commit (empty repository)', floor: 'floor-read' },
   'commit-again': { label: 'dbsnap commit again (nothing changed)', floor: 'floor-read' },
+  // The same no-change commit by each way of knowing it (README "Knowing that nothing changed"):
+  // commit-again above is dbHash (the bench server is a standalone on this machine).
+  'commit-again-read': { label: 'dbsnap commit again, full read (--no-server-hashes)', floor: 'floor-read' },
+  'commit-again-stream': { label: 'dbsnap commit again, change stream (replica set)', floor: 'floor-read' },
   'commit-change': { label: 'dbsnap commit after 0.1% changed', floor: 'floor-read' },
   diff: { label: 'dbsnap diff HEAD~1 HEAD (0.1% apart)', floor: 'floor-read' },
   verify: { label: 'dbsnap verify HEAD (offline)', floor: 'floor-read' },
@@ -461,6 +466,7 @@ async function main(): Promise<void> {
     heartbeatFrequencyMS: 600_000,
   });
   let serverPeak: number | null = null;
+  const stopLater: (() => Promise<void>)[] = [];
   try {
     const source = client.db(SOURCE_DB);
     await source.dropDatabase();
@@ -530,6 +536,22 @@ async function main(): Promise<void> {
       return dir;
     };
     const dropDb = (name: string) => client.db(name).dropDatabase();
+    let replicaSet: Promise<{ server: Server; repo: string } | string> | undefined;
+    const replicaSetShop = async (): Promise<{ server: Server; repo: string } | string> => {
+      log('commit-again-stream: starting the wire test server as a replica set, loading the shop (untimed)');
+      const rsServer = await startServer({ DBSNAP_TEST_SERVER: 'wire-replica-set', DBSNAP_TEST_MONGODB_URI: '' });
+      stopLater.push(() => rsServer.stop());
+      const rsClient = await MongoClient.connect(rsServer.uri, { socketTimeoutMS: 0, serverSelectionTimeoutMS: 600_000 });
+      try {
+        await loadShop(rsClient.db(SOURCE_DB), { totalDocs: args.docs, seed: args.seed });
+      } finally {
+        await rsClient.close().catch(() => {});
+      }
+      const repo = join(args.workdir, 'repo-replica-set');
+      await rm(repo, { recursive: true, force: true });
+      const first = await runChild('commit', { ...base, uri: rsServer.uri, target: '', repo, dir: args.workdir }, { ...args, profile: new Set() }, 0);
+      return first.sample ? { server: rsServer, repo } : `error: the first commit on the replica set failed: ${first.note}`;
+    };
 
     type Group = (round: number) => Promise<void>;
     const groups: Group[] = [
@@ -543,7 +565,7 @@ async function main(): Promise<void> {
         }
       },
       async (round) => {
-        if (!['commit', 'commit-again', 'commit-change', 'diff', 'verify', 'restore', ...PACKED_IDS].some((id) => results.has(id))) return;
+        if (!['commit', 'commit-again', 'commit-again-read', 'commit-change', 'diff', 'verify', 'restore', ...PACKED_IDS].some((id) => results.has(id))) return;
         const repo = join(args.workdir, `repo-r${round}`);
         await rm(repo, { recursive: true, force: true });
         const params = { ...base, target: '', repo, dir: args.workdir };
@@ -568,6 +590,7 @@ async function main(): Promise<void> {
           if (await step('gc', packedParams)) packedFirst = { bytes: await dirBytes(join(packedRepo, 'objects')), du: await duKb(join(packedRepo, 'objects')) };
         }
         if (results.has('commit-again') || results.has('commit-change') || results.has('diff')) await step('commit-again');
+        if (results.has('commit-again-read')) await measure('commit-again-read', round, params);
         if (!results.has('commit-change') && !results.has('diff')) return;
         try {
           const t = performance.now();
@@ -605,6 +628,19 @@ async function main(): Promise<void> {
           if (latestPackedRepo && latestPackedRepo !== packedRepo) await rm(latestPackedRepo, { recursive: true, force: true });
           latestPackedRepo = packedRepo;
         }
+      },
+      async (round) => {
+        // A second server, the wire test server as a replica set, with the same shop and one
+        // commit made before the first round (untimed): then each round commits with nothing
+        // changed, which the change stream decides.
+        if (!results.has('commit-again-stream')) return;
+        const rs = (replicaSet ??= replicaSetShop());
+        const ready = await rs;
+        if (typeof ready === 'string') {
+          noteOnce('commit-again-stream', ready);
+          return;
+        }
+        await measure('commit-again-stream', round, { ...base, uri: ready.server.uri, target: '', repo: ready.repo, dir: args.workdir });
       },
       async (round) => {
         if (!results.has('floor-write')) return;
@@ -682,6 +718,7 @@ async function main(): Promise<void> {
     await client.close().catch(() => {});
     serverPeak = await procPeakRss(server.child.pid);
     await server.stop();
+    for (const stop of stopLater) await stop().catch(() => {});
   }
 
   const rows = summarize([...results.values()], args.docs, bsonBytes);

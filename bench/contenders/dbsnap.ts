@@ -30,6 +30,27 @@ export const commitAgain: Contender = async (p) => {
   return { ms: performance.now() - started, cpuMs: cpuNow() - cpu, info: commitInfo(r) };
 };
 
+/**
+ * Commit with nothing changed, by a chosen way of knowing it (README "Knowing that nothing
+ * changed"): `read` reads everything (no dbHash, no change stream); `stream` is the default on a
+ * replica set, where the change stream decides.
+ */
+export const commitAgainBy =
+  (way: 'read' | 'stream'): Contender =>
+  async (p) => {
+    const { commit } = await lib();
+    const cpu = cpuNow();
+    const started = performance.now();
+    const r = await commit({
+      repo: p.repo,
+      uri: p.uri,
+      db: p.db,
+      author: identity,
+      ...(way === 'read' ? { useServerHashes: false, useChangeStreams: false } : {}),
+    });
+    return { ms: performance.now() - started, cpuMs: cpuNow() - cpu, info: { ...commitInfo(r), detection: r.detection.method } };
+  };
+
 function commitInfo(r: Awaited<ReturnType<Dbsnap['commit']>>): Record<string, unknown> {
   return {
     committed: r.committed,

@@ -134,7 +134,9 @@ async function viaChangeStream(opts: DetectOptions, inSnapshot: string[], config
     until = null;
   }
   if (!until) return { reason: 'the server reports no operation time' };
-  const verdict = await changedSince(changeFeed(conn), since, until);
+  // A short await: an empty getMore answers when it has nothing (with how far it read), and the
+  // stream only has to reach `until`, which is already past; a long await would only add latency.
+  const verdict = await changedSince(changeFeed(conn, { maxAwaitTimeMS: 50 }), since, until);
   if (verdict.kind === 'unknown') return { reason: verdict.reason };
   // HEAD must still hold exactly the parts that were current at `since`.
   const unchanged = new Set(

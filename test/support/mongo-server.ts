@@ -8,7 +8,8 @@
  *     `DBSNAP_TEST_TRY_DOWNLOAD=1` allows a download, so machines without either fail fast;
  *  3. the in-process wire test server (test/support/wire-server), a MongoDB 7.0 standalone
  *     stand-in that keeps exact BSON bytes.
- * `DBSNAP_TEST_SERVER=wire` skips straight to 3.
+ * `DBSNAP_TEST_SERVER=wire` skips straight to 3; `DBSNAP_TEST_SERVER=wire-replica-set` too, with
+ * the wire server answering as a one-member replica set (test/support/wire-server/replica-set.ts).
  */
 import { startWireServer } from './wire-server/server.js';
 
@@ -72,9 +73,11 @@ export async function startMongoServer(): Promise<TestMongoServer> {
   if (envUri) {
     return { uri: envUri, kind: 'env', description: `env DBSNAP_TEST_MONGODB_URI (${envUri})`, stop: async () => {} };
   }
-  const forceWire = process.env.DBSNAP_TEST_SERVER === 'wire';
+  // `wire-replica-set`: the wire test server as a one-member replica set (oplog, change streams).
+  const wireReplicaSet = process.env.DBSNAP_TEST_SERVER === 'wire-replica-set';
+  const forceWire = process.env.DBSNAP_TEST_SERVER === 'wire' || wireReplicaSet;
   const memoryServerPossible = !!process.env.MONGOMS_SYSTEM_BINARY || process.env.DBSNAP_TEST_TRY_DOWNLOAD === '1';
-  let fallbackReason = forceWire ? 'DBSNAP_TEST_SERVER=wire' : 'no MONGOMS_SYSTEM_BINARY';
+  let fallbackReason = forceWire ? `DBSNAP_TEST_SERVER=${process.env.DBSNAP_TEST_SERVER}` : 'no MONGOMS_SYSTEM_BINARY';
   if (!forceWire && memoryServerPossible) {
     try {
       return await startMemoryReplSet();
@@ -82,7 +85,7 @@ export async function startMongoServer(): Promise<TestMongoServer> {
       fallbackReason = `mongodb-memory-server failed: ${(e as Error).message.split('\n')[0]}`;
     }
   }
-  const wire = await startWireServer();
+  const wire = await startWireServer(wireReplicaSet ? { replicaSet: 'rs0' } : {});
   return {
     uri: wire.uri,
     kind: 'wire-test-server',
