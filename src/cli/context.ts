@@ -99,8 +99,9 @@ export function detectionArgs(args: { serverHashes?: boolean; changeStreams?: bo
   };
 }
 
-/** One line for a person: how unchanged collections were recognised. */
-export function describeDetection(d: { method: string; detail: string }): string {
+/** One line for a person: how unchanged collections were recognised ('' when not reported). */
+export function describeDetection(d: { method: string; detail: string } | undefined): string {
+  if (!d) return '';
   const name = d.method === 'change-stream' ? 'change stream' : d.method === 'server-hashes' ? 'server hashes' : 'full read';
   return `change detection: ${name} (${d.detail})`;
 }

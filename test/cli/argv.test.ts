@@ -32,7 +32,8 @@ describe('argv -> core call', () => {
   it.each<[string[], string, Record<string, unknown>]>([
     [['init'], 'init', { repo: './backup-repo' }],
     [['init', '--repo', '/tmp/r', '--sort-keys'], 'init', { repo: '/tmp/r', config: { sortKeys: true } }],
-    [['commit', '--uri', URI], 'commit', { repo: './backup-repo', uri: URI, allowEmpty: false, useServerHashes: true }],
+    [['commit', '--uri', URI], 'commit', { repo: './backup-repo', uri: URI, allowEmpty: false }],
+    [['commit', '--server-hashes', '--no-change-streams', '--uri', URI], 'commit', { useServerHashes: true, useChangeStreams: false }],
     [['commit', '-m', 'hello', '--collections', 'a,b', '--exclude', 'x', '--uri', URI, '--db', 'other'], 'commit', { message: 'hello', collections: ['a', 'b'], exclude: ['x'], db: 'other' }],
     [['commit', '--allow-empty', '--no-server-hashes', '--uri', URI], 'commit', { allowEmpty: true, useServerHashes: false }],
     [['log', '-n', '3'], 'log', { n: 3 }],
@@ -43,6 +44,8 @@ describe('argv -> core call', () => {
     [['diff', 'v1', 'v2', '--limit', '5', '--collections', 'users'], 'diff', { from: 'v1', to: 'v2', limit: 5, collections: ['users'] }],
     [['diff', 'main..feature', '--format', 'markdown'], 'diff', { from: 'main..feature' }],
     [['status', '--uri', URI], 'status', { uri: URI }],
+    [['status', '--no-server-hashes', '--uri', URI], 'status', { uri: URI, useServerHashes: false }],
+    [['diff', '--no-change-streams', '--uri', URI], 'diff', { useChangeStreams: false }],
     [['tag', 'v1'], 'tag', { name: 'v1', ref: undefined }],
     [['tag', 'v1', 'HEAD~1', '-m', 'msg'], 'tag', { name: 'v1', ref: 'HEAD~1', message: 'msg' }],
     [['tag', '--list'], 'listTags', {}],
@@ -55,6 +58,13 @@ describe('argv -> core call', () => {
     expect(calls).toHaveLength(1);
     expect(calls[0]!.fn).toBe(fn);
     expect(calls[0]!.opts).toMatchObject(expected);
+  });
+
+  it('commit without --server-hashes leaves dbHash to the policy (dbsnap.json, a server on this machine), change streams on', async () => {
+    const { core, calls } = recordingCore();
+    await cli(['commit', '--uri', URI], { core });
+    expect(Object.keys(calls[0]!.opts)).not.toContain('useServerHashes');
+    expect(Object.keys(calls[0]!.opts)).not.toContain('useChangeStreams');
   });
 
   it('takes the repository and URI from the environment', async () => {

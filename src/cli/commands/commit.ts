@@ -53,7 +53,7 @@ export const commitCommand: CommandFactory = (ctx) => ({
     if (args.json) return printJson(ctx, changes ? { ...r, changes: JSON.parse(renderJson(changes, { stat: true })) } : r);
     if (!r.committed || !changes) {
       ctx.io.stdout(`nothing to commit, ${r.database} matches ${r.commit?.slice(0, 7) ?? 'HEAD'} (${r.documents} documents)\n`);
-      if (!args.quiet) ctx.io.stdout(c.dim(` ${describeDetection(r.detection)}\n`));
+      if (!args.quiet && r.detection) ctx.io.stdout(c.dim(` ${describeDetection(r.detection)}\n`));
       return;
     }
     ctx.io.stdout(`[${c.yellow(r.commit!.slice(0, 7))}] ${r.message.split('\n')[0]}\n`);
@@ -72,6 +72,6 @@ export const commitCommand: CommandFactory = (ctx) => ({
     ctx.io.stdout(
       c.dim(` ${r.pointInTime ? 'read at one cluster time' : 'standalone server: read was not point-in-time'}; ${r.durationMs} ms\n`),
     );
-    if (!args.quiet) ctx.io.stdout(c.dim(` ${describeDetection(r.detection)}\n`));
+    if (!args.quiet && r.detection) ctx.io.stdout(c.dim(` ${describeDetection(r.detection)}\n`));
   },
 });

@@ -31,7 +31,7 @@ export const statusCommand: CommandFactory = (ctx) => ({
     }
     if (args.quiet) return;
     const c = paint(ctx.io);
-    const how = c.dim(`  ${describeDetection(s.detection)}\n`);
+    const how = s.detection ? c.dim(`  ${describeDetection(s.detection)}\n`) : '';
     if (s.clean) {
       ctx.io.stdout(`nothing changed since ${s.against}\n${how}`);
       return;
