@@ -22,6 +22,7 @@ import {
 } from '../errors/index.js';
 import type { Connection } from '../mongo/connection.js';
 import { collectionHashes, listCollections, readRawDocuments } from '../mongo/reader.js';
+import { isLocalSource } from '../mongo/uri.js';
 import {
   countDocuments,
   createCollection,
@@ -132,7 +133,11 @@ async function verifyLoaded(
   // exact bytes restore sent, which are the snapshot's documents: no read back needed.
   // A server whose hash differs (another algorithm, or a value stored differently) gets the
   // read-back check below, which says exactly what differs.
-  const serverHash = ctx.opts.readBack ? undefined : (await collectionHashes(ctx.conn, [live]))?.[live];
+  // dbHash locks the target database against writes while it runs: only where allowed
+  // (README "Knowing that nothing changed"); elsewhere the read-back below checks the same.
+  const hashAllowed =
+    !ctx.opts.readBack && (ctx.opts.useServerHashes ?? ctx.config.serverHashes ?? isLocalSource(ctx.conn.source.hosts, ctx.conn.source.scheme));
+  const serverHash = hashAllowed ? (await collectionHashes(ctx.conn, [live]))?.[live] : undefined;
   if (serverHash && serverHash === sent.md5) return ctx.opts.mask ? 'count' : 'server-hash';
   if (ctx.opts.mask) {
     const n = await countDocuments(ctx.conn, live);

@@ -31,6 +31,13 @@ export interface RestoreOptions {
    * collection hash (`dbHash`) would do (slower; for servers you do not trust to hash).
    */
   readBack?: boolean;
+  /**
+   * May the loaded temporary collections be checked with the server's `dbHash`? It takes a
+   * shared lock on the target database that blocks writes while it runs. true = yes, false =
+   * never (read back instead), absent = the snapshot's dbsnap.json `serverHashes`, else only on
+   * a server on this machine.
+   */
+  useServerHashes?: boolean;
   /** Restore into a host listed in `protectedHosts`. */
   force?: boolean;
   /** Key material for encrypted fields (DBSNAP_KEY or a key file's contents). */

@@ -19,12 +19,14 @@ import type { RepositoryConfig } from '../canonical/format.js';
 import type { Connection } from '../mongo/connection.js';
 import { changeFeed, currentOperationTime } from '../mongo/change-feed.js';
 import { collectionHashes, type CollectionInfo } from '../mongo/reader.js';
-import { formatSource, normalizeHost } from '../mongo/uri.js';
+import { formatSource, isLocalSource } from '../mongo/uri.js';
 import { changedSince, formatClusterTime, parseClusterTime } from './change-detection.js';
 import type { DbsnapKey } from '../crypto/index.js';
 import { configDigest, fingerprint, readServerHashCache, recordableHashes, serverHashMatches } from './hash-cache.js';
 import { readReadPoint } from './read-point.js';
 import { collectionFiles, hasManifest, type SnapshotRef } from './snapshot.js';
+
+export { isLocalSource };
 
 export type DetectionMethod = 'change-stream' | 'server-hashes' | 'read';
 
@@ -157,17 +159,4 @@ async function viaChangeStream(opts: DetectOptions, inSnapshot: string[], config
     unchanged,
     serverHashes: null,
   };
-}
-
-/**
- * True when every host is on this machine: `localhost`, 127.0.0.0/8, `::1`, or a unix socket
- * (`/tmp/mongodb-27017.sock`). An SRV record never is.
- */
-export function isLocalSource(hosts: string[], scheme = 'mongodb'): boolean {
-  if (scheme !== 'mongodb' || hosts.length === 0) return false;
-  return hosts.every((h) => {
-    if (h.startsWith('/') || h.endsWith('.sock')) return true;
-    const { host } = normalizeHost(h);
-    return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
-  });
 }

@@ -189,3 +189,16 @@ export function protectedHostsIn(uri: string, patterns: string[]): string[] {
   }
   return [...hits];
 }
+
+/**
+ * True when every host is on this machine: `localhost`, 127.0.0.0/8, `::1`, or a unix socket
+ * (`/tmp/mongodb-27017.sock`). An SRV record never is.
+ */
+export function isLocalSource(hosts: string[], scheme = 'mongodb'): boolean {
+  if (scheme !== 'mongodb' || hosts.length === 0) return false;
+  return hosts.every((h) => {
+    if (h.startsWith('/') || h.endsWith('.sock')) return true;
+    const { host } = normalizeHost(h);
+    return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
+  });
+}

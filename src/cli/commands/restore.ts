@@ -25,6 +25,10 @@ export const restoreCommand: CommandFactory = (ctx) => ({
       .option('force', { type: 'boolean', default: false, describe: 'Restore into a host listed in protectedHosts' })
       .option('key-file', { type: 'string', describe: 'File holding the key for encrypted fields (else DBSNAP_KEY)' })
       .option('read-back', { type: 'boolean', default: false, describe: "Verify by reading every document back, even where the server's collection hash would do" })
+      .option('server-hashes', {
+        type: 'boolean',
+        describe: 'Verify loaded collections with dbHash (it blocks writes on the target database while it runs); default: only on a server on this machine, or serverHashes in dbsnap.json',
+      })
       .option('mask', { type: 'boolean', default: false, describe: 'Restore sensitive fields as pseudonyms' })
       .option('cleanup', { type: 'boolean', default: false, describe: 'Restore nothing: drop the temporary collections an interrupted restore left in the database' })
       .example('$0 restore v1 --dry-run', 'show what restoring tag v1 would change')
@@ -59,6 +63,7 @@ export const restoreCommand: CommandFactory = (ctx) => ({
         key: keyMaterial(args, ctx.io.env),
         mask: args.mask,
         readBack: args.readBack,
+        ...(args.serverHashes !== undefined ? { useServerHashes: args.serverHashes } : {}),
         confirm: args.yes ? undefined : confirmer(ctx.io, () => progress.stop()),
         onProgress: progress.onProgress,
         signal: ctx.io.signal,
