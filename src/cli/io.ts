@@ -19,6 +19,11 @@ export interface CliIO {
   confirm?: (question: string) => Promise<boolean>;
   /** Aborted on Ctrl-C. */
   signal?: AbortSignal;
+  /**
+   * stderr as it is, for the progress display's cursor control; everything else the commands
+   * write passes printable() (control characters in names escaped).
+   */
+  terminal?: (s: string) => void;
 }
 
 /** chalk with colour only on a terminal, never with NO_COLOR set or FORCE_COLOR=0. */

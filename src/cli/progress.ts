@@ -7,6 +7,7 @@
 import cliProgress from 'cli-progress';
 import type { Progress } from '../core/progress.js';
 import type { CliIO } from './io.js';
+import { printable } from './printable.js';
 
 export interface ProgressDisplay {
   onProgress: (p: Progress) => void;
@@ -40,7 +41,7 @@ export function progressDisplay(io: CliIO, enabled: boolean): ProgressDisplay {
       if (stopped || !p.collection || p.total === undefined) return;
       const key = `${p.phase}:${p.collection}`;
       let bar = bars.get(key);
-      const payload = { phase: p.phase.padEnd(7), collection: p.collection.padEnd(16) };
+      const payload = { phase: p.phase.padEnd(7), collection: printable(p.collection, { oneLine: true }).padEnd(16) };
       if (!bar) {
         bar = multi.create(Math.max(p.total, 1), p.done, payload);
         bars.set(key, bar);
@@ -72,7 +73,7 @@ function terminalStream(io: CliIO): NodeJS.WritableStream {
     isTTY: true,
     columns: io.columns,
     write: (chunk: string | Uint8Array, ...rest: unknown[]) => {
-      io.stderr(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
+      (io.terminal ?? io.stderr)(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
       const done = rest.find((r) => typeof r === 'function') as (() => void) | undefined;
       done?.();
       return true;

@@ -13,6 +13,8 @@ import { redactKnown, redactText } from '../mongo/uri.js';
 import { commands } from './commands/index.js';
 import type { CliContext, Core } from './context.js';
 import type { CliIO } from './io.js';
+import { paint } from './io.js';
+import { printable, printableOutput } from './printable.js';
 
 export const EXIT = { ok: 0, difference: 1, error: 2, interrupted: 130 } as const;
 
@@ -27,7 +29,14 @@ export async function runCli(argv: string[], rawIO: CliIO, core: Core = defaultC
   const io = redactingIO(rawIO, knownUris(argv, rawIO.env));
   // --quiet silences every command's normal output in one place; errors still reach stderr.
   const flags = { quiet: false, json: argv.includes('--json') };
-  const commandIO: CliIO = { ...io, stdout: (s) => (flags.quiet ? undefined : io.stdout(s)) };
+  // Control characters in names are escaped in every human line; --json output stays exact.
+  const colour = paint(rawIO).level > 0;
+  const commandIO: CliIO = {
+    ...io,
+    stdout: (s) => (flags.quiet ? undefined : io.stdout(flags.json ? s : printableOutput(s, colour))),
+    stderr: (s) => io.stderr(printableOutput(s, colour)),
+    terminal: io.stderr,
+  };
   const ctx: CliContext = { io: commandIO, core, exitCode: 0 };
   let failure: unknown;
   let usageError: string | undefined;
@@ -86,7 +95,7 @@ export async function runCli(argv: string[], rawIO: CliIO, core: Core = defaultC
   if (out) (usageError || failure ? io.stderr : io.stdout)(out + '\n');
   if (usageError) {
     if (flags.json) printJsonError(io, 'EINVALIDARG', usageError);
-    if (!out) io.stderr(`error: ${usageError}\n`);
+    if (!out) io.stderr(`error: ${printable(usageError, { oneLine: true })}\n`);
     return EXIT.error;
   }
   if (failure) return reportError(failure, io, debug, flags.json);
@@ -101,7 +110,7 @@ function printJsonError(io: CliIO, code: ErrorCode, message: string): void {
 
 function reportError(err: unknown, io: CliIO, debug: boolean, json: boolean): number {
   const line = oneLineError(err);
-  if (json) printJsonError(io, isDbsnapError(err) ? err.code : isFromServer(err) ? 'EMONGO' : 'EINTERNAL', line.slice('error: '.length, -1));
+  if (json) printJsonError(io, isDbsnapError(err) ? err.code : isFromServer(err) ? 'EMONGO' : 'EINTERNAL', errorText(err));
   io.stderr(line);
   if (debug && (err as Error)?.stack) io.stderr(`${(err as Error).stack}\n`);
   else if ((!isDbsnapError(err) && !isFromServer(err)) || (isDbsnapError(err) && err.code === 'EINTERNAL')) io.stderr('(this looks like a bug in dbsnap; run again with --debug for details)\n');
@@ -119,8 +128,14 @@ function isFromServer(err: unknown): boolean {
  * user gave is removed too (for errors caught outside runCli, where no redacting IO exists yet).
  */
 export function oneLineError(err: unknown, argv: string[] = [], env: NodeJS.ProcessEnv = {}): string {
-  const message = isDbsnapError(err) ? err.message : `${isFromServer(err) ? 'MongoDB: ' : ''}${(err as Error)?.message ?? String(err)}`;
-  return `error: ${redactText(message.split('\n')[0]!, ...knownUris(argv, env))}\n`;
+  // A name in the message may hold control characters (a newline too): escaped, the line stays one line.
+  return `error: ${printable(errorText(err, argv, env), { oneLine: true })}\n`;
+}
+
+/** The error's message as --json reports it (exact): dbsnap's own whole, another's first line; credentials removed. */
+function errorText(err: unknown, argv: string[] = [], env: NodeJS.ProcessEnv = {}): string {
+  const message = isDbsnapError(err) ? err.message : `${isFromServer(err) ? 'MongoDB: ' : ''}${(err as Error)?.message ?? String(err)}`.split('\n')[0]!;
+  return redactText(message, ...knownUris(argv, env));
 }
 
 /** The connection strings this run may print: --uri (any spelling yargs accepts) and MONGODB_URI. */

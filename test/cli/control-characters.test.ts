@@ -1,0 +1,77 @@
+/**
+ * Control characters in names (collections, databases, tags from a hand-edited repository) are
+ * printed escaped in every human line, never raw; --json keeps them exact (issue #10).
+ */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { init } from '../../src/index.js';
+import { printable } from '../../src/cli/printable.js';
+import { FIXED } from '../support/temp-repo.js';
+import { useTestDatabase, type TestDatabase } from '../support/test-db.js';
+import { dbsnap } from './support.js';
+
+// Retitles the terminal, clears the screen, and reverses the text after it.
+const EVIL = 'evil\x1b]0;owned\x07\x1b[2J\u202e';
+const SHOWN = 'evil\\x1b]0;owned\\x07\\x1b[2J\\u202e';
+let dir = '';
+let repo = '';
+let t: TestDatabase;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'dbsnap-control-'));
+  repo = join(dir, 'backup-repo');
+  await init({ repo, ...FIXED });
+  t = await useTestDatabase('control');
+  await t.db.collection(EVIL).insertOne({ _id: 1 });
+  await t.db.collection('users').insertOne({ _id: 1 });
+});
+afterAll(async () => {
+  await t?.drop();
+  await rm(dir, { recursive: true, force: true });
+});
+
+/** No raw control character but newline (and no colour: not a terminal). */
+function expectNoRawControl(s: string): void {
+  expect(s).not.toMatch(/[\x00-\x09\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]/);
+}
+
+describe('control characters in names', () => {
+  it('the helper escapes controls, keeps newline and tab unless one line is asked for', () => {
+    expect(printable(EVIL)).toBe(SHOWN);
+    expect(printable('a\tb\nc\rd\x7f\x9b')).toBe('a\tb\nc\\x0dd\\x7f\\x9b');
+    expect(printable('a\nb', { oneLine: true })).toBe('a\\x0ab');
+  });
+
+  it('commit, status, log and an error print them escaped; --json keeps them exact', async () => {
+    const commit = await dbsnap(['commit', '--repo', repo, '--uri', t.dbUri]);
+    expect(commit.code).toBe(0);
+    expect(commit.stdout).toContain(` A ${SHOWN}: 1 documents in 1 part`);
+    expectNoRawControl(commit.stdout + commit.stderr);
+
+    const json = await dbsnap(['commit', '--repo', repo, '--uri', t.dbUri, '--json', '--allow-empty']);
+    expect(JSON.parse(json.stdout).collections.map((c: { name: string }) => c.name)).toEqual([EVIL, 'users']);
+
+    await t.db.collection(EVIL).insertOne({ _id: 2 });
+    const status = await dbsnap(['status', '--repo', repo, '--uri', t.dbUri]);
+    expect(status.code).toBe(1);
+    expect(status.stdout).toContain(SHOWN);
+    expectNoRawControl(status.stdout + status.stderr);
+
+    // A tag written into the repository by hand (git itself refuses such names).
+    const head = (await dbsnap(['log', '--repo', repo, '--format', '%H', '-n', '1'])).stdout.trim();
+    await writeFile(join(repo, 'refs', 'tags', `v1${EVIL}`), `${head}\n`);
+    const log = await dbsnap(['log', '--repo', repo]);
+    expect(log.code).toBe(0);
+    expect(log.stdout).toContain(`v1${SHOWN}`);
+    expectNoRawControl(log.stdout + log.stderr);
+
+    const err = await dbsnap(['restore', 'HEAD', '--yes', '--repo', repo, '--uri', t.dbUri, '--collections', `nosuch\x1b[2J\nforged line`]);
+    expect(err.code).toBe(2);
+    expect(err.stderr).toMatch(/^error: [^\n]*nosuch\\x1b\[2J\\x0aforged line[^\n]*\n$/);
+    expectNoRawControl(err.stderr);
+    const errJson = await dbsnap(['restore', 'HEAD', '--yes', '--json', '--repo', repo, '--uri', t.dbUri, '--collections', `nosuch\x1b[2J`]);
+    expect(JSON.parse(errJson.stdout).error.message).toContain('nosuch\x1b[2J');
+  });
+});
