@@ -36,6 +36,7 @@ export async function runCli(argv: string[], rawIO: CliIO, core: Core = defaultC
     stdout: (s) => (flags.quiet ? undefined : io.stdout(flags.json ? s : printableOutput(s, colour))),
     stderr: (s) => io.stderr(printableOutput(s, colour)),
     terminal: io.stderr,
+    ...(io.confirm ? { confirm: (question: string) => io.confirm!(printable(question, { oneLine: true })) } : {}),
   };
   const ctx: CliContext = { io: commandIO, core, exitCode: 0 };
   let failure: unknown;

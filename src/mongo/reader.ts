@@ -3,7 +3,9 @@
  * and the server's own collection hashes where it has them.
  */
 import { DBSNAP_COLLECTION_PREFIX } from './target-lock.js';
+import { BSON, EJSON } from 'bson';
 import type { ClientSession, Document } from 'mongodb';
+import { FormatError } from '../errors/index.js';
 import type { Connection } from './connection.js';
 import { driverError } from './errors.js';
 
@@ -87,12 +89,19 @@ export async function* readRawDocuments(
       ...(opts.session ? { session: opts.session } : {}),
     },
   );
+  let last: Uint8Array | undefined;
   try {
     for await (const doc of cursor) {
       if (opts.signal?.aborted) break;
-      yield doc as unknown as Uint8Array;
+      last = doc as unknown as Uint8Array;
+      yield last;
     }
   } catch (err) {
+    // A reply the driver cannot decode: say which document, by the last one that was fine.
+    if (/BSON/.test((err as Error)?.name ?? '')) {
+      const after = last ? `the document after _id ${EJSON.stringify(BSON.deserialize(last)._id as Document, { relaxed: false })}` : 'its first document';
+      throw new FormatError(`the server sent ${after} as invalid BSON (${(err as Error).message})`, { collection }, { cause: err });
+    }
     throw driverError(`reading "${collection}"`, err, { collection });
   } finally {
     await cursor.close().catch(() => {});

@@ -1,6 +1,6 @@
 /**
  * A TCP proxy in front of the test server that misbehaves on cue: it cuts every connection or
- * stalls it after N bytes from the server, or when the client sends a chosen command (the first
+ * stalls it after N bytes from the server, corrupts chosen bytes of the replies, or acts when the client sends a chosen command (the first
  * key of an OP_MSG body: `insert`, `renameCollection`, `getMore` ...). Used by the fault suite to
  * play a network that drops mid-restore or a server that dies mid-read, against any server.
  *
@@ -19,6 +19,11 @@ export interface FaultPlan {
   stall?: boolean;
   /** Once tripped, play a dead server: every new connection is closed at once. */
   dead?: boolean;
+  /**
+   * Rewrite these bytes (same length) wherever they appear in a chunk from the server: a reply
+   * the driver passes on but that holds invalid BSON (say a field's type byte set to 0x99).
+   */
+  corrupt?: { find: Buffer; replace: Buffer };
 }
 
 export interface FaultProxy {
@@ -132,6 +137,13 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
         return;
       }
       serverBytes += chunk.length;
+      const c = plan.corrupt;
+      if (c) {
+        for (let at = chunk.indexOf(c.find); at !== -1; at = chunk.indexOf(c.find, at + 1)) {
+          tripped = true;
+          c.replace.copy(chunk, at);
+        }
+      }
       client.write(chunk);
     });
   });
