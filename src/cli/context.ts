@@ -2,7 +2,7 @@
  * What every command handler gets: the injected core and IO, the global options, and small
  * argv helpers shared by the commands (lists, the URI, JSON output).
  */
-import type { Argv } from 'yargs';
+import type { ArgumentsCamelCase, Argv } from 'yargs';
 import * as core from '../core/index.js';
 import type { CliIO } from './io.js';
 
@@ -25,12 +25,28 @@ export interface GlobalArgs {
   debug: boolean;
 }
 
-export type CommandFactory = (ctx: CliContext) => {
+/** One command as written: the handler's argv is exactly what its builder declares (camelCase too). */
+export interface CommandSpec<A> {
   command: string | string[];
   describe: string;
-  builder: (y: Argv<GlobalArgs>) => Argv<any>;
-  handler: (args: any) => Promise<void>;
-};
+  builder: (y: Argv<GlobalArgs>) => Argv<A>;
+  handler: (args: ArgumentsCamelCase<A>) => Promise<void>;
+}
+
+/** One command as run.ts registers it with yargs (its argv type erased by defineCommand). */
+export type Command = CommandSpec<GlobalArgs>;
+
+export type CommandFactory = (ctx: CliContext) => Command;
+
+/**
+ * Declares a command so that its handler sees the argv type its builder produces: an option
+ * renamed or dropped in the builder while the handler still reads it does not compile
+ * (test/cli/argv-types.ts holds the proof, checked by npm run typecheck).
+ */
+export function defineCommand<A>(spec: CommandSpec<A>): Command {
+  // yargs hands each handler the argv its own builder parsed; only the registry forgets the type.
+  return spec as unknown as Command;
+}
 
 /**
  * Names given as `a,b` or repeated flags. Given but naming nothing (`''`, `,`) is an error,

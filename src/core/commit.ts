@@ -3,6 +3,7 @@
  * server allows), encodes it into parts, and commits the snapshot tree onto a ref.
  */
 import type { Document } from 'bson';
+import type { SnapshotDiff } from '../diff/index.js';
 import type { KeyMaterial } from '../crypto/index.js';
 import { MANIFEST_FILE, type CollectionEntry, type RepositoryConfig } from '../canonical/format.js';
 import { CollectionNotFoundError, InterruptedError, isDbsnapError, MongoOperationError, FormatError } from '../errors/index.js';
@@ -25,6 +26,7 @@ import { acquireLock, branchRef, SnapshotRepository, type TreeEntryInput } from 
 import { configDigest, fingerprint, readServerHashCache, writeServerHashCache, type ServerHashCache } from './hash-cache.js';
 import { writeReadPoint } from './read-point.js';
 import { unchangedCollections, type ChangeDetection } from './unchanged-collections.js';
+import { commitChanges } from './commit-changes.js';
 import { commitTree } from './commit-tree.js';
 import type { Identity, ProgressCallback } from './progress.js';
 import { buildDocumentTransform } from './sensitive.js';
@@ -80,6 +82,12 @@ export interface CommitOptions {
   now?: Date;
   onProgress?: ProgressCallback;
   signal?: AbortSignal;
+  /**
+   * Also report what the commit changed against its parent (`changes`: collections added,
+   * changed and dropped, with document counts). Costs a read of the parts that differ, so only
+   * callers that show it ask (the CLI does).
+   */
+  changes?: boolean;
 }
 
 export interface CommittedCollection {
@@ -120,6 +128,8 @@ export interface CommitResult {
   skipped: { name: string; reason: 'system' | 'restore-temporary' }[];
   /** One line per kind of skipped collection, saying what to do about it. */
   warnings: string[];
+  /** With `changes: true` and a new commit: what it changed against its parent, counts only. */
+  changes?: SnapshotDiff;
 }
 
 interface CollectionResult {
@@ -299,7 +309,8 @@ export async function commit(opts: CommitOptions): Promise<CommitResult> {
     // full disk) must not turn a completed commit into an error.
     await saveCache(repo.dir, cache, results, configKey).catch(() => {});
     await readPoint().catch(() => {});
-    return { ...base, committed: true, commit: commitOid, message, durationMs };
+    const changes = opts.changes ? await commitChanges(repo, head, commitOid) : undefined;
+    return { ...base, committed: true, commit: commitOid, message, durationMs, ...(changes ? { changes } : {}) };
   } finally {
     await conn?.close().catch(() => {});
     await lock.release();

@@ -32,7 +32,7 @@ describe('argv -> core call', () => {
   it.each<[string[], string, Record<string, unknown>]>([
     [['init'], 'init', { repo: './backup-repo' }],
     [['init', '--repo', '/tmp/r', '--sort-keys'], 'init', { repo: '/tmp/r', config: { sortKeys: true } }],
-    [['commit', '--uri', URI], 'commit', { repo: './backup-repo', uri: URI, allowEmpty: false }],
+    [['commit', '--uri', URI], 'commit', { repo: './backup-repo', uri: URI, allowEmpty: false, changes: true }],
     [['commit', '--server-hashes', '--no-change-streams', '--uri', URI], 'commit', { useServerHashes: true, useChangeStreams: false }],
     [['commit', '-m', 'hello', '--collections', 'a,b', '--exclude', 'x', '--uri', URI, '--db', 'other'], 'commit', { message: 'hello', collections: ['a', 'b'], exclude: ['x'], db: 'other' }],
     [['commit', '--allow-empty', '--no-server-hashes', '--uri', URI], 'commit', { allowEmpty: true, useServerHashes: false }],

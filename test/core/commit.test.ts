@@ -110,9 +110,15 @@ describe('commit', () => {
       const docs = Array.from({ length: 10_000 }, (_, i) => ({ _id: new Int32(i), name: `item ${i}`, qty: new Int32(i % 7) }));
       for (let i = 0; i < docs.length; i += 1000) await t.db.collection('items').insertMany(docs.slice(i, i + 1000));
       const first = await commit({ repo, uri: t.dbUri, ...FIXED });
+      expect(first.changes).toBeUndefined(); // only when asked
       await t.db.collection('items').updateOne({ _id: 4321 }, { $set: { qty: 99 } });
-      const second = await commit({ repo, uri: t.dbUri, ...FIXED });
+      const second = await commit({ repo, uri: t.dbUri, ...FIXED, changes: true });
       expect(second.committed).toBe(true);
+      // commit reports what it changed against its parent, as a diff of the two commits would.
+      expect(second.changes!.from).toBe(first.commit);
+      expect(second.changes!.to).toBe(second.commit);
+      expect(second.changes!.collections.map((c) => [c.name, c.status, c.counts])).toEqual([['items', 'changed', { added: 0, removed: 0, changed: 1 }]]);
+      expect(second.changes!.totals.documents).toEqual({ added: 0, removed: 0, changed: 1 });
 
       const store = await SnapshotRepository.open(repo);
       const before = await store.listFiles(first.commit!);

@@ -1,9 +1,9 @@
 /** `dbsnap branch`: argv -> core branch operations (list, create, delete) -> one line per branch, or JSON. */
 import type { CommandFactory } from '../context.js';
-import { printJson } from '../context.js';
+import { defineCommand, printJson } from '../context.js';
 import { paint } from '../io.js';
 
-export const branchCommand: CommandFactory = (ctx) => ({
+export const branchCommand: CommandFactory = (ctx) => defineCommand({
   command: 'branch [name] [start]',
   describe: 'List, create or delete branches of snapshots',
   builder: (y) =>

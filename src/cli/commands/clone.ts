@@ -1,9 +1,9 @@
 /** `dbsnap clone`: argv -> core clone() of a snapshot repository -> a summary or JSON. */
 import type { CommandFactory } from '../context.js';
-import { gitToken, printJson } from '../context.js';
+import { defineCommand, gitToken, printJson } from '../context.js';
 import { withProgress } from '../progress.js';
 
-export const cloneCommand: CommandFactory = (ctx) => ({
+export const cloneCommand: CommandFactory = (ctx) => defineCommand({
   command: 'clone <url> [dir]',
   describe: 'Copy a snapshot repository from a remote, ready for restore and verify',
   builder: (y) =>
@@ -15,7 +15,7 @@ export const cloneCommand: CommandFactory = (ctx) => ({
       .epilogue('Credentials for HTTPS come from DBSNAP_GIT_TOKEN or GIT_TOKEN, else your git credential helper.'),
   handler: async (args) => {
     const r = await withProgress(ctx.io, !args.quiet && !args.json, (progress) =>
-      ctx.core.clone({ url: args.url, dir: args.dir ?? args.repo, token: gitToken(ctx.io.env), onProgress: (p) => progress.onProgress({ ...p, collection: p.remote }) }),
+      ctx.core.clone({ url: args.url!, dir: args.dir ?? args.repo, token: gitToken(ctx.io.env), onProgress: (p) => progress.onProgress({ ...p, collection: p.remote }) }),
     );
     if (args.json) return printJson(ctx, r);
     if (!r.dbsnap && r.commit) ctx.io.stderr(`warning: ${r.url} has no dbsnap.json at ${r.branch}; it may not be a dbsnap repository.\n`);

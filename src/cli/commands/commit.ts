@@ -2,7 +2,7 @@
 import { keyMaterial } from '../key-material.js';
 import { renderJson, type CollectionDelta } from '../../diff/index.js';
 import type { CommandFactory } from '../context.js';
-import { describeDetection, detectionArgs, detectionOptions, listArg, printJson, requireUri } from '../context.js';
+import { defineCommand, describeDetection, detectionArgs, detectionOptions, listArg, printJson, requireUri } from '../context.js';
 import { paint } from '../io.js';
 import { withProgress } from '../progress.js';
 
@@ -13,7 +13,7 @@ function changedDocuments(d: CollectionDelta): string {
   return parts.length ? parts.join(', ') : 'indexes or options changed';
 }
 
-export const commitCommand: CommandFactory = (ctx) => ({
+export const commitCommand: CommandFactory = (ctx) => defineCommand({
   command: 'commit',
   describe: 'Snapshot the database and commit it',
   builder: (y) =>
@@ -42,14 +42,15 @@ export const commitCommand: CommandFactory = (ctx) => ({
         key: keyMaterial(args, ctx.io.env),
         ...detectionArgs(args),
         ...(args.branch !== undefined ? { branch: args.branch } : {}),
+        changes: true,
         onProgress: progress.onProgress,
         signal: ctx.io.signal,
       }),
     );
-    // What changed against the parent, per collection: A new, M changed, D dropped, with document
-    // counts (the diff reads only the parts whose blobs differ).
     if (!args.json && !args.quiet) for (const w of r.warnings) ctx.io.stderr(`${c.yellow('warning:')} ${w}\n`);
-    const changes = r.committed ? await ctx.core.diff({ repo: args.repo, from: r.parent ?? `${r.commit}~1`, to: r.commit!, limit: 0 }) : undefined;
+    // What changed against the parent, per collection: A new, M changed, D dropped, with document
+    // counts (commit read only the parts whose blobs differ).
+    const changes = r.changes;
     if (args.json) return printJson(ctx, changes ? { ...r, changes: JSON.parse(renderJson(changes, { stat: true })) } : r);
     if (!r.committed || !changes) {
       ctx.io.stdout(`nothing to commit, ${r.database} matches ${r.commit?.slice(0, 7) ?? 'HEAD'} (${r.documents} documents)\n`);

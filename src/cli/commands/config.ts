@@ -1,8 +1,8 @@
 /** `dbsnap config`: argv -> core configValue() (read, set or unset a dbsnap.json key; a change is a commit). */
 import type { CommandFactory } from '../context.js';
-import { printJson } from '../context.js';
+import { defineCommand, printJson } from '../context.js';
 
-export const configCommand: CommandFactory = (ctx) => ({
+export const configCommand: CommandFactory = (ctx) => defineCommand({
   command: 'config [key] [value]',
   describe: 'Read or change the repository config (dbsnap.json); a change is a commit',
   builder: (y) =>

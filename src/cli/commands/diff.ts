@@ -1,12 +1,12 @@
 /** `dbsnap diff`: argv -> core diff() -> the text, stat, names, Markdown or JSON renderer. */
 import { renderJson, renderMarkdown, renderNames, renderStat, renderText } from '../../diff/index.js';
 import type { CommandFactory } from '../context.js';
-import { detectionArgs, detectionOptions, listArg } from '../context.js';
+import { defineCommand, detectionArgs, detectionOptions, listArg } from '../context.js';
 import { chalkPainter } from '../painter.js';
 import { withProgress } from '../progress.js';
 import { keyMaterial } from '../key-material.js';
 
-export const diffCommand: CommandFactory = (ctx) => ({
+export const diffCommand: CommandFactory = (ctx) => defineCommand({
   command: 'diff [from] [to]',
   describe: 'Show document and field changes between snapshots or against the live database',
   builder: (y) =>

@@ -1,11 +1,11 @@
 /** `dbsnap drill`: argv -> core drill() (restore into a scratch database, verify, drop, record) -> the drill report. */
 import type { CommandFactory } from '../context.js';
-import { printJson, requireUri } from '../context.js';
+import { defineCommand, printJson, requireUri } from '../context.js';
 import { paint } from '../io.js';
 import { withProgress } from '../progress.js';
 import { keyMaterial } from '../key-material.js';
 
-export const drillCommand: CommandFactory = (ctx) => ({
+export const drillCommand: CommandFactory = (ctx) => defineCommand({
   command: 'drill [ref]',
   describe: 'Restore drill: restore a snapshot into a scratch database, verify it, drop it, record the result',
   builder: (y) =>

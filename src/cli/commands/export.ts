@@ -1,19 +1,19 @@
 /** `dbsnap export`: argv -> core exportSnapshot() (a snapshot as mongodump, Extended JSON or JSON files) -> a summary, or JSON. */
 import { InvalidArgumentError } from '../../errors/index.js';
 import type { CommandFactory } from '../context.js';
-import { listArg, printJson } from '../context.js';
+import { defineCommand, listArg, printJson } from '../context.js';
 import { paint } from '../io.js';
 import { withProgress } from '../progress.js';
 import { keyMaterial } from '../key-material.js';
 
-export const exportCommand: CommandFactory = (ctx) => ({
+export const exportCommand: CommandFactory = (ctx) => defineCommand({
   command: 'export <ref> [dir]',
   describe: 'Write a snapshot for other tools: a mongodump directory or archive, Extended JSON lines, or plain JSON arrays',
   builder: (y) =>
     y
       .positional('ref', { type: 'string', describe: 'Snapshot to export (hash, tag, HEAD~1)' })
       .positional('dir', { type: 'string', describe: 'Output directory (not needed with --archive)' })
-      .option('format', { type: 'string', choices: ['mongodump', 'ejson', 'json'], default: 'mongodump', describe: 'mongodump: for mongorestore; ejson: canonical Extended JSON lines for mongoimport; json: plain arrays (lossy: ObjectIds and dates as strings)' })
+      .option('format', { type: 'string', choices: ['mongodump', 'ejson', 'json'] as const, default: 'mongodump' as const, describe: 'mongodump: for mongorestore; ejson: canonical Extended JSON lines for mongoimport; json: plain arrays (lossy: ObjectIds and dates as strings)' })
       .option('gzip', { type: 'boolean', default: false, describe: 'mongodump: gzip the files or the archive (restore with mongorestore --gzip)' })
       .option('archive', { type: 'string', describe: 'mongodump: write one archive file (restore with mongorestore --archive=FILE)' })
       .option('collections', { type: 'string', describe: 'Only these collections (a,b)' })
@@ -28,7 +28,7 @@ export const exportCommand: CommandFactory = (ctx) => ({
     const r = await withProgress(ctx.io, !args.quiet && !args.json, (progress) =>
       ctx.core.exportSnapshot({
         repo: args.repo,
-        ref: args.ref,
+        ref: args.ref!,
         ...(args.dir ? { dir: args.dir } : {}),
         format: args.format,
         ...(args.archive ? { archive: args.archive } : {}),

@@ -1,10 +1,10 @@
 /** `dbsnap fetch`: argv -> core fetchRemote() -> the remote refs that moved, or JSON. */
 import type { FetchResult } from '../../core/fetch.js';
 import type { CommandFactory } from '../context.js';
-import { formatBytes, gitToken, printJson } from '../context.js';
+import { defineCommand, formatBytes, gitToken, printJson } from '../context.js';
 import { withProgress } from '../progress.js';
 
-export const fetchCommand: CommandFactory = (ctx) => ({
+export const fetchCommand: CommandFactory = (ctx) => defineCommand({
   command: 'fetch [remote]',
   describe: "Bring a remote's snapshots into refs/remotes/NAME/ (local branches untouched)",
   builder: (y) =>

@@ -1,13 +1,13 @@
 /** `dbsnap gc`: argv -> core gc() (pack the repository's objects) -> a summary or JSON. */
 import type { CommandFactory } from '../context.js';
-import { printJson } from '../context.js';
+import { defineCommand, printJson } from '../context.js';
 import { withProgress } from '../progress.js';
 
 function mb(bytes: number): string {
   return bytes >= 1024 * 1024 ? `${(bytes / 1024 / 1024).toFixed(1)} MB` : `${(bytes / 1024).toFixed(1)} KB`;
 }
 
-export const gcCommand: CommandFactory = (ctx) => ({
+export const gcCommand: CommandFactory = (ctx) => defineCommand({
   command: 'gc',
   describe: 'Pack the repository into one git packfile with deltas (smaller, still read by native git)',
   builder: (y) =>

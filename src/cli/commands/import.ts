@@ -1,19 +1,19 @@
 /** `dbsnap import`: argv -> core importBackup() (mongodump, mongoexport or JSON backups as snapshots) -> one line per snapshot, or JSON. */
 import { InvalidArgumentError } from '../../errors/index.js';
 import type { CommandFactory } from '../context.js';
-import { listArg, printJson } from '../context.js';
+import { defineCommand, listArg, printJson } from '../context.js';
 import { paint } from '../io.js';
 import { withProgress } from '../progress.js';
 import { keyMaterial } from '../key-material.js';
 
-export const importCommand: CommandFactory = (ctx) => ({
+export const importCommand: CommandFactory = (ctx) => defineCommand({
   command: 'import <paths..>',
   describe: 'Commit a backup made by other tools (mongodump, mongoexport, JSON arrays) as a snapshot, no server needed',
   builder: (y) =>
     y
       .positional('paths', { type: 'string', array: true, describe: 'mongodump directory or archive, .bson, mongoexport or JSON files, or folders of them' })
-      .option('format', { type: 'string', choices: ['mongodump', 'archive', 'ejson', 'json'], describe: 'Force the format instead of detecting it from the content' })
-      .option('types', { type: 'string', choices: ['infer', 'keep'], default: 'infer', describe: 'Plain JSON: turn 24-hex strings into ObjectIds and ISO strings into dates where every value of a field is one (infer), or keep them as strings' })
+      .option('format', { type: 'string', choices: ['mongodump', 'archive', 'ejson', 'json'] as const, describe: 'Force the format instead of detecting it from the content' })
+      .option('types', { type: 'string', choices: ['infer', 'keep'] as const, default: 'infer' as const, describe: 'Plain JSON: turn 24-hex strings into ObjectIds and ISO strings into dates where every value of a field is one (infer), or keep them as strings' })
       .option('message', { alias: 'm', type: 'string', describe: 'Commit message (first line)' })
       .option('date', { type: 'string', describe: 'Date of the commit (ISO 8601); default: now' })
       .option('as-history', { type: 'boolean', default: false, describe: 'One commit per path, oldest first, dated from its name (backup-2025-08-21) or its files\' times' })

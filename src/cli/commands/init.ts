@@ -1,8 +1,8 @@
 /** `dbsnap init`: argv -> core init() (a new snapshot repository) -> one line, or JSON. */
 import type { CommandFactory } from '../context.js';
-import { printJson } from '../context.js';
+import { defineCommand, printJson } from '../context.js';
 
-export const initCommand: CommandFactory = (ctx) => ({
+export const initCommand: CommandFactory = (ctx) => defineCommand({
   command: 'init',
   describe: 'Create the snapshot repository (idempotent)',
   builder: (y) =>

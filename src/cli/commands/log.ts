@@ -2,12 +2,12 @@
 import { renderHistoryJson, renderHistoryMarkdown, renderHistoryText } from '../../diff/index.js';
 import { InvalidArgumentError } from '../../errors/index.js';
 import type { CliContext, CommandFactory } from '../context.js';
-import { printJson } from '../context.js';
+import { defineCommand, printJson } from '../context.js';
 import { paint } from '../io.js';
 import { chalkPainter } from '../painter.js';
 import { decorations, formatEntry, FORMAT_PLACEHOLDERS } from '../log-format.js';
 
-export const logCommand: CommandFactory = (ctx) => ({
+export const logCommand: CommandFactory = (ctx) => defineCommand({
   command: 'log [ref]',
   describe: 'List snapshots, newest first (or, with --doc, the history of one document)',
   builder: (y) =>
@@ -27,7 +27,7 @@ export const logCommand: CommandFactory = (ctx) => ({
       .example('$0 log --doc users 42 --format markdown', 'the same for a numeric _id, as markdown')
       .epilogue(`--format placeholders:\n${Object.entries(FORMAT_PLACEHOLDERS).map(([k, v]) => `  ${k.padEnd(15)} ${v}`).join('\n')}`),
   handler: async (args) => {
-    if (args.doc !== undefined) return docHistory(ctx, args);
+    if (args.doc !== undefined) return docHistory(ctx, { ...args, doc: args.doc });
     const entries = await ctx.core.log({ repo: args.repo, ref: args.ref, n: args.n, all: args.all });
     if (args.json) return printJson(ctx, entries);
     if (args.format !== undefined) {

@@ -1,8 +1,8 @@
 /** `dbsnap prune`: argv -> core prune() (old safety snapshots and drill records) -> what went. */
 import type { CommandFactory } from '../context.js';
-import { printJson } from '../context.js';
+import { defineCommand, printJson } from '../context.js';
 
-export const pruneCommand: CommandFactory = (ctx) => ({
+export const pruneCommand: CommandFactory = (ctx) => defineCommand({
   command: 'prune',
   describe: 'Delete old safety snapshots and drill records (never a branch or a tag)',
   builder: (y) =>

@@ -1,10 +1,10 @@
 /** `dbsnap pull`: argv -> core pull() (fetch, then fast-forward) -> what moved, or JSON. */
 import type { CommandFactory } from '../context.js';
-import { gitToken, printJson } from '../context.js';
+import { defineCommand, gitToken, printJson } from '../context.js';
 import { withProgress } from '../progress.js';
 import { fetchText } from './fetch.js';
 
-export const pullCommand: CommandFactory = (ctx) => ({
+export const pullCommand: CommandFactory = (ctx) => defineCommand({
   command: 'pull [remote]',
   describe: 'Fetch, then fast-forward the current branch to the remote one (never merges)',
   builder: (y) =>

@@ -1,11 +1,11 @@
 /** `dbsnap push`: argv -> core push() to a remote -> what moved, or JSON. */
 import type { RemotePushResult } from '../../core/push.js';
 import type { CommandFactory } from '../context.js';
-import { formatBytes, gitToken, printJson } from '../context.js';
+import { defineCommand, formatBytes, gitToken, printJson } from '../context.js';
 import { paint } from '../io.js';
 import { withProgress } from '../progress.js';
 
-export const pushCommand: CommandFactory = (ctx) => ({
+export const pushCommand: CommandFactory = (ctx) => defineCommand({
   command: 'push [remotes..]',
   describe: 'Push the current branch and tags to one or more remotes',
   builder: (y) =>

@@ -1,10 +1,10 @@
 /** `dbsnap rekey`: key files or environment -> core rekey() (sensitive fields under a new key) -> the new commit. */
 import { InvalidArgumentError } from '../../errors/index.js';
 import type { CommandFactory } from '../context.js';
-import { printJson } from '../context.js';
+import { defineCommand, printJson } from '../context.js';
 import { keyMaterial } from '../key-material.js';
 
-export const rekeyCommand: CommandFactory = (ctx) => ({
+export const rekeyCommand: CommandFactory = (ctx) => defineCommand({
   command: 'rekey',
   describe: 'Re-encrypt the sensitive fields at HEAD under a new key (a new commit)',
   builder: (y) =>

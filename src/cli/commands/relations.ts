@@ -1,9 +1,9 @@
 /** `dbsnap relations`: argv -> core relations() (declared, inferred, accepted) -> a table or JSON. */
 import type { CommandFactory } from '../context.js';
-import { printJson } from '../context.js';
+import { defineCommand, printJson } from '../context.js';
 import { paint } from '../io.js';
 
-export const relationsCommand: CommandFactory = (ctx) => ({
+export const relationsCommand: CommandFactory = (ctx) => defineCommand({
   command: 'relations [ref]',
   describe: 'List declared relations between collections; --infer proposes new ones from the data',
   builder: (y) =>

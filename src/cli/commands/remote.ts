@@ -1,9 +1,9 @@
 /** `dbsnap remote`: argv -> core add/remove/list remotes -> a list or JSON. */
 import { InvalidArgumentError } from '../../errors/index.js';
 import type { CommandFactory } from '../context.js';
-import { printJson } from '../context.js';
+import { defineCommand, printJson } from '../context.js';
 
-export const remoteCommand: CommandFactory = (ctx) => ({
+export const remoteCommand: CommandFactory = (ctx) => defineCommand({
   command: 'remote [action] [name] [url]',
   describe: 'List, add or remove remotes (other places the snapshots are pushed to)',
   builder: (y) =>

@@ -5,13 +5,13 @@
 import type { RestorePlan, RestoreResult } from '../../core/restore.js';
 import { ConfirmationRequiredError, InvalidArgumentError } from '../../errors/index.js';
 import type { CommandFactory } from '../context.js';
-import { listArg, printJson, requireUri } from '../context.js';
+import { defineCommand, listArg, printJson, requireUri } from '../context.js';
 import type { CliIO } from '../io.js';
 import { paint } from '../io.js';
 import { withProgress } from '../progress.js';
 import { keyMaterial } from '../key-material.js';
 
-export const restoreCommand: CommandFactory = (ctx) => ({
+export const restoreCommand: CommandFactory = (ctx) => defineCommand({
   command: 'restore [ref]',
   describe: 'Restore a snapshot (commit, tag or branch) into a database, safely',
   builder: (y) =>
@@ -48,11 +48,12 @@ export const restoreCommand: CommandFactory = (ctx) => ({
       }
       return;
     }
-    if (!args.ref) throw new InvalidArgumentError('name the snapshot to restore (a commit, tag or branch), or pass --cleanup.');
+    const ref = args.ref;
+    if (!ref) throw new InvalidArgumentError('name the snapshot to restore (a commit, tag or branch), or pass --cleanup.');
     const r: RestoreResult = await withProgress(ctx.io, !args.quiet && !args.json, (progress) =>
       ctx.core.restore({
         repo: args.repo,
-        ref: args.ref,
+        ref,
         uri: requireUri(args),
         db: args.db,
         collections: listArg(args.collections),

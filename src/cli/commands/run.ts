@@ -1,12 +1,12 @@
 /** `dbsnap run`: argv -> core snapshotAround() (snapshot, run a command, snapshot again) -> steps, summary or JSON. */
 import { renderStat } from '../../diff/index.js';
 import type { CommandFactory } from '../context.js';
-import { detectionArgs, detectionOptions, printJson, requireUri } from '../context.js';
+import { defineCommand, detectionArgs, detectionOptions, printJson, requireUri } from '../context.js';
 import { paint } from '../io.js';
 import { withProgress } from '../progress.js';
 import { keyMaterial } from '../key-material.js';
 
-export const runCommand: CommandFactory = (ctx) => ({
+export const runCommand: CommandFactory = (ctx) => defineCommand({
   command: 'run',
   describe: 'Snapshot before and after a command (a migration, a bulk fix); exits with its exit code',
   builder: (y) =>

@@ -1,10 +1,10 @@
 /** `dbsnap show`: argv -> core show() -> the commit summary, its trailers and a per-collection table, or JSON. */
 import { renderJson, renderStat } from '../../diff/index.js';
 import type { CommandFactory } from '../context.js';
-import { printJson } from '../context.js';
+import { defineCommand, printJson } from '../context.js';
 import { paint } from '../io.js';
 
-export const showCommand: CommandFactory = (ctx) => ({
+export const showCommand: CommandFactory = (ctx) => defineCommand({
   command: 'show [ref]',
   describe: "Show one snapshot's metadata and per-collection counts",
   builder: (y) =>

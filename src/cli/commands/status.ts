@@ -1,11 +1,11 @@
 /** `dbsnap status`: argv -> core status() (the database against HEAD) -> per-collection counts; exit 1 when not clean. */
 import type { CommandFactory } from '../context.js';
-import { describeDetection, detectionArgs, detectionOptions, printJson, requireUri } from '../context.js';
+import { defineCommand, describeDetection, detectionArgs, detectionOptions, printJson, requireUri } from '../context.js';
 import { paint } from '../io.js';
 import { withProgress } from '../progress.js';
 import { keyMaterial } from '../key-material.js';
 
-export const statusCommand: CommandFactory = (ctx) => ({
+export const statusCommand: CommandFactory = (ctx) => defineCommand({
   command: 'status',
   describe: 'Summarize changes in the live database since HEAD (exit 1 if any)',
   builder: (y) =>

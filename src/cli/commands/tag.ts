@@ -1,10 +1,10 @@
 /** `dbsnap tag`: argv -> core tag(), listTags() or deleteTag() -> one line per tag, or JSON. */
 import { InvalidArgumentError } from '../../errors/index.js';
 import type { CommandFactory } from '../context.js';
-import { printJson } from '../context.js';
+import { defineCommand, printJson } from '../context.js';
 import { paint } from '../io.js';
 
-export const tagCommand: CommandFactory = (ctx) => ({
+export const tagCommand: CommandFactory = (ctx) => defineCommand({
   command: 'tag [name] [ref]',
   describe: 'Create, list or delete tags on snapshots',
   builder: (y) =>

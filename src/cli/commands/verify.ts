@@ -1,11 +1,11 @@
 /** `dbsnap verify`: argv -> core verify() -> one line per collection and relation, the problems; exit 1 on any. */
 import type { CommandFactory } from '../context.js';
-import { printJson } from '../context.js';
+import { defineCommand, printJson } from '../context.js';
 import { paint } from '../io.js';
 import { withProgress } from '../progress.js';
 import { keyMaterial } from '../key-material.js';
 
-export const verifyCommand: CommandFactory = (ctx) => ({
+export const verifyCommand: CommandFactory = (ctx) => defineCommand({
   command: 'verify [ref]',
   describe: 'Check that a snapshot is intact; with --uri or --db, also that a database matches it',
   builder: (y) =>

@@ -2,11 +2,11 @@
 import type { WatchTick } from '../../core/watch.js';
 import { InvalidArgumentError } from '../../errors/index.js';
 import type { CommandFactory } from '../context.js';
-import { detectionArgs, detectionOptions, gitToken, listArg, requireUri } from '../context.js';
+import { defineCommand, detectionArgs, detectionOptions, gitToken, listArg, requireUri } from '../context.js';
 import { paint } from '../io.js';
 import { keyMaterial } from '../key-material.js';
 
-export const watchCommand: CommandFactory = (ctx) => ({
+export const watchCommand: CommandFactory = (ctx) => defineCommand({
   command: 'watch',
   describe: 'Commit on a schedule (--every, --cron), after writes (--on-change) or once; runs until stopped',
   builder: (y) =>
