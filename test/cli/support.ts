@@ -27,7 +27,8 @@ export const BIN = new URL('../../bin/dbsnap.js', import.meta.url).pathname;
 
 /**
  * Runs the built `dbsnap` binary as a user would, in a child process, with exactly `env` on top
- * of PATH/HOME (no MONGODB_URI or DBSNAP_* leaks in from the test runner).
+ * of PATH/HOME (no MONGODB_URI or DBSNAP_* leaks in from the test runner). The one helper for
+ * that in the test suite; a run longer than `timeoutMs` (default 2 min) is killed and returns 128.
  */
 export async function dbsnap(
   argv: string[],
@@ -43,8 +44,11 @@ export async function dbsnap(
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString('utf8')));
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
-  const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 60_000);
-  const code = await new Promise<number>((resolve) => child.on('close', (c, signal) => resolve(c ?? (signal ? 128 : -1))));
+  const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 120_000);
+  const code = await new Promise<number>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (c, signal) => resolve(c ?? (signal ? 128 : -1)));
+  });
   clearTimeout(timer);
   return { code, stdout, stderr };
 }

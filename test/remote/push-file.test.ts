@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { addRemote, clone, commit, configValue, fetchRemote, init, listRemotes, push, removeRemote, tag } from '../../src/index.js';
 import { generateKey } from '../../src/crypto/index.js';
-import { dbsnapBin } from '../support/bin.js';
+import { dbsnap } from '../cli/support.js';
 import { loadShop, mutateShop } from '../support/shop.js';
 import { useTestDatabase, type TestDatabase } from '../support/test-db.js';
 import { fsck, git, newObjects, objectCount, rawState, showRef, uriWithDatabase } from './support.js';
@@ -37,7 +37,7 @@ afterAll(async () => {
 async function restoreInto(from: string, ref: string): Promise<TestDatabase> {
   const target = await useTestDatabase('pushfile_restore');
   scratch.push(target);
-  const r = await dbsnapBin(['restore', ref, '--repo', from, '--uri', uriWithDatabase(t.uri, target.dbName), '--yes', '--no-backup']);
+  const r = await dbsnap(['restore', ref, '--repo', from, '--uri', uriWithDatabase(t.uri, target.dbName), '--yes', '--no-backup']);
   expect(r.stderr).toBe('');
   expect(r.code).toBe(0);
   return target;
@@ -48,17 +48,17 @@ vi.setConfig({ testTimeout: 240_000 });
 
 describe('local-path remotes', () => {
   it('remote add/list/remove are standard git config sections; a URL with a password is refused', async () => {
-    const added = await dbsnapBin(['remote', 'add', 'nas', join(dir, 'nas.git'), '--repo', repo]);
+    const added = await dbsnap(['remote', 'add', 'nas', join(dir, 'nas.git'), '--repo', repo]);
     expect(added).toEqual({ code: 0, stdout: `Added remote nas (${join(dir, 'nas.git')})\n`, stderr: '' });
     expect(git(['--git-dir', repo, 'remote', '-v'])).toBe(`nas\t${join(dir, 'nas.git')} (fetch)\nnas\t${join(dir, 'nas.git')} (push)\n`);
     expect(git(['--git-dir', repo, 'config', '--get', 'remote.nas.fetch']).trim()).toBe('+refs/heads/*:refs/remotes/nas/*');
 
-    const secret = await dbsnapBin(['remote', 'add', 'gh', 'https://me:hunter2@github.com/acme/data.git', '--repo', repo]);
+    const secret = await dbsnap(['remote', 'add', 'gh', 'https://me:hunter2@github.com/acme/data.git', '--repo', repo]);
     expect(secret.code).toBe(2);
     expect(secret.stderr).toBe('error: the URL https://me:***@github.com/acme/data.git contains a password or token, and dbsnap never stores credentials in the repository: give the URL without it and put the token in DBSNAP_GIT_TOKEN (or use a git credential helper).\n');
     expect(await readFile(join(repo, 'config'), 'utf8')).not.toContain('hunter2');
 
-    const dup = await dbsnapBin(['remote', 'add', 'nas', '/elsewhere', '--repo', repo]);
+    const dup = await dbsnap(['remote', 'add', 'nas', '/elsewhere', '--repo', repo]);
     expect(dup.code).toBe(2);
     expect(dup.stderr).toMatch(/^error: remote "nas" already exists/);
 
@@ -67,10 +67,10 @@ describe('local-path remotes', () => {
       { name: 'nas', url: join(dir, 'nas.git'), kind: 'file' },
       { name: 'byhand', url: 'git@example.com:acme/data.git', kind: 'ssh' },
     ]);
-    const removed = await dbsnapBin(['remote', 'remove', 'byhand', '--repo', repo]);
+    const removed = await dbsnap(['remote', 'remove', 'byhand', '--repo', repo]);
     expect(removed.code).toBe(0);
     expect(git(['--git-dir', repo, 'remote'])).toBe('nas\n');
-    const missing = await dbsnapBin(['remote', 'remove', 'byhand', '--repo', repo]);
+    const missing = await dbsnap(['remote', 'remove', 'byhand', '--repo', repo]);
     expect(missing).toMatchObject({ code: 2, stderr: 'error: no remote named "byhand" (configured: nas).\n' });
   });
 
@@ -91,12 +91,12 @@ describe('local-path remotes', () => {
     await commit({ repo, uri: t.dbUri, message: 'small change', ...later() });
     const expected = newObjects(repo, 'HEAD', 'HEAD~1');
     const before = objectCount(nas);
-    const second = await dbsnapBin(['push', '--repo', repo]);
+    const second = await dbsnap(['push', '--repo', repo]);
     expect(second.code).toBe(0);
     expect(second.stdout).toMatch(new RegExp(`^nas  ${nas.replace(/[.]/g, '\\.')}: ${expected} objects, [\\d.]+ (B|KiB) \\(main\\)\\n$`));
     expect(objectCount(nas) - before).toBe(expected);
     expect(fsck(nas)).toEqual({ code: 0, output: '' });
-    expect(await dbsnapBin(['push', '--repo', repo])).toMatchObject({ code: 0, stdout: `nas  ${nas}: up to date\n` });
+    expect(await dbsnap(['push', '--repo', repo])).toMatchObject({ code: 0, stdout: `nas  ${nas}: up to date\n` });
   });
 
   it('a packed remote (native git clone --bare, gc) takes pushes and clones from it restore identically', async () => {
@@ -121,7 +121,7 @@ describe('local-path remotes', () => {
 
   it('fetch and pull fast-forward a clone; diverged branches are refused with exit 2 and nothing moves', async () => {
     const mine = join(dir, 'mine');
-    const cl = await dbsnapBin(['clone', join(dir, 'nas.git'), mine]);
+    const cl = await dbsnap(['clone', join(dir, 'nas.git'), mine]);
     expect(cl.code).toBe(0);
     const at = git(['--git-dir', mine, 'rev-parse', 'HEAD']).trim();
 
@@ -131,7 +131,7 @@ describe('local-path remotes', () => {
     const f = await fetchRemote({ repo: mine });
     expect(f.refs).toEqual([{ ref: 'refs/remotes/origin/main', old: at, new: git(['--git-dir', repo, 'rev-parse', 'HEAD']).trim() }]);
     expect(git(['--git-dir', mine, 'rev-parse', 'HEAD']).trim()).toBe(at);
-    const p = await dbsnapBin(['pull', '--repo', mine]);
+    const p = await dbsnap(['pull', '--repo', mine]);
     expect(p.code).toBe(0);
     expect(p.stdout).toBe(`main: fast-forward ${at.slice(0, 7)}..${git(['--git-dir', repo, 'rev-parse', '--short=7', 'HEAD']).trim()}\n`);
     expect(git(['--git-dir', mine, 'rev-parse', 'HEAD'])).toBe(git(['--git-dir', repo, 'rev-parse', 'HEAD']));
@@ -142,7 +142,7 @@ describe('local-path remotes', () => {
     await commit({ repo, uri: t.dbUri, message: 'on repo', allowEmpty: true, ...later() });
     await push({ repo, remotes: ['nas'] });
     const mineRefs = showRef(mine);
-    const diverged = await dbsnapBin(['pull', '--repo', mine]);
+    const diverged = await dbsnap(['pull', '--repo', mine]);
     expect(diverged.code).toBe(2);
     expect(diverged.stderr).toMatch(/^error: main and origin\/main have diverged \(each has commits the other lacks\); pull only fast-forwards, so main was left at [0-9a-f]{7}\./);
     expect(diverged.stderr.split('\n').filter(Boolean)).toHaveLength(1);
@@ -201,24 +201,24 @@ describe('SSH remotes (native git)', () => {
     const target = join(dir, 'ssh.git');
     git(['init', '-q', '--bare', '-b', 'main', target]);
     const sshEnv = { GIT_SSH_COMMAND: fakeSsh, GIT_SSH_VARIANT: 'simple' };
-    expect((await dbsnapBin(['remote', 'add', 'ssh', `ssh://backup-host${target}`, '--repo', repo])).code).toBe(0);
-    const r = await dbsnapBin(['push', 'ssh', '--repo', repo], { env: sshEnv });
+    expect((await dbsnap(['remote', 'add', 'ssh', `ssh://backup-host${target}`, '--repo', repo])).code).toBe(0);
+    const r = await dbsnap(['push', 'ssh', '--repo', repo], { env: sshEnv });
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^ssh  ssh:\/\/backup-host\S+ssh\.git: pushed \(main \(new\), v1 \(new\)\)\n$/);
     expect(showRef(target)).toBe(showRef(repo).split('\n').filter((l) => !l.includes('refs/remotes/')).join('\n'));
     expect(fsck(target)).toEqual({ code: 0, output: '' });
-    expect(await dbsnapBin(['push', 'ssh', '--repo', repo], { env: sshEnv })).toMatchObject({ code: 0, stdout: expect.stringMatching(/: up to date\n$/) });
+    expect(await dbsnap(['push', 'ssh', '--repo', repo], { env: sshEnv })).toMatchObject({ code: 0, stdout: expect.stringMatching(/: up to date\n$/) });
 
     const cloned = join(dir, 'ssh-clone');
-    const c = await dbsnapBin(['clone', `ssh://backup-host${target}`, cloned], { env: sshEnv });
+    const c = await dbsnap(['clone', `ssh://backup-host${target}`, cloned], { env: sshEnv });
     expect(c.code).toBe(0);
     expect(git(['--git-dir', cloned, 'rev-parse', 'HEAD', 'v1'])).toBe(git(['--git-dir', repo, 'rev-parse', 'HEAD', 'v1']));
     expect(fsck(cloned)).toEqual({ code: 0, output: '' });
   });
 
   it('without a git binary: a one-line error naming the alternatives, other remotes still pushed', async () => {
-    const r = await dbsnapBin(['push', 'ssh', 'nas', '--repo', repo], { env: { PATH: '/nonexistent' } });
+    const r = await dbsnap(['push', 'ssh', 'nas', '--repo', repo], { env: { PATH: '/nonexistent' } });
     expect(r.code).toBe(2);
     expect(r.stderr).toBe(`error: ssh  ssh://backup-host${join(dir, 'ssh.git')}: ssh://backup-host${join(dir, 'ssh.git')} is an SSH remote, which needs the git binary, and git is not installed. Install git, or use an https:// URL (token in DBSNAP_GIT_TOKEN) or a local path instead.\n`);
     expect(r.stdout).toMatch(/^nas  \S+: (up to date|\d+ objects.*)\n$/);

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { commit, init, tag } from '../../src/index.js';
-import { dbsnapBin } from '../support/bin.js';
+import { dbsnap } from '../cli/support.js';
 import { startGitHttpServer, type GitHttpServer } from '../support/git-http-server.js';
 import { loadShop, mutateShop } from '../support/shop.js';
 import { useTestDatabase, type TestDatabase } from '../support/test-db.js';
@@ -55,8 +55,8 @@ vi.setConfig({ testTimeout: 240_000 });
 
 describe('dbsnap push / clone over smart HTTP (git http-backend with basic auth)', () => {
   it('pushes the branch and tags; a native clone has the same refs, passes fsck and restores byte-identically', async () => {
-    expect((await dbsnapBin(['remote', 'add', 'origin', server.url('data.git'), '--repo', repo])).code).toBe(0);
-    const r = await dbsnapBin(['push', '--repo', repo], { env: env() });
+    expect((await dbsnap(['remote', 'add', 'origin', server.url('data.git'), '--repo', repo])).code).toBe(0);
+    const r = await dbsnap(['push', '--repo', repo], { env: env() });
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     const everything = newObjects(repo, '--all');
@@ -76,7 +76,7 @@ describe('dbsnap push / clone over smart HTTP (git http-backend with basic auth)
     expect(git(['-C', native, 'status', '--porcelain'])).toBe('');
 
     const target = await scratchDb('pushhttp_restore');
-    const restore = await dbsnapBin(['restore', 'v1', '--repo', native, '--uri', uriWithDatabase(t.uri, target.dbName), '--yes', '--no-backup']);
+    const restore = await dbsnap(['restore', 'v1', '--repo', native, '--uri', uriWithDatabase(t.uri, target.dbName), '--yes', '--no-backup']);
     expect(restore.stderr).toBe('');
     expect(restore.code).toBe(0);
     expect(await rawState(target.db)).toEqual(await rawState(t.db));
@@ -93,21 +93,21 @@ describe('dbsnap push / clone over smart HTTP (git http-backend with basic auth)
     const before = objectCount(remoteDir);
     const posts = server.requests.filter((q) => q.method === 'POST').length;
 
-    const r = await dbsnapBin(['push', '--repo', repo], { env: env() });
+    const r = await dbsnap(['push', '--repo', repo], { env: env() });
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(new RegExp(`: ${expected} objects, [\\d.]+ (B|KiB) \\(main\\)\\n$`));
     expect(objectCount(remoteDir) - before).toBe(expected);
     expect(server.requests.filter((q) => q.method === 'POST').length - posts).toBe(1);
     expect(fsck(remoteDir)).toEqual({ code: 0, output: '' });
 
-    const again = await dbsnapBin(['push', '--repo', repo, '--json'], { env: env() });
+    const again = await dbsnap(['push', '--repo', repo, '--json'], { env: env() });
     expect(again.code).toBe(0);
     expect(JSON.parse(again.stdout)).toMatchObject({ ok: true, remotes: [{ remote: 'origin', status: 'up-to-date', objects: 0 }] });
   });
 
   it('dbsnap clone of the HTTP remote restores identically, and keeps no token', async () => {
     const cloned = join(dir, 'cloned');
-    const r = await dbsnapBin(['clone', server.url('data.git'), cloned], { env: env() });
+    const r = await dbsnap(['clone', server.url('data.git'), cloned], { env: env() });
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^Cloned http:\/\/127\.0\.0\.1:\d+\/data\.git into .*cloned: main at [0-9a-f]{7}, 1 tag\n$/);
@@ -116,31 +116,31 @@ describe('dbsnap push / clone over smart HTTP (git http-backend with basic auth)
     expect(await readFile(join(cloned, 'config'), 'utf8')).not.toContain(TOKEN);
 
     const target = await scratchDb('pushhttp_clone');
-    const restore = await dbsnapBin(['restore', 'HEAD', '--repo', cloned, '--uri', uriWithDatabase(t.uri, target.dbName), '--yes', '--no-backup']);
+    const restore = await dbsnap(['restore', 'HEAD', '--repo', cloned, '--uri', uriWithDatabase(t.uri, target.dbName), '--yes', '--no-backup']);
     expect(restore.code).toBe(0);
     expect(await rawState(target.db)).toEqual(await rawState(t.db));
-    const verify = await dbsnapBin(['verify', 'v1', '--repo', cloned]);
+    const verify = await dbsnap(['verify', 'v1', '--repo', cloned]);
     expect(verify.code).toBe(0);
   });
 
   it('wrong token, no token, remote down, not a repository: one line each, exit 2, local unchanged, other remotes still pushed', async () => {
     const nas = join(dir, 'nas.git');
-    expect((await dbsnapBin(['remote', 'add', 'nas', nas, '--repo', repo])).code).toBe(0);
+    expect((await dbsnap(['remote', 'add', 'nas', nas, '--repo', repo])).code).toBe(0);
     const down = createServer();
     await new Promise<void>((resolve) => down.listen(0, '127.0.0.1', resolve));
     const downPort = (down.address() as AddressInfo).port;
     await new Promise((resolve) => down.close(resolve));
-    expect((await dbsnapBin(['remote', 'add', 'down', `http://127.0.0.1:${downPort}/data.git`, '--repo', repo])).code).toBe(0);
-    expect((await dbsnapBin(['remote', 'add', 'missing', server.url('missing.git'), '--repo', repo])).code).toBe(0);
+    expect((await dbsnap(['remote', 'add', 'down', `http://127.0.0.1:${downPort}/data.git`, '--repo', repo])).code).toBe(0);
+    expect((await dbsnap(['remote', 'add', 'missing', server.url('missing.git'), '--repo', repo])).code).toBe(0);
     const junk = join(dir, 'junk');
     await mkdir(junk);
     await writeFile(join(junk, 'notes.txt'), 'not a repository\n');
-    expect((await dbsnapBin(['remote', 'add', 'junk', junk, '--repo', repo])).code).toBe(0);
+    expect((await dbsnap(['remote', 'add', 'junk', junk, '--repo', repo])).code).toBe(0);
     const refsBefore = showRef(repo);
     const configBefore = await readFile(join(repo, 'config'), 'utf8');
     const remoteBefore = showRef(remoteDir);
 
-    const wrong = await dbsnapBin(['push', 'origin', 'nas', '--repo', repo], { env: { DBSNAP_GIT_TOKEN: 'wrong-token' } });
+    const wrong = await dbsnap(['push', 'origin', 'nas', '--repo', repo], { env: { DBSNAP_GIT_TOKEN: 'wrong-token' } });
     expect(wrong.code).toBe(2);
     expect(wrong.stderr).toMatch(/^error: origin  http:\/\/127\.0\.0\.1:\d+\/data\.git: http:\/\/\S+ refused the token from DBSNAP_GIT_TOKEN\/GIT_TOKEN \(HTTP 401\/403\); check that it is valid and has access to this repository\.\n$/);
     expect(wrong.stderr + wrong.stdout).not.toContain('wrong-token');
@@ -148,12 +148,12 @@ describe('dbsnap push / clone over smart HTTP (git http-backend with basic auth)
     expect(showRef(nas)).toBe(showRef(repo));
     expect(fsck(nas)).toEqual({ code: 0, output: '' });
 
-    const none = await dbsnapBin(['push', 'origin', '--repo', repo]);
+    const none = await dbsnap(['push', 'origin', '--repo', repo]);
     expect(none.code).toBe(2);
     expect(none.stderr).toMatch(/^error: origin  \S+: \S+ asks for credentials and none are configured: set DBSNAP_GIT_TOKEN \(or GIT_TOKEN\)/);
     expect(none.stderr.split('\n').filter(Boolean)).toHaveLength(1);
 
-    const others = await dbsnapBin(['push', 'down', 'missing', 'junk', 'nas', '--repo', repo], { env: env() });
+    const others = await dbsnap(['push', 'down', 'missing', 'junk', 'nas', '--repo', repo], { env: env() });
     expect(others.code).toBe(2);
     const lines = others.stderr.split('\n').filter(Boolean);
     expect(lines).toEqual([
@@ -179,13 +179,13 @@ describe('dbsnap push / clone over smart HTTP (git http-backend with basic auth)
     await commit({ repo, uri: t.dbUri, message: 'local', ...FIXED, now: new Date('2025-01-04T00:00:00Z') });
     const refsBefore = showRef(repo);
 
-    const r = await dbsnapBin(['push', 'origin', '--repo', repo], { env: env() });
+    const r = await dbsnap(['push', 'origin', '--repo', repo], { env: env() });
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/^error: origin +\S+: main on origin has commits this repository does not have \([0-9a-f]{7} is not an ancestor of [0-9a-f]{7}\): not a fast-forward, nothing was pushed there\. Run dbsnap pull origin first, or push --force to overwrite them\.\n$/);
     expect(showRef(remoteDir)).toBe(theirs);
     expect(showRef(repo)).toBe(refsBefore);
 
-    const forced = await dbsnapBin(['push', 'origin', '--force', '--repo', repo], { env: env() });
+    const forced = await dbsnap(['push', 'origin', '--force', '--repo', repo], { env: env() });
     expect(forced.code).toBe(0);
     expect(forced.stdout).toMatch(/\(main \(forced\)\)\n$/);
     expect(showRef(remoteDir)).toBe(showRef(repo));
@@ -198,7 +198,7 @@ describe('dbsnap push / clone over smart HTTP (git http-backend with basic auth)
     await writeFile(store, `http://ci:${TOKEN}@${u.host}\n`, { mode: 0o600 });
     git(['--git-dir', repo, 'config', 'credential.helper', `store --file ${store}`]);
     try {
-      const r = await dbsnapBin(['push', 'origin', '--repo', repo]);
+      const r = await dbsnap(['push', 'origin', '--repo', repo]);
       expect(r.stderr).toBe('');
       expect(r.code).toBe(0);
       expect(r.stdout).toMatch(/^origin  \S+: up to date\n$/);
