@@ -17,6 +17,7 @@ import { commit, documentHistory, init } from '../src/index.js';
 import { startMongoServer } from '../test/support/mongo-server.js';
 import { loadShop, mutateShop } from '../test/support/shop.js';
 import { cpuNow } from './contenders/types.js';
+import type { DocHistoryResult } from './report.js';
 
 function arg(name: string, dflt: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -65,7 +66,7 @@ try {
   const h = await documentHistory({ repo, collection: 'users', id: watched });
   const historyCpuMs = cpuNow() - cpu;
   const changedVersions = h.versions.length;
-  const result = {
+  const result: DocHistoryResult = {
     docs: DOCS,
     commits: h.stats.commits,
     versions: changedVersions,

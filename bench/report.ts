@@ -223,12 +223,27 @@ export function evaluateTargets(rows: readonly Row[], ctx: TargetContext): Targe
   return targets;
 }
 
+/** What bench/doc-history.ts prints: one document's history over a long history of the shop. */
+export interface DocHistoryResult {
+  docs: number;
+  commits: number;
+  versions: number;
+  watchedChanges: number;
+  commitsExamined: number;
+  partsRead: number;
+  partsPerVersion: number;
+  historyCpuMs: number;
+  commitCpuMs: number;
+  ratioToCommit: number;
+}
+
 /**
  * #12's targets for one document's history (bench/doc-history.ts): at most ~2 part blobs read per
  * version where the document changed, and under 1/10 of the CPU of one commit. Client CPU only.
+ * A string is why the run gave no result; it stands as both targets' figure.
  */
 export function docHistoryTargets(
-  h: { partsPerVersion: number; ratioToCommit: number; historyCpuMs: number; commitCpuMs: number; commits: number } | string | null,
+  h: Pick<DocHistoryResult, 'commits' | 'partsPerVersion' | 'historyCpuMs' | 'commitCpuMs' | 'ratioToCommit'> | string | null,
 ): Target[] {
   if (h === null) return [];
   if (typeof h === 'string') {

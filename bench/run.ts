@@ -22,6 +22,7 @@ import { loadBigDocuments, loadManyCollections, type LoadedDatabase } from './da
 import { summarizeProfile } from './profile.js';
 import {
   docHistoryTargets,
+  type DocHistoryResult,
   evaluateTargets,
   formatTable,
   formatTargets,
@@ -220,55 +221,65 @@ interface ChildOutcome {
   note?: string;
 }
 
-async function runChild(id: string, params: ContenderParams, args: Args, round: number): Promise<ChildOutcome> {
-  const nodeArgs = ['--import', 'tsx'];
-  if (args.profile.has(id)) {
-    // No --cpu-prof-name: tsx's module hooks run on a worker thread that writes a profile too, and
-    // a fixed name lets the idle worker's overwrite the main thread's.
-    nodeArgs.push('--cpu-prof', '--cpu-prof-dir', join(args.workdir, 'profiles', `${id}-r${round}`));
-  }
-  const child = spawn(process.execPath, [...nodeArgs, join(ROOT, 'bench/child.ts'), id, JSON.stringify(params)], {
+interface ScriptRun {
+  code: number | null;
+  timedOut: boolean;
+  /** The last 4,000 characters the script wrote to stderr. */
+  stderrTail: string;
+}
+
+/**
+ * Runs one of the bench's TypeScript scripts under tsx in a child process: each stdout line goes
+ * to `onLine`, stderr is kept (its tail) and echoed live with `echoStderr`, and the child is
+ * killed after `timeoutMs`. Resolves when its output streams are closed.
+ */
+async function runScript(
+  script: string,
+  argv: string[],
+  opts: { nodeArgs?: string[]; env: NodeJS.ProcessEnv; timeoutMs: number; onLine: (line: string) => void; echoStderr?: boolean },
+): Promise<ScriptRun> {
+  const child = spawn(process.execPath, ['--import', 'tsx', ...(opts.nodeArgs ?? []), join(ROOT, script), ...argv], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, BENCH_APOSTROPHE_PREFIX: args.depsPrefix },
+    env: opts.env,
   });
-  let last = '';
-  let stderr = '';
-  createInterface({ input: child.stdout! }).on('line', (line) => {
-    if (line.startsWith('BENCH_')) last = line;
-  });
+  createInterface({ input: child.stdout! }).on('line', opts.onLine);
+  let stderrTail = '';
   child.stderr!.on('data', (d: Buffer) => {
-    stderr = (stderr + d.toString('utf8')).slice(-4000);
+    stderrTail = (stderrTail + d.toString('utf8')).slice(-4000);
+    if (opts.echoStderr) process.stderr.write(d);
   });
   let timedOut = false;
   const timer = setTimeout(() => {
     timedOut = true;
     child.kill('SIGKILL');
-  }, args.timeoutSec * 1000);
-  const code = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+  }, opts.timeoutMs);
+  const code = await new Promise<number | null>((r) => child.once('close', (c) => r(c)));
   clearTimeout(timer);
-  if (timedOut) return { note: `timeout after ${args.timeoutSec} s` };
+  return { code, timedOut, stderrTail };
+}
+
+async function runChild(id: string, params: ContenderParams, args: Args, round: number): Promise<ChildOutcome> {
+  // No --cpu-prof-name: tsx's module hooks run on a worker thread that writes a profile too, and
+  // a fixed name lets the idle worker's overwrite the main thread's.
+  const nodeArgs = args.profile.has(id) ? ['--cpu-prof', '--cpu-prof-dir', join(args.workdir, 'profiles', `${id}-r${round}`)] : [];
+  let last = '';
+  const r = await runScript('bench/child.ts', [id, JSON.stringify(params)], {
+    nodeArgs,
+    env: { ...process.env, BENCH_APOSTROPHE_PREFIX: args.depsPrefix },
+    timeoutMs: args.timeoutSec * 1000,
+    onLine: (line) => {
+      if (line.startsWith('BENCH_')) last = line;
+    },
+  });
+  if (r.timedOut) return { note: `timeout after ${args.timeoutSec} s` };
   if (last.startsWith('BENCH_RESULT ')) return { sample: JSON.parse(last.slice('BENCH_RESULT '.length)) as Sample };
   if (last.startsWith('BENCH_ERROR ')) {
     const msg = last.slice('BENCH_ERROR '.length);
-    if (process.env.BENCH_DEBUG) process.stderr.write(stderr);
+    if (process.env.BENCH_DEBUG) process.stderr.write(r.stderrTail);
     return { note: msg.startsWith('n/a') ? msg : `error: ${msg}` };
   }
-  return { note: `error: child exited with ${code}: ${stderr.trim().split('\n').slice(-3).join(' / ')}` };
-}
-
-/** What bench/doc-history.ts prints: one document's history over a long history of the shop. */
-export interface DocHistoryResult {
-  docs: number;
-  commits: number;
-  versions: number;
-  watchedChanges: number;
-  commitsExamined: number;
-  partsRead: number;
-  partsPerVersion: number;
-  historyCpuMs: number;
-  commitCpuMs: number;
-  ratioToCommit: number;
+  return { note: `error: child exited with ${r.code}: ${r.stderrTail.trim().split('\n').slice(-3).join(' / ')}` };
 }
 
 /**
@@ -276,24 +287,23 @@ export interface DocHistoryResult {
  * it reports is the client's alone. Returns its result or why there is none.
  */
 async function runDocHistory(args: Args, uri: string): Promise<DocHistoryResult | string> {
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', join(ROOT, 'bench/doc-history.ts'), '--docs', String(args.docs), '--commits', String(args.historyCommits), '--every', '10'],
-    { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, DBSNAP_TEST_MONGODB_URI: uri } },
+  let last = '';
+  const timeoutSec = args.timeoutSec * 4;
+  const r = await runScript(
+    'bench/doc-history.ts',
+    ['--docs', String(args.docs), '--commits', String(args.historyCommits), '--every', '10'],
+    {
+      env: { ...process.env, DBSNAP_TEST_MONGODB_URI: uri },
+      timeoutMs: timeoutSec * 1000,
+      onLine: (line) => {
+        if (line.trim()) last = line.trim();
+      },
+      echoStderr: !!process.env.BENCH_DEBUG,
+    },
   );
-  let out = '';
-  let err = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString('utf8')));
-  child.stderr!.on('data', (d: Buffer) => {
-    err = (err + d.toString('utf8')).slice(-4000);
-    if (process.env.BENCH_DEBUG) process.stderr.write(d);
-  });
-  const timer = setTimeout(() => child.kill('SIGKILL'), args.timeoutSec * 1000 * 4);
-  const code = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
-  clearTimeout(timer);
-  const line = out.trim().split('\n').pop() ?? '';
-  if (code === 0 && line.startsWith('{')) return JSON.parse(line) as DocHistoryResult;
-  return `error: doc-history exited with ${code}: ${err.trim().split('\n').slice(-2).join(' / ')}`;
+  if (r.timedOut) return `timeout after ${timeoutSec} s`;
+  if (r.code === 0 && last.startsWith('{')) return JSON.parse(last) as DocHistoryResult;
+  return `error: doc-history exited with ${r.code}: ${r.stderrTail.trim().split('\n').slice(-2).join(' / ')}`;
 }
 
 // ---------------------------------------------------------------------------------------------
