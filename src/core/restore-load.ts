@@ -190,7 +190,7 @@ export async function replaceCollections(ctx: LoadContext, selected: SelectedCol
   } catch (err) {
     const left = await dropTemporaries(ctx, loaded.map((l) => l.live));
     result.restored = [];
-    throw failure(err, current, `every target collection is as it was; ${left}`);
+    throw failure(err, current, `every target collection is as it was; ${left.text}`, left.left);
   }
   // Every collection loaded and verified: swap them in.
   const swapped: string[] = [];
@@ -209,8 +209,8 @@ export async function replaceCollections(ctx: LoadContext, selected: SelectedCol
         `restore failed while swapping in "${l.name}": ${(err as Error).message}. ` +
           `Already restored: ${swapped.join(', ') || '(none)'}; not restored: ${[l.name, ...rest.map((x) => x.name)].join(', ')}` +
           (result.safetySnapshot ? `; the previous data is in ${result.safetySnapshot.ref}` : '') +
-          `; ${left}.`,
-        { collection: l.name, swapped, temp: l.live },
+          `; ${left.text}.`,
+        { collection: l.name, swapped, temp: l.live, temporariesLeft: left.left },
       );
     }
   }
@@ -308,8 +308,8 @@ export async function recreateViews(ctx: LoadContext, selected: SelectedCollecti
  * by listing them again), or which are left and how to remove them. The connection may be the
  * reason for the failure, so none of this may throw.
  */
-async function dropTemporaries(ctx: LoadContext, names: string[]): Promise<string> {
-  if (names.length === 0) return 'no temporary collection had been created';
+async function dropTemporaries(ctx: LoadContext, names: string[]): Promise<{ text: string; left: string[] }> {
+  if (names.length === 0) return { text: 'no temporary collection had been created', left: [] };
   for (const n of names) await dropCollection(ctx.conn, n).catch(() => {});
   let left: string[];
   try {
@@ -318,21 +318,46 @@ async function dropTemporaries(ctx: LoadContext, names: string[]): Promise<strin
   } catch {
     left = names;
   }
-  if (left.length === 0) return `its temporary collection${names.length === 1 ? ' was' : 's were'} dropped`;
-  return (
-    `${left.length} temporary collection${left.length === 1 ? '' : 's'} could not be dropped or checked (${left.join(', ')}); ` +
-    `the next dbsnap restore into ${ctx.conn.dbName} drops ${left.length === 1 ? 'it' : 'them'}, or run: dbsnap restore --cleanup --db ${ctx.conn.dbName}`
-  );
+  if (left.length === 0) return { text: `its temporary collection${names.length === 1 ? ' was' : 's were'} dropped`, left };
+  return {
+    text:
+      `${left.length} temporary collection${left.length === 1 ? '' : 's'} could not be dropped or checked (${left.join(', ')}); ` +
+      `the next dbsnap restore into ${ctx.conn.dbName} drops ${left.length === 1 ? 'it' : 'them'}, or run: dbsnap restore --cleanup --db ${ctx.conn.dbName}`,
+    left,
+  };
 }
 
-function failure(err: unknown, collection: string, state: string): DbsnapError {
-  if (err instanceof InterruptedError) return new InterruptedError(`restore interrupted while restoring "${collection}"; ${state}.`, { collection });
-  // A fault of the snapshot, the key or the target's abilities keeps its own code.
-  if (err instanceof CorruptSnapshotError || err instanceof FormatError || err instanceof UnsupportedFeatureError || err instanceof KeyError) return err;
+// What an error raised before the target was touched claims; once writing has begun, the state
+// found after the failure replaces it.
+const NOTHING_CHANGED = /nothing was changed/i;
+
+/**
+ * The error a failed load ends with: `state` is what is true of the target now (checked), so the
+ * message says it, in place of any "nothing was changed" the original error assumed.
+ */
+function failure(err: unknown, collection: string, state: string, temporariesLeft: string[] = []): DbsnapError {
+  const left = temporariesLeft.length ? { temporariesLeft } : {};
+  if (err instanceof InterruptedError) return new InterruptedError(`restore interrupted while restoring "${collection}"; ${state}.`, { collection, ...left });
+  // A fault of the snapshot, the key or the target's abilities keeps its own code (and class).
+  if (err instanceof CorruptSnapshotError || err instanceof FormatError || err instanceof UnsupportedFeatureError || err instanceof KeyError) {
+    const Err = err.constructor as new (message: string, data: Record<string, unknown>, options?: { cause?: unknown }) => DbsnapError;
+    const sentence = (at: number) => at === 0 || /[.!?]\s*$/.test(err.message.slice(0, at));
+    const at = err.message.search(NOTHING_CHANGED);
+    const message =
+      at === -1
+        ? `${err.message.replace(/[.\s]*$/, '')}. ${capitalised(state)}.`
+        : err.message.slice(0, at) + (sentence(at) ? capitalised(state) : state) + err.message.slice(at + 'nothing was changed'.length);
+    return new Err(message, { ...err.data, ...left }, { cause: err });
+  }
   const cause = err instanceof Error ? err.message : String(err);
-  return new RestoreFailedError(`restore failed at collection "${collection}": ${cause}. ${state[0]!.toUpperCase()}${state.slice(1)}.`, {
+  return new RestoreFailedError(`restore failed at collection "${collection}": ${cause}. ${capitalised(state)}.`, {
     collection,
     cause,
     ...(err instanceof DbsnapError ? { causeCode: err.code } : {}),
+    ...left,
   });
+}
+
+function capitalised(text: string): string {
+  return `${text[0]!.toUpperCase()}${text.slice(1)}`;
 }
