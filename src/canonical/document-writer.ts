@@ -10,11 +10,11 @@
  * through every recursive call measurably slows the hot loop; all entry points are synchronous,
  * so no two walks can interleave.
  */
-import { Decimal128, type Document } from 'bson';
+import type { Document } from 'bson';
 import { FormatError } from '../errors/index.js';
 import { serializeDocument } from './bson-serializer.js';
 import { ESCAPE_KEY } from './extended-json-values.js';
-import { doubleText, isoDateText, MAX_ISO_DATE_MS } from './scalar-text.js';
+import { decimalText, doubleText, isoDateText, MAX_ISO_DATE_MS } from './scalar-text.js';
 
 export { doubleText } from './scalar-text.js';
 
@@ -215,34 +215,6 @@ function objectIdText(p: number): string {
   );
 }
 
-/**
- * Text of the Decimal128 at `p`, as bson's `Decimal128.toString` gives it (the Extended JSON
- * form). Common values (coefficient below 2^53, finite) are formatted here; bson's general
- * 128-bit routine is several times slower and dominated writing money-heavy documents.
- */
-function decimalText(p: number): string {
-  const w0 = int32At(p) >>> 0;
-  const w1 = int32At(p + 4) >>> 0;
-  const w2 = int32At(p + 8);
-  const w3 = int32At(p + 12);
-  if (((w3 >>> 29) & 3) === 3 || (w3 & 0x1ffff) !== 0 || w2 !== 0 || w1 >= 0x200000) {
-    // Decimal128 keeps a reference to the bytes; toString only reads them.
-    return new Decimal128(buf.subarray(p, p + 16)).toString();
-  }
-  const digits = String(w1 * TWO_32 + w0);
-  const n = digits.length;
-  const exponent = ((w3 >>> 17) & 0x3fff) - 6176;
-  const sign = w3 < 0 ? '-' : '';
-  const scientific = n - 1 + exponent;
-  if (scientific >= 34 || scientific <= -7 || exponent > 0) {
-    return sign + digits[0] + (n > 1 ? '.' + digits.slice(1) : '') + 'E' + (scientific > 0 ? '+' : '') + scientific;
-  }
-  if (exponent === 0) return sign + digits;
-  const radix = n + exponent;
-  if (radix > 0) return sign + digits.slice(0, radix) + '.' + digits.slice(radix);
-  return sign + '0.' + '0'.repeat(-radix) + digits;
-}
-
 function dateText(p: number): string {
   const ms = int32At(p + 4) * TWO_32 + (int32At(p) >>> 0);
   if (ms >= 0 && ms <= MAX_ISO_DATE_MS) return '{"$date": "' + isoDateText(ms) + '"}';
@@ -350,7 +322,7 @@ function valueText(type: number, depth: number, compact: boolean): string {
     case 0x13:
       checkEnd(p + 16);
       pos = p + 16;
-      return '{"$numberDecimal": "' + decimalText(p) + '"}';
+      return '{"$numberDecimal": "' + decimalText(buf, p) + '"}';
     case 0xff:
       return '{"$minKey": 1}';
     case 0x7f:

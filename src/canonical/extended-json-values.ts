@@ -249,7 +249,7 @@ const SIMPLE_DECIMAL_RE = /^(-?)(\d{1,15})(?:\.(\d{1,15}))?$/;
  * (coefficient and exponent straight into the IEEE 754-2008 BID layout), because bson's general
  * `fromString` is several times slower; the result has the same bytes.
  */
-function decimalValue(s: string): Decimal128 {
+export function decimalValue(s: string): Decimal128 {
   const m = SIMPLE_DECIMAL_RE.exec(s);
   if (m !== null) {
     const fraction = m[3] ?? '';

@@ -6,6 +6,7 @@
 import { ENCRYPTED_MARKER_FIELD } from '../crypto/field-cipher.js';
 import type { Document } from 'bson';
 import { compareBsonValues } from '../canonical/bson-order.js';
+import { canonicalPartIds } from '../canonical/canonical-part.js';
 import { documentId } from '../canonical/document-id.js';
 import { serializeDocument } from '../canonical/bson-serializer.js';
 import { readPartFile } from '../canonical/document-reader.js';
@@ -52,7 +53,10 @@ export interface CheckedPart {
   /** Path inside the snapshot tree. */
   file: string;
   bytes: number;
-  /** The documents, or null when they were not decoded (`parse: false`) or do not parse. */
+  /**
+   * The documents, or null when they were not decoded (`parse: false`), do not parse, or were
+   * not needed: a `canonical` check of a part without encrypted values reads only their `_id`s.
+   */
   docs: Document[] | null;
   /** Documents decoded, or the count collection.json gives when not decoded. */
   documents: number;
@@ -248,23 +252,33 @@ export async function* checkParts(snap: SnapshotRef, entry: CollectionEntry, opt
       continue;
     }
     const text = buf.toString('utf8');
-    let docs: Document[];
-    try {
-      docs = readPartFile(text, file);
-    } catch (err) {
-      if (!(err instanceof DbsnapError)) throw err;
-      // The reader's own error (EFORMAT, naming line, document and field) travels with the problem.
-      yield { problem: { kind: 'parse', collection: name, file, message: err.message }, cause: err };
-      last = undefined;
-      yield { part: { index: i, file, bytes: buf.length, docs: null, documents: 0, encrypted: mentionsEncryption(buf) } };
-      continue;
+    const encrypted = mentionsEncryption(buf);
+    // Verify asks only whether the text is canonical and its _ids ascend: the exact one-pass
+    // check answers that for ordinary parts without decoding them; the reader and writer run
+    // when it cannot tell (and say what is wrong), or when the documents are wanted.
+    const fastIds = opts.canonical && !encrypted ? canonicalPartIds(text) : null;
+    let docs: Document[] | null = null;
+    let ids: unknown[];
+    if (fastIds) {
+      ids = fastIds;
+    } else {
+      try {
+        docs = readPartFile(text, file);
+      } catch (err) {
+        if (!(err instanceof DbsnapError)) throw err;
+        // The reader's own error (EFORMAT, naming line, document and field) travels with the problem.
+        yield { problem: { kind: 'parse', collection: name, file, message: err.message }, cause: err };
+        last = undefined;
+        yield { part: { index: i, file, bytes: buf.length, docs: null, documents: 0, encrypted } };
+        continue;
+      }
+      ids = docs.map(documentId);
     }
-    documents += docs.length;
-    if (docs.length !== part.documents) {
-      yield { problem: { kind: 'count', collection: name, file, message: `${file} holds ${docs.length} documents, ${entryPath} says ${part.documents}.` } };
+    documents += ids.length;
+    if (ids.length !== part.documents) {
+      yield { problem: { kind: 'count', collection: name, file, message: `${file} holds ${ids.length} documents, ${entryPath} says ${part.documents}.` } };
     }
-    for (const [j, doc] of docs.entries()) {
-      const id = documentId(doc);
+    for (const [j, id] of ids.entries()) {
       const where = `${file} document ${j}`;
       if (id === undefined) {
         yield { problem: { kind: 'order', collection: name, file, message: `${where} has no _id.` } };
@@ -279,7 +293,7 @@ export async function* checkParts(snap: SnapshotRef, entry: CollectionEntry, opt
       }
       last = { id, where };
     }
-    if (opts.canonical && !isCanonical(docs, text, opts.canonical.sortKeys)) {
+    if (opts.canonical && docs && !isCanonical(docs, text, opts.canonical.sortKeys)) {
       yield {
         problem: {
           kind: 'format',
@@ -289,7 +303,7 @@ export async function* checkParts(snap: SnapshotRef, entry: CollectionEntry, opt
         },
       };
     }
-    yield { part: { index: i, file, bytes: buf.length, docs, documents: docs.length, encrypted: mentionsEncryption(buf) } };
+    yield { part: { index: i, file, bytes: buf.length, docs, documents: ids.length, encrypted } };
   }
   if (!wholeKnown) return;
   if (whole) {

@@ -1,0 +1,168 @@
+import { Binary, BSON, BSONRegExp, Code, Decimal128, Double, Int32, Long, MaxKey, MinKey, ObjectId, Timestamp, type Document } from 'bson';
+import { describe, expect, it } from 'vitest';
+import { canonicalPartIds } from '../../src/canonical/canonical-part.js';
+import { documentId } from '../../src/canonical/document-id.js';
+import { partFileText, readPartFile, serializeDocument, writeDocument } from '../../src/canonical/index.js';
+import { sampleDocuments } from './sample-documents.js';
+
+/** The part text dbsnap writes for these documents (stored order). */
+const partOf = (docs: Document[]) => partFileText(docs.map((d) => writeDocument(BSON.serialize(d)).text));
+
+/** What verify's full check says of `text`: the reader's _ids when it parses and the writer gives it back exactly, else null. */
+function fullCheck(text: string): unknown[] | null {
+  let docs: Document[];
+  try {
+    docs = readPartFile(text, 't.json');
+  } catch {
+    return null;
+  }
+  try {
+    return partFileText(docs.map((d) => writeDocument(serializeDocument(d)).text)) === text ? docs.map(documentId) : null;
+  } catch {
+    return null;
+  }
+}
+
+const ejson = (ids: unknown[] | null) => (ids === null ? null : BSON.EJSON.stringify(ids as Document[], { relaxed: false }));
+
+// Every type the check reads itself, in positions the writer treats differently (nested, in arrays, in an _id).
+const handled: [string, unknown][] = [
+  ['int32', new Int32(-2147483648)],
+  ['int32 max', new Int32(2147483647)],
+  ['double', new Double(0.1)],
+  ['double tiny', new Double(5e-324)],
+  ['double -1.5e-10', new Double(-1.5e-10)],
+  ['double integral', new Double(10)],
+  ['double 1e21', new Double(1e21)],
+  ['double -0.0', new Double(-0)],
+  ['double NaN', new Double(NaN)],
+  ['double -Infinity', new Double(-Infinity)],
+  ['int64', Long.fromString('-9223372036854775808')],
+  ['int64 small', Long.fromNumber(90082)],
+  ['int64 2^53+1', Long.fromString('9007199254740993')],
+  ...['19.99', '0.05', '-0', '0', '0.000001', '0.0000001', '1.50', '1E+6144', '1234567890123456789012345678901234', '-123.456E-20'].map(
+    (s): [string, unknown] => [`decimal ${s}`, Decimal128.fromString(s)],
+  ),
+  ['date', new Date('2024-02-29T23:59:59.999Z')],
+  ['date epoch', new Date(0)],
+  ['date before 1970', new Date('1969-07-20T20:17:40.000Z')],
+  ['date year 9999', new Date('9999-12-31T23:59:59.999Z')],
+  ['date year 20000', new Date('+020000-06-15T12:00:00.001Z')],
+  ['objectid', new ObjectId('68a72cf14b78eb31b9af9e45')],
+  ['binary', new Binary(Buffer.from('00ff10e29c93', 'hex'), 0x80)],
+  ['binary empty', new Binary(Buffer.alloc(0), 0)],
+  ['binary subtype 2', new Binary(Buffer.from('0011', 'hex'), 2)],
+  ['timestamp', new Timestamp({ t: 4294967295, i: 0 })],
+  ['minkey', new MinKey()],
+  ['maxkey', new MaxKey()],
+  ['strings', ['', 'Zürich, 東京', '😀', '\u0000\n"\\/\u007f\u2028', 'x'.repeat(300)]],
+  ['null, booleans', [null, true, false]],
+  ['nested', { a: [1, [2, [3, {}]], { b: { c: [] } }], d: {}, $x: 1 }],
+  ['dbref-like', { $ref: 'x', $id: new Int32(5) }],
+  ['integer-like keys', { b: 1, '2': 2, '1': 3 }],
+];
+
+describe('canonicalPartIds', () => {
+  it('accepts the text of realistic documents and gives the reader\'s _ids', () => {
+    const docs = sampleDocuments(300);
+    const text = partOf(docs);
+    const ids = canonicalPartIds(text);
+    expect(ids).not.toBeNull();
+    expect(ejson(ids)).toBe(ejson(fullCheck(text)));
+    expect(ids!.every((id) => id instanceof ObjectId)).toBe(true);
+    expect(canonicalPartIds('[]\n')).toEqual([]);
+  });
+
+  for (const [name, value] of handled) {
+    it(`accepts ${name} as a value, in an array and in a nested document`, () => {
+      const text = partOf([{ _id: new Int32(1), v: value, list: [value, value], deep: { v: value } }, { _id: 'two', v: value }]);
+      expect(fullCheck(text)).not.toBeNull();
+      expect(ejson(canonicalPartIds(text))).toBe(ejson(fullCheck(text)));
+    });
+  }
+
+  it('reads ObjectId, Int32 and string _ids as the reader does; other _id types are left to the full check', () => {
+    const text = partOf([{ _id: new ObjectId('68a72cf14b78eb31b9af9e45') }, { _id: new Int32(-5) }, { _id: 'a"b' }]);
+    const ids = canonicalPartIds(text)!;
+    expect(ids[0]).toBeInstanceOf(ObjectId);
+    expect(ids[1]).toBeInstanceOf(Int32);
+    expect(ejson(ids)).toBe(ejson(fullCheck(text)));
+    for (const id of [Long.fromNumber(1), new Date(0), { a: 1 }, new Double(1.5)]) {
+      const t = partOf([{ _id: id }]);
+      expect(fullCheck(t)).not.toBeNull();
+      expect(canonicalPartIds(t)).toBeNull();
+    }
+    // No _id at all: the full check names the document.
+    expect(canonicalPartIds(partOf([{ a: 1 }]))).toBeNull();
+  });
+
+  it('leaves rare types and escaped documents to the full check', () => {
+    for (const value of [new BSONRegExp('a', 'i'), new Code('f()'), { $oid: 'not a wrapper' }]) {
+      const text = partOf([{ _id: 1, v: value }]);
+      expect(fullCheck(text)).not.toBeNull();
+      expect(canonicalPartIds(text)).toBeNull();
+    }
+  });
+
+  it('refuses every hand edit the writer would not have made', () => {
+    const good = partOf([{ _id: new ObjectId('68a72cf14b78eb31b9af9e45'), n: 1, d: 0.5, s: 'x', t: new Date(0), l: Long.fromNumber(7), m: Decimal128.fromString('1.50') }]);
+    expect(canonicalPartIds(good)).not.toBeNull();
+    const edits: [string, string][] = [
+      ['"n": 1', '"n": 1.0'],
+      ['"n": 1', '"n": 01'],
+      ['"n": 1', '"n":  1'],
+      ['"d": 0.5', '"d": 5e-1'],
+      ['"d": 0.5', '"d": 0.50'],
+      ['68a72cf14b78eb31b9af9e45', '68A72CF14B78EB31B9AF9E45'],
+      ['"s": "x"', '"s": "\\u0078"'],
+      ['"s": "x"', '"n": "x"'],
+      ['1970-01-01T00:00:00.000Z', '1970-01-01T00:00:00Z'],
+      ['1970-01-01T00:00:00.000Z', '1970-01-01T00:00:00.000+00:00'],
+      ['1970-01-01T00:00:00.000Z', '1970-02-30T00:00:00.000Z'],
+      ['{"$numberLong": "7"}', '{"$numberLong": "07"}'],
+      ['{"$numberLong": "7"}', '{"$numberLong":"7"}'],
+      ['{"$numberDecimal": "1.50"}', '{"$numberDecimal": "01.50"}'],
+      ['{"$numberDecimal": "1.50"}', '{"$numberDecimal": "1.5E0"}'],
+      ['\n  }', '\n }'],
+      ['\n  }', ' \n  }'],
+      ['\n]\n', '\n]'],
+      ['\n]\n', '\n]\n\n'],
+    ];
+    for (const [from, to] of edits) {
+      const text = good.replace(from, to);
+      expect(text).not.toBe(good);
+      expect(canonicalPartIds(text)).toBeNull();
+    }
+  });
+
+  it('never accepts text the full check refuses (random single-character edits)', () => {
+    const docs: Document[] = [...sampleDocuments(3), ...handled.map(([, v], i) => ({ _id: new Int32(i), v }))];
+    const texts = docs.map((d) => partOf([d]));
+    let seed = 11;
+    const next = () => {
+      seed = (Math.imul(seed, 1103515245) + 12345) | 0;
+      return (seed >>> 0) / 4294967296;
+    };
+    const alphabet = ['0', '1', '9', '-', '+', '.', 'e', 'E', '"', '\\', ' ', '\n', ',', ':', '{', '}', '[', ']', 'a', 'f', 'A', 'Z', '$', 'é'];
+    let accepted = 0;
+    let refused = 0;
+    for (let n = 0; n < 6000; n++) {
+      const text = texts[Math.floor(next() * texts.length)]!;
+      const at = Math.floor(next() * text.length);
+      const ch = alphabet[Math.floor(next() * alphabet.length)]!;
+      const op = Math.floor(next() * 3);
+      const edited = op === 0 ? text.slice(0, at) + text.slice(at + 1) : op === 1 ? text.slice(0, at) + ch + text.slice(at) : text.slice(0, at) + ch + text.slice(at + 1);
+      if (edited === text) continue;
+      const fast = canonicalPartIds(edited);
+      if (fast === null) {
+        refused++;
+        continue;
+      }
+      accepted++;
+      // Accepted: the full check must agree, with the same _ids.
+      expect(ejson(fullCheck(edited)), edited).toBe(ejson(fast));
+    }
+    expect(accepted).toBeGreaterThan(100);
+    expect(refused).toBeGreaterThan(1000);
+  });
+});
