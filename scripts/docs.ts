@@ -2,6 +2,7 @@
  * npm run docs: regenerate what docs/ derives from the code, checked by test/docs/generated.test.ts:
  *   docs/dbsnap.schema.json   the JSON Schema of dbsnap.json (src/canonical/config-schema.ts)
  *   docs/api/                 the API reference, from the TSDoc of src/index.ts's exports (TypeDoc)
+ * Reproducible: typedoc.json's plugin scripts/typedoc-stable-unions.mjs sorts the unions the compiler ordered.
  */
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
