@@ -18,7 +18,7 @@ import {
 } from '../interchange/read-backup.js';
 import type { FieldConversion } from '../interchange/type-inference.js';
 import { acquireLock, SnapshotRepository } from '../store/index.js';
-import { commitMessage } from './commit.js';
+import { commitMessage } from './commit-message.js';
 import { commitTree } from './commit-tree.js';
 import type { Identity, ProgressCallback } from './progress.js';
 import { buildDocumentTransform } from './sensitive.js';

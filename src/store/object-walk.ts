@@ -1,9 +1,10 @@
 /**
- * Walks over the object graph for transfers: which objects a remote lacks, in an order that
- * keeps every prefix of the transfer connected, and whether one commit descends from another.
+ * Walks over the object graph: which objects a remote lacks (for transfers), in an order that
+ * keeps every prefix of the transfer connected, whether one commit descends from another, and
+ * where two histories meet.
  *
- * Reads go through `readObject` only (loose or packed), so a packed source works as well as
- * a loose one.
+ * Reads go through `readObject` (or `readCommit`) only (loose or packed), so a packed source
+ * works as well as a loose one.
  */
 import { parseCommit, parseTag, parseTree, type ObjectType } from './objects.js';
 
@@ -165,4 +166,34 @@ export async function knownToRemote(source: ObjectReader & { hasObject(oid: stri
   };
   for (const c of tipCommits) await addTree(parseCommit((await source.readObject(c)).content, c).tree);
   return (oid) => known.has(oid);
+}
+
+/**
+ * The best common ancestor of two commits (what `git merge-base` prints for linear and merge
+ * histories alike: the first commit reachable from both, searching from `b` breadth-first),
+ * or null when they share no history.
+ */
+export async function mergeBase(source: { readCommit(oid: string): Promise<{ parents: string[] }> }, a: string, b: string): Promise<string | null> {
+  const fromA = new Set<string>();
+  for (let queue = [a]; queue.length; ) {
+    const next: string[] = [];
+    for (const oid of queue) {
+      if (fromA.has(oid)) continue;
+      fromA.add(oid);
+      next.push(...(await source.readCommit(oid)).parents);
+    }
+    queue = next;
+  }
+  const seen = new Set<string>();
+  for (let queue = [b]; queue.length; ) {
+    const next: string[] = [];
+    for (const oid of queue) {
+      if (fromA.has(oid)) return oid;
+      if (seen.has(oid)) continue;
+      seen.add(oid);
+      next.push(...(await source.readCommit(oid)).parents);
+    }
+    queue = next;
+  }
+  return null;
 }

@@ -1,0 +1,54 @@
+/**
+ * Writing a snapshot's tree: a flat list of file paths and blob ids becomes git's nested tree
+ * objects, checked the way git would check them, and the root tree's id.
+ */
+import { InvalidArgumentError } from '../errors/index.js';
+import type { ObjectDatabase } from './object-database.js';
+import { formatTree, isOid } from './objects.js';
+
+export interface TreeEntryInput {
+  /** Slash-separated path inside the snapshot, e.g. `data/users/p-1a2b.json`. */
+  path: string;
+  oid: string;
+  mode?: '100644';
+}
+
+interface TreeNode {
+  files: Map<string, string>;
+  dirs: Map<string, TreeNode>;
+}
+
+/**
+ * Builds the nested trees for a flat list of files, stores them and returns the root tree id.
+ * @throws InvalidArgumentError for empty, absolute, `.`/`..`/`.git` or duplicate paths, or a
+ *   path that is both a file and a directory.
+ */
+export async function writeTree(objects: ObjectDatabase, entries: TreeEntryInput[]): Promise<string> {
+  const root: TreeNode = { files: new Map(), dirs: new Map() };
+  for (const entry of entries) {
+    if (!isOid(entry.oid)) throw new InvalidArgumentError(`tree entry ${entry.path}: "${entry.oid}" is not a full object id.`, { path: entry.path });
+    const parts = entry.path.split('/');
+    if (parts.some((p) => p === '' || p === '.' || p === '..' || p.toLowerCase() === '.git' || p.includes('\0'))) {
+      throw new InvalidArgumentError(`invalid path "${entry.path}" in tree: empty, ".", "..", ".git" components and NUL are not allowed.`, { path: entry.path });
+    }
+    let node = root;
+    for (const dirName of parts.slice(0, -1)) {
+      if (node.files.has(dirName)) throw new InvalidArgumentError(`path "${entry.path}" needs "${dirName}" as a directory, but it is a file.`, { path: entry.path });
+      let child = node.dirs.get(dirName);
+      if (!child) node.dirs.set(dirName, (child = { files: new Map(), dirs: new Map() }));
+      node = child;
+    }
+    const name = parts[parts.length - 1]!;
+    if (node.files.has(name) || node.dirs.has(name)) throw new InvalidArgumentError(`path "${entry.path}" appears twice in the tree.`, { path: entry.path });
+    node.files.set(name, entry.oid);
+  }
+  return writeTreeNode(objects, root);
+}
+
+async function writeTreeNode(objects: ObjectDatabase, node: TreeNode): Promise<string> {
+  const items: { mode: string; name: string; oid: string }[] = [];
+  for (const [name, oid] of node.files) items.push({ mode: '100644', name, oid });
+  const subtrees = await Promise.all([...node.dirs].map(async ([name, child]) => ({ mode: '40000', name, oid: await writeTreeNode(objects, child) })));
+  items.push(...subtrees);
+  return (await objects.write('tree', formatTree(items))).oid;
+}
