@@ -3,6 +3,7 @@
  * capture output exactly.
  */
 import { Chalk, type ChalkInstance } from 'chalk';
+import { COLOUR_MARK, printable } from './printable.js';
 
 export interface CliIO {
   stdout: (s: string) => void;
@@ -26,11 +27,30 @@ export interface CliIO {
   terminal?: (s: string) => void;
 }
 
-/** chalk with colour only on a terminal, never with NO_COLOR set or FORCE_COLOR=0. */
-export function paint(io: CliIO): ChalkInstance {
+/** The colours dbsnap's human output uses. */
+export interface Paint {
+  /** 0: no colour (a pipe, NO_COLOR); above: colour. */
+  level: number;
+  green: (text: unknown) => string;
+  red: (text: unknown) => string;
+  yellow: (text: unknown) => string;
+  cyan: (text: unknown) => string;
+  dim: (text: unknown) => string;
+  bold: (text: unknown) => string;
+}
+
+/**
+ * chalk's colours, only on a terminal, never with NO_COLOR set or FORCE_COLOR=0. The text is
+ * escaped first (printable) and chalk's own escape sequences are written as COLOUR_MARK, which
+ * only the output filter (printableOutput) turns back into ESC: so a name holding a colour code
+ * of its own can never pass as one of dbsnap's, coloured or not.
+ */
+export function paint(io: CliIO): Paint {
   const noColor = (io.env.NO_COLOR ?? '') !== '' || io.env.FORCE_COLOR === '0' || io.env.TERM === 'dumb';
   const force = io.env.FORCE_COLOR && io.env.FORCE_COLOR !== '0';
-  return new Chalk({ level: noColor ? 0 : force || io.isTTY ? 1 : 0 });
+  const chalk = new Chalk({ level: noColor ? 0 : force || io.isTTY ? 1 : 0 });
+  const style = (s: ChalkInstance) => (text: unknown) => s(printable(String(text))).replaceAll('\x1b', COLOUR_MARK);
+  return { level: chalk.level, green: style(chalk.green), red: style(chalk.red), yellow: style(chalk.yellow), cyan: style(chalk.cyan), dim: style(chalk.dim), bold: style(chalk.bold) };
 }
 
 export function processIO(signal?: AbortSignal): CliIO {

@@ -5,12 +5,19 @@
  * line passes here (run.ts wraps the CLI's stdout and stderr); --json output stays exact.
  */
 
+import { randomBytes } from 'node:crypto';
+
 // C0 controls but tab and newline, DEL, C1 controls, and the bidirectional overrides/isolates
 // that make text display in another order than it is stored.
 const CONTROL = /[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]/g;
 const CONTROL_OR_NEWLINE = /[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]/g;
-// chalk's colour sequences (SGR: ESC [ params m) are the only ones dbsnap itself writes to stdout/stderr.
-const COLOUR_OR_CONTROL = /\x1b\[[0-9;]*m|[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]/g;
+
+/**
+ * Stands for ESC in dbsnap's own colour sequences (io.ts paint) until the output filter writes
+ * them: a private-use character and a per-process random tag, which no name can hold by chance,
+ * so the filter can escape every control character of the text and still colour it.
+ */
+export const COLOUR_MARK = `\ue000${randomBytes(6).toString('hex')}\ue001`;
 
 function escape(c: string): string {
   const n = c.charCodeAt(0);
@@ -28,8 +35,16 @@ export function printable(text: string, opts: { oneLine?: boolean } = {}): strin
   return text.replace(opts.oneLine ? CONTROL_OR_NEWLINE : CONTROL, escape);
 }
 
-/** Output text: with `colour`, chalk's colour sequences pass and every other control character is escaped. */
+/**
+ * Output text: every control character escaped, then (with `colour`) dbsnap's own colour
+ * sequences written; without colour, there are none (paint() makes none at level 0).
+ */
 export function printableOutput(text: string, colour: boolean): string {
-  if (!colour) return printable(text);
-  return text.replace(COLOUR_OR_CONTROL, (m) => (m.length > 1 ? m : escape(m)));
+  const escaped = printable(text);
+  return colour ? colourSequences(escaped) : escaped.replaceAll(COLOUR_MARK, '');
+}
+
+/** `text` with dbsnap's colour marks written as the ESC they stand for (JSON output, which is never escaped). */
+export function colourSequences(text: string): string {
+  return text.replaceAll(COLOUR_MARK, '\x1b');
 }

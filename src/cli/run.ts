@@ -14,7 +14,7 @@ import { commands } from './commands/index.js';
 import type { CliContext, Core } from './context.js';
 import type { CliIO } from './io.js';
 import { paint } from './io.js';
-import { printable, printableOutput } from './printable.js';
+import { colourSequences, printable, printableOutput } from './printable.js';
 
 export const EXIT = { ok: 0, difference: 1, error: 2, interrupted: 130 } as const;
 
@@ -33,7 +33,7 @@ export async function runCli(argv: string[], rawIO: CliIO, core: Core = defaultC
   const colour = paint(rawIO).level > 0;
   const commandIO: CliIO = {
     ...io,
-    stdout: (s) => (flags.quiet ? undefined : io.stdout(flags.json ? s : printableOutput(s, colour))),
+    stdout: (s) => (flags.quiet ? undefined : io.stdout(flags.json ? colourSequences(s) : printableOutput(s, colour))),
     stderr: (s) => io.stderr(printableOutput(s, colour)),
     terminal: io.stderr,
     ...(io.confirm ? { confirm: (question: string) => io.confirm!(printable(question, { oneLine: true })) } : {}),

@@ -75,3 +75,63 @@ describe('control characters in names', () => {
     expect(JSON.parse(errJson.stdout).error.message).toContain('nosuch\x1b[2J');
   });
 });
+
+describe('control characters in names with colour on (FORCE_COLOR=1)', () => {
+  // A colour code (blink, red) and a reset inside the name: with colour on, they must not pass as dbsnap's own.
+  const PAINTED = 'paint\x1b[5m\x1b[31mblink\x1b[0m';
+  const PAINTED_SHOWN = 'paint\\x1b[5m\\x1b[31mblink\\x1b[0m';
+  const COLOUR = { FORCE_COLOR: '1' };
+  let cdir = '';
+  let crepo = '';
+  let ct: TestDatabase;
+  beforeAll(async () => {
+    cdir = await mkdtemp(join(tmpdir(), 'dbsnap-colour-'));
+    crepo = join(cdir, 'backup-repo');
+    await init({ repo: crepo, ...FIXED });
+    ct = await useTestDatabase('colour');
+    await ct.db.collection(PAINTED).insertOne({ _id: 1 });
+  });
+  afterAll(async () => {
+    await ct?.drop();
+    await rm(cdir, { recursive: true, force: true });
+  });
+
+  /** Every ESC is one of dbsnap's colours (SGR 1, 2, 22, 31-39) and the name is shown escaped. */
+  function expectOnlyOwnColour(s: string): void {
+    expect(s).toContain(PAINTED_SHOWN);
+    expect(s).not.toContain('\x1b[5m');
+    expect(s).not.toContain('\x1b[0m');
+    expect(s.replace(/\x1b\[(?:1|2|22|3[1-9])m/g, '')).not.toMatch(/[\x00-\x09\x0b-\x1f\x7f-\x9f]/);
+  }
+
+  it('commit, log (a tag painted by dbsnap), diff and errors escape the name and keep their own colour; --json stays exact', async () => {
+    const commit = await dbsnap(['commit', '--repo', crepo, '--uri', ct.dbUri, '-m', 'one'], { env: COLOUR });
+    expect(commit.code, commit.stderr).toBe(0);
+    // Colour is on: the status letter is dbsnap's green.
+    expect(commit.stdout).toContain(`\x1b[32mA\x1b[39m ${PAINTED_SHOWN}: 1 documents`);
+    expectOnlyOwnColour(commit.stdout);
+
+    const head = (await dbsnap(['log', '--repo', crepo, '--format', '%H', '-n', '1'])).stdout.trim();
+    await writeFile(join(crepo, 'refs', 'tags', `v1${PAINTED}`), `${head}\n`);
+    const log = await dbsnap(['log', '--repo', crepo], { env: COLOUR });
+    expect(log.code).toBe(0);
+    // The tag is coloured by dbsnap (cyan) and escaped inside it.
+    expect(log.stdout).toContain(`\x1b[36m(tag: v1${PAINTED_SHOWN}`);
+    expectOnlyOwnColour(log.stdout);
+
+    await ct.db.collection(PAINTED).insertOne({ _id: 2, [`f\x1b[5m`]: `v\x1b[0m` });
+    await dbsnap(['commit', '--repo', crepo, '--uri', ct.dbUri, '-m', 'two']);
+    const diff = await dbsnap(['diff', 'HEAD~1', 'HEAD', '--repo', crepo], { env: COLOUR });
+    expect(diff.code, diff.stderr).toBe(0);
+    expectOnlyOwnColour(diff.stdout);
+    expect(diff.stdout).toMatch(/\x1b\[3\dm/);
+
+    const err = await dbsnap(['restore', 'HEAD', '--yes', '--repo', crepo, '--uri', ct.dbUri, '--collections', `nosuch\x1b[5m`], { env: COLOUR });
+    expect(err.code).toBe(2);
+    expect(err.stderr).toContain('nosuch\\x1b[5m');
+    expect(err.stderr).not.toContain('\x1b[5m');
+
+    const json = await dbsnap(['log', '--repo', crepo, '--json'], { env: COLOUR });
+    expect(json.stdout).toContain(JSON.stringify(`v1${PAINTED}`).slice(1, -1));
+  });
+});
