@@ -327,11 +327,11 @@ function value(depth: number, compact: boolean): number {
   }
   if (c === 0x7b) {
     if (text.charCodeAt(pos + 1) === 0x22 && text.charCodeAt(pos + 2) === 0x24 && !text.startsWith('"$ref"', pos + 1)) return wrapper();
-    document(depth, compact);
+    members(depth, compact, false);
     return OTHER;
   }
   if (c === 0x5b) {
-    array(depth, compact);
+    members(depth, compact, true);
     return OTHER;
   }
   if (c === 0x74) {
@@ -350,28 +350,34 @@ function value(depth: number, compact: boolean): number {
   return Number.isInteger(lastNumber) ? INT32 : OTHER;
 }
 
-/** An embedded document (not a wrapper) at `pos`. */
-function document(depth: number, compact: boolean): void {
+/**
+ * An embedded document (not a wrapper) or an array at `pos`, laid out as the writer lays it out:
+ * members one per line at `depth + 1`, or (`compact`) on one line.
+ */
+function members(depth: number, compact: boolean, array: boolean): void {
   if (depth >= MAX_DEPTH) unsure();
+  const close = array ? 0x5d : 0x7d;
   pos++;
-  if (text.charCodeAt(pos) === 0x7d) {
+  if (text.charCodeAt(pos) === close) {
     pos++;
     return;
   }
-  const keys = keysAt(depth);
+  const keys = array ? null : keysAt(depth);
   const inner = INDENT[depth + 1];
   if (!compact) {
     expect('\n');
     expect(inner);
   }
   // A first name starting with "$" (other than $ref) is escaped by the writer: not handled here.
-  if (text.charCodeAt(pos + 1) === 0x24 && !text.startsWith('"$ref"', pos)) unsure();
+  if (keys && text.charCodeAt(pos + 1) === 0x24 && !text.startsWith('"$ref"', pos)) unsure();
   for (;;) {
-    key(keys);
-    expect(': ');
+    if (keys) {
+      key(keys);
+      expect(': ');
+    }
     value(depth + 1, compact);
     if (compact) {
-      if (text.charCodeAt(pos) === 0x7d) break;
+      if (text.charCodeAt(pos) === close) break;
       expect(', ');
     } else {
       if (text.charCodeAt(pos) !== 0x2c) break;
@@ -383,37 +389,8 @@ function document(depth: number, compact: boolean): void {
     expect('\n');
     expect(INDENT[depth]);
   }
-  expect('}');
-}
-
-function array(depth: number, compact: boolean): void {
-  if (depth >= MAX_DEPTH) unsure();
+  if (text.charCodeAt(pos) !== close) unsure();
   pos++;
-  if (text.charCodeAt(pos) === 0x5d) {
-    pos++;
-    return;
-  }
-  const inner = INDENT[depth + 1];
-  if (!compact) {
-    expect('\n');
-    expect(inner);
-  }
-  for (;;) {
-    value(depth + 1, compact);
-    if (compact) {
-      if (text.charCodeAt(pos) === 0x5d) break;
-      expect(', ');
-    } else {
-      if (text.charCodeAt(pos) !== 0x2c) break;
-      expect(',\n');
-      expect(inner);
-    }
-  }
-  if (!compact) {
-    expect('\n');
-    expect(INDENT[depth]);
-  }
-  expect(']');
 }
 
 /** A part file's document (starts with `  {`); returns its `_id` as the reader would give it. */

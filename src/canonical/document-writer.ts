@@ -60,10 +60,20 @@ let buf = EMPTY;
 let pos = 0;
 let end = 0;
 let sortKeys = false;
-/** Field names from the document root to the value being written, for error messages. */
-let path: string[] = [];
+/**
+ * A failure while walking. `path` (field names as JSON text, array indexes as digits, from the
+ * document root) is filled in on the way out: each level adds its own key when the error passes
+ * through it, so the walk itself keeps no path (it used to push and pop one per value).
+ */
+class WalkError extends Error {
+  readonly path: string[] = [];
+}
 
-class WalkError extends Error {}
+/** Adds the key a failed value was written under to the error's path, and rethrows. */
+function under(key: string, err: unknown): never {
+  if (err instanceof WalkError) err.path.unshift(key);
+  throw err;
+}
 
 function fail(message: string): never {
   throw new WalkError(message);
@@ -176,13 +186,23 @@ function skipArrayKey(index: number): void {
   pos = p + 1;
 }
 
-/** Reads a BSON string (int32 length, bytes, NUL) at `pos` as a JS string. */
-function readString(): string {
+/**
+ * Checks the BSON string (int32 length, bytes, NUL) at `pos` and moves `pos` past it; returns
+ * where its bytes start (they end before the NUL, at `pos - 1`).
+ */
+function skipString(): number {
   const len = int32At(pos);
   const start = pos + 4;
   const stop = start + len - 1;
   if (len < 1 || stop >= end || buf[stop] !== 0) fail('bad string length');
   pos = stop + 1;
+  return start;
+}
+
+/** Reads a BSON string at `pos` as a JS string. */
+function readString(): string {
+  const start = skipString();
+  const stop = pos - 1;
   for (let p = start; p < stop; p++) {
     if (buf[p] > 0x7f) return checkedUtf8(start, stop);
   }
@@ -191,11 +211,8 @@ function readString(): string {
 
 /** Reads a BSON string at `pos` as JSON text (quoted, escaped): `JSON.stringify(readString())`, faster. */
 function stringText(): string {
-  const len = int32At(pos);
-  const start = pos + 4;
-  const stop = start + len - 1;
-  if (len < 1 || stop >= end || buf[stop] !== 0) fail('bad string length');
-  pos = stop + 1;
+  const start = skipString();
+  const stop = pos - 1;
   for (let p = start; p < stop; p++) {
     const c = buf[p];
     if (c < 0x20 || c > 0x7e || c === 0x22 || c === 0x5c) {
@@ -242,7 +259,8 @@ function valueText(type: number, depth: number, compact: boolean): string {
     case 0x03:
       return documentText(depth, compact, false);
     case 0x04:
-      return arrayText(depth, compact);
+      if (depth >= MAX_INDENT - 2) fail('documents nested too deeply');
+      return membersText(depth, compact, false, true);
     case 0x05: {
       let len = int32At(p);
       const subtype = buf[p + 4];
@@ -367,8 +385,8 @@ function escapedText(inner: string, depth: number, compact: boolean): string {
 function documentText(depth: number, compact: boolean, top: boolean): string {
   if (depth >= MAX_INDENT - 2) fail('documents nested too deeply');
   if (sortKeys) return sortedDocumentText(depth, compact, top);
-  if (firstKeyNeedsEscape()) return escapedText(fieldsText(depth + 1, compact, top), depth, compact);
-  return fieldsText(depth, compact, top);
+  if (firstKeyNeedsEscape()) return escapedText(membersText(depth + 1, compact, top, false), depth, compact);
+  return membersText(depth, compact, top, false);
 }
 
 let idText = '';
@@ -388,7 +406,12 @@ function checkUniqueKey(keys: string[], key: string): void {
   keys.push(key);
 }
 
-function fieldsText(depth: number, compact: boolean, top: boolean): string {
+/**
+ * Writes the members of the document or array at `pos`: `{` key: value, ... `}` or `[` value, ... `]`,
+ * one per line at `depth + 1` or (`compact`) on one line. `top` marks the part-file level, whose
+ * `_id` is kept on one line.
+ */
+function membersText(depth: number, compact: boolean, top: boolean, array: boolean): string {
   const stop = enterDocument();
   const saved = end;
   end = stop;
@@ -396,54 +419,36 @@ function fieldsText(depth: number, compact: boolean, top: boolean): string {
   let type: number;
   const inner = INDENT[depth + 1];
   let n = 0;
-  const keys = keysAt(depth);
+  const keys = array ? null : keysAt(depth);
   while ((type = buf[pos++]) !== 0) {
-    if (pos >= end) fail('document ends inside an element');
-    const key = readKeyText();
-    checkUniqueKey(keys, key);
-    path.push(key);
-    let value: string;
-    if (top && key === '"_id"') {
-      value = idText = valueText(type, depth + 1, true);
+    if (pos >= end) fail(array ? 'array ends inside an element' : 'document ends inside an element');
+    let member: string;
+    if (keys === null) {
+      skipArrayKey(n);
+      try {
+        member = valueText(type, depth + 1, compact);
+      } catch (err) {
+        under(String(n), err);
+      }
     } else {
-      value = valueText(type, depth + 1, compact);
+      const key = readKeyText();
+      checkUniqueKey(keys, key);
+      try {
+        member = key + ': ' + (top && key === '"_id"' ? (idText = valueText(type, depth + 1, true)) : valueText(type, depth + 1, compact));
+      } catch (err) {
+        under(key, err);
+      }
     }
-    path.pop();
-    if (compact) out += (n === 0 ? '{' : ', ') + key + ': ' + value;
-    else out += (n === 0 ? '{\n' : ',\n') + inner + key + ': ' + value;
+    if (compact) out += (n === 0 ? (array ? '[' : '{') : ', ') + member;
+    else out += (n === 0 ? (array ? '[\n' : '{\n') : ',\n') + inner + member;
     n++;
   }
   pos--;
   end = saved;
   leaveDocument(stop);
-  if (n === 0) return '{}';
-  return compact ? out + '}' : out + '\n' + INDENT[depth] + '}';
-}
-
-function arrayText(depth: number, compact: boolean): string {
-  if (depth >= MAX_INDENT - 2) fail('documents nested too deeply');
-  const stop = enterDocument();
-  const saved = end;
-  end = stop;
-  let out = '';
-  let type: number;
-  const inner = INDENT[depth + 1];
-  let n = 0;
-  while ((type = buf[pos++]) !== 0) {
-    if (pos >= end) fail('array ends inside an element');
-    skipArrayKey(n);
-    path.push(String(n));
-    const value = valueText(type, depth + 1, compact);
-    path.pop();
-    if (compact) out += (n === 0 ? '[' : ', ') + value;
-    else out += (n === 0 ? '[\n' : ',\n') + inner + value;
-    n++;
-  }
-  pos--;
-  end = saved;
-  leaveDocument(stop);
-  if (n === 0) return '[]';
-  return compact ? out + ']' : out + '\n' + INDENT[depth] + ']';
+  if (n === 0) return array ? '[]' : '{}';
+  const close = array ? ']' : '}';
+  return compact ? out + close : out + '\n' + INDENT[depth] + close;
 }
 
 /** Byte length of the value of `type` at `p` (used to collect fields before sorting them). */
@@ -538,17 +543,19 @@ function sortedDocumentText(depth: number, compact: boolean, top: boolean): stri
   for (let n = 0; n < fields.length; n++) {
     const f = fields[n];
     pos = f.at;
-    path.push(f.keyText);
     let value: string;
-    if (top && f.key === '_id') {
-      const was = sortKeys;
-      sortKeys = false;
-      value = idText = valueText(f.type, d + 1, true);
-      sortKeys = was;
-    } else {
-      value = valueText(f.type, d + 1, compact);
+    try {
+      if (top && f.key === '_id') {
+        const was = sortKeys;
+        sortKeys = false;
+        value = idText = valueText(f.type, d + 1, true);
+        sortKeys = was;
+      } else {
+        value = valueText(f.type, d + 1, compact);
+      }
+    } catch (err) {
+      under(f.keyText, err);
     }
-    path.pop();
     if (compact) out += (n === 0 ? '{' : ', ') + f.keyText + ': ' + value;
     else out += (n === 0 ? '{\n' : ',\n') + inner + f.keyText + ': ' + value;
   }
@@ -591,7 +598,6 @@ export function writeDocument(bson: Uint8Array, opts?: WriteDocumentOptions): Do
   pos = 0;
   end = buf.length;
   sortKeys = opts?.sortKeys === true;
-  path = [];
   idText = '';
   try {
     if (end < 5) fail('document shorter than 5 bytes');
@@ -605,6 +611,7 @@ export function writeDocument(bson: Uint8Array, opts?: WriteDocumentOptions): Do
     return { text, idText };
   } catch (err) {
     if (err instanceof WalkError) {
+      const path = err.path;
       const where = path.length > 0 ? ` at field ${path.map((k) => k.replace(/^"|"$/g, '')).join('.')}` : '';
       const id = idText ? ` {"_id": ${idText}}` : '';
       throw new FormatError(`cannot write BSON document${id}${where}: ${err.message}`, { path: path.slice(), ...(idText ? { id: idText } : {}) });
