@@ -5,7 +5,7 @@ import { InvalidArgumentError } from '../errors/index.js';
 import { acquireLock, redactUrl, SnapshotRepository } from '../store/index.js';
 import { fetchLocked } from './fetch.js';
 import type { ProgressCallback } from './progress.js';
-import { remoteUrlForConfig } from './remote.js';
+import { remoteUrlForConfig } from './remote-config.js';
 
 export interface CloneOptions {
   /** The remote: https://, ssh:// or user@host:path, file:// or a local path. */

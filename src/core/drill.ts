@@ -10,7 +10,7 @@ import { InvalidArgumentError } from '../errors/index.js';
 import { connect } from '../mongo/connection.js';
 import { databaseFromUri, describeSource, formatSource } from '../mongo/uri.js';
 import { SnapshotRepository } from '../store/index.js';
-import { readDrills, recordDrill, type DrillRecord } from './drill-notes.js';
+import { recordDrill, type DrillRecord } from './drill-notes.js';
 import type { Identity, ProgressCallback } from './progress.js';
 import { restore } from './restore.js';
 import { readManifest, openSnapshot } from './snapshot.js';
@@ -118,13 +118,4 @@ export async function drill(opts: DrillOptions): Promise<DrillResult> {
   const recorded = opts.record !== false;
   if (recorded) await recordDrill(repo, record, opts.author, started);
   return { ...record, database: scratch, droppedScratch, recorded };
-}
-
-/** Recorded drills, newest first (optionally of one snapshot). */
-export async function drillHistory(opts: { repo: string; ref?: string }): Promise<DrillRecord[]> {
-  const repo = await SnapshotRepository.open(opts.repo);
-  const all = await readDrills(repo);
-  if (!opts.ref) return all;
-  const commit = await repo.resolveCommit(opts.ref);
-  return all.filter((d) => d.commit === commit);
 }

@@ -2,7 +2,7 @@
 import { InvalidArgumentError, RemoteNotFoundError } from '../errors/index.js';
 import { acquireLock, openTransport, redactUrl, SnapshotRepository, type FetchedRef, type RemoteConfig } from '../store/index.js';
 import type { ProgressCallback } from './progress.js';
-import { noSuchRemote } from './remote.js';
+import { noSuchRemote } from './remote-config.js';
 
 export interface FetchOptions {
   repo: string;

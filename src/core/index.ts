@@ -1,6 +1,8 @@
 /**
- * The core operations, one per file (the other files of src/core are their internals); the CLI
- * calls these. Building blocks that library users may also want are exported by src/index.ts.
+ * The core operations, one per file (the other files of src/core are their internals), with the
+ * types of their options and results; the CLI calls these. Helpers (durations, cron checks, the
+ * watch housekeeping ...) are imported from their own modules by their users, not from here.
+ * Building blocks that library users may also want are exported by src/index.ts.
  */
 export * from '../errors/index.js';
 export { init, type InitOptions, type InitResult } from './init.js';
@@ -24,18 +26,26 @@ export { updateConfig, type UpdateConfigOptions, type UpdateConfigResult } from 
 export type { DanglingReport } from './references.js';
 export { configValue, type ConfigValueOptions, type ConfigValueResult } from './config-value.js';
 export { rekey, type RekeyOptions, type RekeyResult } from './rekey.js';
-export { snapshotAround, spawnCommand, type SnapshotAroundOptions, type SnapshotAroundResult, type SnapshotAroundStep, type RunSnapshot, type CommandOutcome, type CommandRunner } from './snapshot-around.js';
-export { listBranches, createBranch, deleteBranch, switchBranch, type BranchInfo } from './branch.js';
-export { addRemote, removeRemote, listRemotes, type AddRemoteOptions, type RemoteInfo } from './remote.js';
+export { snapshotAround, type SnapshotAroundOptions, type SnapshotAroundResult, type SnapshotAroundStep, type RunSnapshot, type CommandOutcome, type CommandRunner } from './snapshot-around.js';
+export { listBranches, type BranchInfo } from './list-branches.js';
+export { createBranch } from './create-branch.js';
+export { deleteBranch } from './delete-branch.js';
+export { switchBranch } from './switch-branch.js';
+export type { RemoteInfo } from './remote-config.js';
+export { addRemote, type AddRemoteOptions } from './add-remote.js';
+export { removeRemote } from './remove-remote.js';
+export { listRemotes } from './list-remotes.js';
 export { push, type PushOptions, type PushResult, type RemotePushResult, type PushedRef } from './push.js';
 export { fetchRemote, type FetchOptions, type FetchResult } from './fetch.js';
 export { pull, type PullOptions, type PullResult } from './pull.js';
 export { clone, type CloneOptions, type CloneResult } from './clone.js';
 export { gc, type GcOptions, type GcResult } from './gc.js';
-export { importBackup, dateFromName, type ImportOptions, type ImportResult, type ImportedSnapshot, type ImportedCollection } from './import.js';
+export { importBackup, type ImportOptions, type ImportResult, type ImportedSnapshot, type ImportedCollection } from './import.js';
 export { exportSnapshot, type ExportOptions, type ExportResult, type ExportedCollection, type ExportFormat } from './export.js';
-export { documentHistory, blame, idCandidates, type DocumentHistoryOptions, type DocumentHistory, type DocumentVersion, type BlameOptions, type BlameResult, type BlameLine } from './document-history.js';
-export { watch, waitForQuiet, systemClock, type WatchOptions, type WatchTick, type WatchResult, type WatchClock, type Housekeeping, type ChangeSource } from './watch.js';
-export { parseDuration, checkCron, nextTickAt, backoffMs, type Schedule, type Backoff } from './schedule.js';
-export { drill, drillHistory, type DrillOptions, type DrillResult, type DrillRecord } from './drill.js';
-export { prune, housekeeping, type PruneOptions, type PruneResult, type HousekeepingOptions } from './prune.js';
+export { documentHistory, type DocumentHistoryOptions, type DocumentHistory, type DocumentVersion } from './document-history.js';
+export { blame, type BlameOptions, type BlameResult, type BlameLine } from './blame.js';
+export { watch, type WatchOptions, type WatchTick, type WatchResult, type WatchClock, type Housekeeping, type ChangeSource } from './watch.js';
+export type { Schedule, Backoff } from './schedule.js';
+export { drill, type DrillOptions, type DrillResult, type DrillRecord } from './drill.js';
+export { drillHistory } from './drill-history.js';
+export { prune, type PruneOptions, type PruneResult } from './prune.js';

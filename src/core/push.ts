@@ -2,7 +2,7 @@
 import { InvalidArgumentError, isDbsnapError, PushRejectedError, RefNotFoundError, RemoteNotFoundError } from '../errors/index.js';
 import { openTransport, redactUrl, SnapshotRepository, type RemoteConfig, type RefUpdate } from '../store/index.js';
 import type { ProgressCallback } from './progress.js';
-import { noSuchRemote } from './remote.js';
+import { noSuchRemote } from './remote-config.js';
 
 export interface PushOptions {
   repo: string;

@@ -3,7 +3,8 @@
  * JSON. The field lines are the diff's own (render-text, render-markdown, render-json), so a
  * change reads the same in `diff`, `log --doc -p` and a pull-request comment.
  */
-import type { BlameResult, DocumentHistory } from '../core/document-history.js';
+import type { BlameResult } from '../core/blame.js';
+import type { DocumentHistory } from '../core/document-history.js';
 import { documentPreview } from './change-text.js';
 import { valueLiteral } from './describe-value.js';
 import { toCanonicalEjson } from './ejson.js';

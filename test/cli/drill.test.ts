@@ -109,7 +109,7 @@ describe('dbsnap drill (real binary)', () => {
 
 describe('watch housekeeping', () => {
   it('--drill daily: drills HEAD when the last drill is a day old, not before; prunes as asked', async () => {
-    const { housekeeping } = await import('../../src/index.js');
+    const { housekeeping } = await import('../../src/core/housekeeping.js');
     const t = await useTestDatabase('hk');
     try {
       await t.db.collection('c').insertOne({ _id: 1 });

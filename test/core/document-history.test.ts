@@ -2,7 +2,8 @@ import { execFileSync } from 'node:child_process';
 import { Decimal128, Double, Int32, Long, ObjectId } from 'bson';
 import { describe, expect, it } from 'vitest';
 import { FIXED, useTempRepository } from '../support/temp-repo.js';
-import { blame, commit, documentHistory, idCandidates, tag } from '../../src/index.js';
+import { blame, commit, documentHistory, tag } from '../../src/index.js';
+import { idCandidates } from '../../src/core/document-history.js';
 import { useTestDatabase } from '../support/test-db.js';
 
 const BIN = new URL('../../bin/dbsnap.js', import.meta.url).pathname;

@@ -1,4 +1,5 @@
 /** `dbsnap prune`: argv -> core prune() (old safety snapshots and drill records) -> what went. */
+import { parseDuration } from '../../core/schedule.js';
 import type { CommandFactory } from '../context.js';
 import { defineCommand, printJson } from '../context.js';
 
@@ -15,8 +16,8 @@ export const pruneCommand: CommandFactory = (ctx) => defineCommand({
   handler: async (args) => {
     const r = await ctx.core.prune({
       repo: args.repo,
-      safetyOlderThanMs: args.safetyOlderThan ? ctx.core.parseDuration(args.safetyOlderThan, '--safety-older-than') : undefined,
-      drillsOlderThanMs: args.drillsOlderThan ? ctx.core.parseDuration(args.drillsOlderThan, '--drills-older-than') : undefined,
+      safetyOlderThanMs: args.safetyOlderThan ? parseDuration(args.safetyOlderThan, '--safety-older-than') : undefined,
+      drillsOlderThanMs: args.drillsOlderThan ? parseDuration(args.drillsOlderThan, '--drills-older-than') : undefined,
       dryRun: args.dryRun,
     });
     if (args.json) return printJson(ctx, r);

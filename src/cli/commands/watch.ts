@@ -1,4 +1,6 @@
 /** `dbsnap watch`: argv -> core watch() (schedule, cron, change stream or once) -> one line per tick. */
+import { housekeeping } from '../../core/housekeeping.js';
+import { checkCron, parseDuration } from '../../core/schedule.js';
 import type { WatchTick } from '../../core/watch.js';
 import { InvalidArgumentError } from '../../errors/index.js';
 import type { CommandFactory } from '../context.js';
@@ -41,8 +43,8 @@ export const watchCommand: CommandFactory = (ctx) => defineCommand({
       ? ({ kind: 'once' } as const)
       : args.cron
         ? ({ kind: 'cron', expression: args.cron, ...(args.timezone ? { timezone: args.timezone } : {}) } as const)
-        : ({ kind: 'every', ms: core.parseDuration(args.every ?? (args.onChange ? '1m' : '15m'), '--every') } as const);
-    if (schedule.kind === 'cron') core.checkCron(schedule.expression, schedule.timezone);
+        : ({ kind: 'every', ms: parseDuration(args.every ?? (args.onChange ? '1m' : '15m'), '--every') } as const);
+    if (schedule.kind === 'cron') checkCron(schedule.expression, schedule.timezone);
     if (args.gcEvery !== undefined && !(Number.isInteger(args.gcEvery) && args.gcEvery > 0)) {
       throw new InvalidArgumentError(`--gc-every takes a number of commits (1 or more), not "${args.gcEvery}".`);
     }
@@ -50,10 +52,10 @@ export const watchCommand: CommandFactory = (ctx) => defineCommand({
     const uri = requireUri(args);
     const key = keyMaterial(args, ctx.io.env);
     const prune = {
-      safetyOlderThanMs: args.safetyOlderThan ? core.parseDuration(args.safetyOlderThan, '--safety-older-than') : undefined,
-      drillsOlderThanMs: args.drillsOlderThan ? core.parseDuration(args.drillsOlderThan, '--drills-older-than') : undefined,
+      safetyOlderThanMs: args.safetyOlderThan ? parseDuration(args.safetyOlderThan, '--safety-older-than') : undefined,
+      drillsOlderThanMs: args.drillsOlderThan ? parseDuration(args.drillsOlderThan, '--drills-older-than') : undefined,
     };
-    const drillEveryMs = args.drill ? core.parseDuration(({ daily: '1d', weekly: '7d', hourly: '1h' } as Record<string, string>)[args.drill] ?? args.drill, '--drill') : undefined;
+    const drillEveryMs = args.drill ? parseDuration(({ daily: '1d', weekly: '7d', hourly: '1h' } as Record<string, string>)[args.drill] ?? args.drill, '--drill') : undefined;
     const c = paint(ctx.io);
     const r = await core.watch({
       repo: args.repo,
@@ -65,8 +67,8 @@ export const watchCommand: CommandFactory = (ctx) => defineCommand({
       exclude: listArg(args.exclude),
       ...detectionArgs(args),
       schedule,
-      ...(args.onChange ? { onChange: { quietForMs: core.parseDuration(args.quietFor, '--quiet-for') } } : {}),
-      backoff: { initialMs: core.parseDuration(args.retryAfter, '--retry-after'), maxMs: core.parseDuration(args.retryMax, '--retry-max') },
+      ...(args.onChange ? { onChange: { quietForMs: parseDuration(args.quietFor, '--quiet-for') } } : {}),
+      backoff: { initialMs: parseDuration(args.retryAfter, '--retry-after'), maxMs: parseDuration(args.retryMax, '--retry-max') },
       housekeeping: {
         ...(args.gcEvery ? { gcEveryCommits: args.gcEvery, gc: () => core.gc({ repo: args.repo }) } : {}),
         ...(args.push
@@ -75,7 +77,7 @@ export const watchCommand: CommandFactory = (ctx) => defineCommand({
                 (await core.push({ repo: args.repo, all: true, token })).remotes.map((r) => ({ remote: r.remote, ok: r.status !== 'failed', ...(r.error ? { error: r.error.message } : {}) })),
             }
           : {}),
-        after: (now) => core.housekeeping({ repo: args.repo, uri, db: args.db, key, now, ...prune, drillEveryMs }),
+        after: (now) => housekeeping({ repo: args.repo, uri, db: args.db, key, now, ...prune, drillEveryMs }),
       },
       onTick: (t) => {
         if (args.json) ctx.io.stdout(JSON.stringify(t) + '\n');
