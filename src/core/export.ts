@@ -7,7 +7,7 @@ import type { KeyMaterial } from '../crypto/index.js';
 import { mkdir, writeFile, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { serializeDocument } from '../canonical/document-reader.js';
+import { serializeDocument } from '../canonical/bson-serializer.js';
 import type { CollectionEntry } from '../canonical/format.js';
 import { CollectionNotFoundError, InvalidArgumentError, KeyError } from '../errors/index.js';
 import { writeArchive, type ArchiveNamespace } from '../interchange/archive.js';

@@ -1,8 +1,8 @@
 /**
  * Content hashes. dbsnap hashes manifests and snapshot parts (SHA-256) and BSON streams (MD5, the
- * algorithm of the server's dbHash) and names parts and cache entries (SHA-1) through this module
- * only, so algorithms and encoding (lowercase hex) are decided in one place. Git object ids belong
- * to src/store.
+ * algorithm of the server's dbHash) and names parts, cache entries and over-long dump file names
+ * (SHA-1) through this module only, so algorithms and encodings are decided in one place. Git
+ * object ids belong to src/store.
  */
 import { createHash, type Hash } from 'node:crypto';
 
@@ -49,6 +49,17 @@ export function createMd5(): Sha256 {
 /** Starts an incremental SHA-1: for names and fingerprints (part file names, the hash cache), never for integrity. */
 export function createSha1(): Sha256 {
   return incremental('sha1');
+}
+
+/**
+ * SHA-1 of `data` as unpadded base64url: the suffix mongodump gives a collection name too long for
+ * a file name (`%24` + this), so dbsnap export writes the file mongorestore looks for.
+ *
+ * @example
+ * sha1Base64Url('abc') // 'qZk-NkcGgWq6PiVxeFDCbJzQ2J0'
+ */
+export function sha1Base64Url(data: HashInput): string {
+  return createHash('sha1').update(data).digest('base64url');
 }
 
 function incremental(algorithm: 'sha256' | 'md5' | 'sha1'): Sha256 {

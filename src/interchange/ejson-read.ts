@@ -8,7 +8,7 @@
  * else an Int64, else a Double; anything with a fraction or an exponent is a Double.
  */
 import { Binary, BSONRegExp, BSONSymbol, Code, Decimal128, Double, Int32, Long, MaxKey, MinKey, ObjectId, Timestamp } from 'bson';
-import { DbPointer } from '../canonical/document-reader.js';
+import { DbPointer } from '../canonical/bson-special-values.js';
 import { JsonNumber, JsonObject, type JsonValue } from './json-text.js';
 
 /** A value that is valid JSON but not valid Extended JSON; `path` names where. */

@@ -4,10 +4,10 @@
  * (`{"options": {...}, "indexes": [...], "uuid": "...", "collectionName": "...", "type": "..."}`,
  * canonical Extended JSON). Pure.
  */
-import { createHash } from 'node:crypto';
 import { BSON, type Document } from 'bson';
-import { serializeDocument } from '../canonical/document-reader.js';
+import { serializeDocument } from '../canonical/bson-serializer.js';
 import type { CollectionSpec } from '../core/snapshot-writer.js';
+import { sha1Base64Url } from '../crypto/hash.js';
 import { FormatError } from '../errors/index.js';
 import { documentValue } from './ejson-read.js';
 import { JsonObject, parseJsonText } from './json-text.js';
@@ -90,7 +90,7 @@ const MAX_FILE_NAME = 255;
 export function dumpFileBase(name: string, longestSuffix = '.metadata.json.gz'): string {
   const escaped = escapeCollectionName(name);
   if (escaped.length + longestSuffix.length <= MAX_FILE_NAME) return escaped;
-  const hash = `%24${createHash('sha1').update(name).digest('base64url')}`;
+  const hash = `%24${sha1Base64Url(name)}`;
   let cut = escaped.slice(0, MAX_FILE_NAME - longestSuffix.length - hash.length);
   cut = cut.replace(/%[0-9A-F]?$/, '');
   return cut + hash;

@@ -7,7 +7,7 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { BSON } from 'bson';
-import { serializeDocument } from '../canonical/document-reader.js';
+import { serializeDocument } from '../canonical/bson-serializer.js';
 import type { CollectionSpec } from '../core/snapshot-writer.js';
 import { FormatError, InvalidArgumentError, UnsupportedFeatureError } from '../errors/index.js';
 import { isArchive, readArchive, type ArchiveNamespace } from './archive.js';

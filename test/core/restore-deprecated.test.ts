@@ -1,7 +1,8 @@
 import { BSON } from 'bson';
 import { expect, it } from 'vitest';
 import { useTempRepository } from '../support/temp-repo.js';
-import { serializeDocument, DbPointer } from '../../src/canonical/document-reader.js';
+import { serializeDocument } from '../../src/canonical/bson-serializer.js';
+import { DbPointer } from '../../src/canonical/bson-special-values.js';
 import { restore, verify } from '../../src/index.js';
 import { ObjectId } from 'bson';
 import { commitHandmadeSnapshot } from '../support/handmade-snapshot.js';

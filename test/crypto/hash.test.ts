@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createSha256, sha256Hex } from '../../src/crypto/index.js';
+import { sha1Base64Url } from '../../src/crypto/hash.js';
 
 describe('sha256Hex', () => {
   it('matches the FIPS 180-2 test vectors', () => {
@@ -17,5 +18,12 @@ describe('createSha256', () => {
     const h = createSha256();
     h.update('a').update(new Uint8Array([0x62])).update('c');
     expect(h.digestHex()).toBe(sha256Hex('abc'));
+  });
+});
+
+describe('sha1Base64Url', () => {
+  it('is the SHA-1 digest (FIPS 180-2 "abc" vector a9993e36...) in unpadded base64url', () => {
+    expect(sha1Base64Url('abc')).toBe(Buffer.from('a9993e364706816aba3e25717850c26c9cd0d89d', 'hex').toString('base64url'));
+    expect(sha1Base64Url('abc')).toBe('qZk-NkcGgWq6PiVxeFDCbJzQ2J0');
   });
 });
