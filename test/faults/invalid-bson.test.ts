@@ -4,38 +4,24 @@
  * the _id of the last good one before it), and HEAD does not move, for plain collections and for
  * those with sensitive fields alike (issue #10).
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { configValue, init } from '../../src/index.js';
+import { describe, expect, it } from 'vitest';
+import { configValue } from '../../src/index.js';
 import { FIXED } from '../support/temp-repo.js';
-import { useTestDatabase, uriWithDatabase, type TestDatabase } from '../support/test-db.js';
-import { startFaultProxy, type FaultProxy } from './proxy.js';
-import { revParse, runDbsnap } from './support.js';
+import type { TestDatabase } from '../support/test-db.js';
+import type { FaultProxy } from './proxy.js';
+import { revParse, runDbsnap, useProxiedDatabase } from './support.js';
 
 const KEY = 'ab'.repeat(32);
-let dir = '';
 let repo = '';
 let t: TestDatabase;
 let proxy: FaultProxy;
 let viaProxy = '';
 
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'dbsnap-badbson-'));
-  repo = join(dir, 'backup-repo');
-  await init({ repo, ...FIXED });
+useProxiedDatabase('badbson', async (s) => {
+  ({ repo, t, proxy, viaProxy } = s);
   await configValue({ repo, key: 'sensitive.users', value: '["email"]', ...FIXED });
-  t = await useTestDatabase('badbson');
   await t.db.collection('users').insertMany([{ _id: 6, email: 'a@x' }, { _id: 7, email: 'b@x', zq9marker: 'users' }]);
   await t.db.collection('items').insertMany([{ _id: 2 }, { _id: 3, zq9marker: 'items' }]);
-  proxy = await startFaultProxy(t.uri);
-  viaProxy = `${uriWithDatabase(proxy.uri, t.dbName)}?directConnection=true&serverSelectionTimeoutMS=2000`;
-});
-afterAll(async () => {
-  await proxy?.close();
-  await t?.drop();
-  await rm(dir, { recursive: true, force: true });
 });
 
 describe('invalid BSON from the server', () => {

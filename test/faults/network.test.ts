@@ -3,41 +3,32 @@
  * connection at a chosen command or byte count. What dbsnap then says must be exactly what is
  * true (issue #10, defects 2 and 10).
  */
-import { mkdtemp, rm } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { init } from '../../src/index.js';
+import { describe, expect, it } from 'vitest';
 import { TEMP_PREFIX } from '../../src/mongo/writer.js';
 import { loadShop } from '../support/shop.js';
-import { FIXED } from '../support/temp-repo.js';
-import { useTestDatabase, uriWithDatabase, type TestDatabase } from '../support/test-db.js';
+import type { TestDatabase } from '../support/test-db.js';
 import { startFaultProxy, type FaultProxy } from './proxy.js';
-import { revParse, runDbsnap, NATIVE_GIT } from './support.js';
+import { revParse, runDbsnap, NATIVE_GIT, useProxiedDatabase, type ProxiedDatabase } from './support.js';
 
-let dir = '';
 let repo = '';
 let t: TestDatabase;
 let proxy: FaultProxy;
 let viaProxy = '';
+let setup: ProxiedDatabase;
 
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'dbsnap-net-'));
-  repo = join(dir, 'backup-repo');
-  await init({ repo, ...FIXED });
-  t = await useTestDatabase('netfault');
-  await loadShop(t.db, { totalDocs: 1500, seed: 9 });
-  proxy = await startFaultProxy(t.uri);
-  viaProxy = `${uriWithDatabase(proxy.uri, t.dbName)}?directConnection=true&serverSelectionTimeoutMS=2000&connectTimeoutMS=2000`;
-  const first = await runDbsnap(['commit', '--repo', repo, '--uri', t.dbUri, '-m', 'first']);
-  expect(first.code, first.stderr).toBe(0);
-});
-afterAll(async () => {
-  await proxy?.close();
-  await t?.drop();
-  await rm(dir, { recursive: true, force: true });
-});
+useProxiedDatabase(
+  'netfault',
+  async (s) => {
+    setup = s;
+    ({ repo, t, proxy, viaProxy } = s);
+    await loadShop(t.db, { totalDocs: 1500, seed: 9 });
+    const first = await runDbsnap(['commit', '--repo', repo, '--uri', t.dbUri, '-m', 'first']);
+    expect(first.code, first.stderr).toBe(0);
+  },
+  '&connectTimeoutMS=2000',
+);
 
 const temps = async () => (await t.db.listCollections({}, { nameOnly: true }).toArray()).map((c) => c.name).filter((n) => n.startsWith('__dbsnap_')).sort();
 const counts = async () => Object.fromEntries(await Promise.all(['users', 'orders', 'products', 'producers'].map(async (n) => [n, await t.db.collection(n).countDocuments()])));
@@ -117,7 +108,8 @@ describe('two restores into one database', () => {
     // The first restore dies: its lock is recognised as dead (same host, pid gone) at once.
     proxy.plan({});
     await proxy.close();
-    proxy = await startFaultProxy(t.uri);
+    // The new proxy replaces the closed one, for the file's cleanup too.
+    proxy = setup.proxy = await startFaultProxy(t.uri);
     const r1 = await first;
     expect(r1.code).not.toBe(0);
     const third = await runDbsnap(['restore', 'HEAD', '--repo', repo, '--uri', t.dbUri, '--yes', '--no-backup']);

@@ -1,11 +1,19 @@
 /**
  * Shared by the fault suite: run the real binary (optionally with a file-system fault injected,
- * or killed with SIGKILL after a delay) and check a repository with native git.
+ * or killed with SIGKILL after a delay), check a repository with native git, and set up a
+ * repository with a test database behind the fault proxy.
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { afterAll, beforeAll } from 'vitest';
+import { init } from '../../src/index.js';
 import { BIN, type CliRun } from '../cli/support.js';
+import { FIXED } from '../support/temp-repo.js';
+import { useTestDatabase, uriWithDatabase, type TestDatabase } from '../support/test-db.js';
+import { startFaultProxy, type FaultProxy } from './proxy.js';
 
 /** Native git, unless DBSNAP_TEST_NO_NATIVE_GIT=1 plays a machine without it. */
 export const NATIVE_GIT = !process.env.DBSNAP_TEST_NO_NATIVE_GIT && existsSync('/usr/bin/git') ? '/usr/bin/git' : null;
@@ -90,4 +98,38 @@ export function tempFiles(repo: string): string[] {
   };
   walk(repo);
   return out;
+}
+
+/** A new repository and a test database, with a fault proxy in front of the database. */
+export interface ProxiedDatabase {
+  dir: string;
+  repo: string;
+  t: TestDatabase;
+  proxy: FaultProxy;
+  /** The database's URI through the proxy (direct connection, 2 s server selection, plus `uriOptions`). */
+  viaProxy: string;
+}
+
+/**
+ * Before the file's tests: a temporary directory with an initialised repository, the test
+ * database `name`, the proxy in front of it, then `ready` (load data, first commit ...). After
+ * them: the proxy closed, the database dropped, the directory removed.
+ */
+export function useProxiedDatabase(name: string, ready: (s: ProxiedDatabase) => Promise<void>, uriOptions = ''): void {
+  let s: ProxiedDatabase | undefined;
+  let dir = '';
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), `dbsnap-${name}-`));
+    const repo = join(dir, 'backup-repo');
+    await init({ repo, ...FIXED });
+    const t = await useTestDatabase(name);
+    const proxy = await startFaultProxy(t.uri);
+    s = { dir, repo, t, proxy, viaProxy: `${uriWithDatabase(proxy.uri, t.dbName)}?directConnection=true&serverSelectionTimeoutMS=2000${uriOptions}` };
+    await ready(s);
+  });
+  afterAll(async () => {
+    await s?.proxy.close();
+    await s?.t.drop();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
 }
