@@ -8,7 +8,7 @@
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { once } from 'node:events';
 import { join } from 'node:path';
-import { BSON, MongoClient } from 'mongodb';
+import { BSON, MongoClient, type Db } from 'mongodb';
 import { generateShop } from '../../test/support/shop.js';
 import { cpuNow, type Contender } from './types.js';
 
@@ -29,43 +29,49 @@ async function collectionNames(client: MongoClient, db: string): Promise<string[
   return infos.map((c) => c.name).filter((n) => !n.startsWith('system.')).sort();
 }
 
+/** Connects, calls `each` for every collection of `p.db` in name order, closes; returns the time it all took. */
+async function forEachCollection(p: { uri: string; db: string }, each: (db: Db, name: string) => Promise<void>): Promise<number> {
+  const started = performance.now();
+  const client = await MongoClient.connect(p.uri);
+  try {
+    const db = client.db(p.db);
+    for (const name of await collectionNames(client, p.db)) await each(db, name);
+  } finally {
+    await client.close();
+  }
+  return performance.now() - started;
+}
+
 /**
  * Every collection `find({}, {sort: {_id: 1}, raw: true})`; with `dir`, each document's bytes are
  * appended to `<dir>/<collection>.bson` in ~1 MB writes (mongodump's layout), without it discarded.
  */
 async function rawRead(p: { uri: string; db: string }, dir: string | null) {
-  const started = performance.now();
-  const client = await MongoClient.connect(p.uri);
   let documents = 0;
   let bytes = 0;
-  try {
-    const db = client.db(p.db);
-    for (const name of await collectionNames(client, p.db)) {
-      const out = dir === null ? null : createWriteStream(join(dir, `${encodeURIComponent(name)}.bson`));
-      let chunk: Buffer[] = [];
-      let chunkBytes = 0;
-      for await (const doc of db.collection(name).find({}, { sort: { _id: 1 }, raw: true })) {
-        const raw = doc as unknown as Buffer;
-        documents++;
-        bytes += raw.length;
-        if (out === null) continue;
-        chunk.push(raw);
-        chunkBytes += raw.length;
-        if (chunkBytes >= CHUNK_CHARS) {
-          await write(out, Buffer.concat(chunk, chunkBytes));
-          chunk = [];
-          chunkBytes = 0;
-        }
-      }
-      if (out !== null) {
-        if (chunkBytes > 0) await write(out, Buffer.concat(chunk, chunkBytes));
-        await close(out);
+  const ms = await forEachCollection(p, async (db, name) => {
+    const out = dir === null ? null : createWriteStream(join(dir, `${encodeURIComponent(name)}.bson`));
+    let chunk: Buffer[] = [];
+    let chunkBytes = 0;
+    for await (const doc of db.collection(name).find({}, { sort: { _id: 1 }, raw: true })) {
+      const raw = doc as unknown as Buffer;
+      documents++;
+      bytes += raw.length;
+      if (out === null) continue;
+      chunk.push(raw);
+      chunkBytes += raw.length;
+      if (chunkBytes >= CHUNK_CHARS) {
+        await write(out, Buffer.concat(chunk, chunkBytes));
+        chunk = [];
+        chunkBytes = 0;
       }
     }
-  } finally {
-    await client.close();
-  }
-  return { ms: performance.now() - started, info: { documents, bsonBytes: bytes } };
+    if (out !== null) {
+      if (chunkBytes > 0) await write(out, Buffer.concat(chunk, chunkBytes));
+      await close(out);
+    }
+  });
+  return { ms, info: { documents, bsonBytes: bytes } };
 }
 
 export const floorDump: Contender = (p) => rawRead(p, p.dir);
@@ -73,32 +79,25 @@ export const floorDump: Contender = (p) => rawRead(p, p.dir);
 export const floorServer: Contender = (p) => rawRead(p, null);
 
 export const floorRead: Contender = async (p) => {
-  const started = performance.now();
-  const client = await MongoClient.connect(p.uri);
   let documents = 0;
   let bytes = 0;
-  try {
-    const db = client.db(p.db);
-    for (const name of await collectionNames(client, p.db)) {
-      const out = createWriteStream(join(p.dir, `${name}.jsonl`));
-      let chunk = '';
-      for await (const doc of db.collection(name).find({}, { sort: { _id: 1 }, raw: false })) {
-        chunk += BSON.EJSON.stringify(doc, { relaxed: false }) + '\n';
-        documents++;
-        if (chunk.length >= CHUNK_CHARS) {
-          bytes += Buffer.byteLength(chunk);
-          await write(out, chunk);
-          chunk = '';
-        }
+  const ms = await forEachCollection(p, async (db, name) => {
+    const out = createWriteStream(join(p.dir, `${name}.jsonl`));
+    let chunk = '';
+    for await (const doc of db.collection(name).find({}, { sort: { _id: 1 }, raw: false })) {
+      chunk += BSON.EJSON.stringify(doc, { relaxed: false }) + '\n';
+      documents++;
+      if (chunk.length >= CHUNK_CHARS) {
+        bytes += Buffer.byteLength(chunk);
+        await write(out, chunk);
+        chunk = '';
       }
-      bytes += Buffer.byteLength(chunk);
-      await write(out, chunk);
-      await close(out);
     }
-  } finally {
-    await client.close();
-  }
-  return { ms: performance.now() - started, info: { documents, bytesWritten: bytes } };
+    bytes += Buffer.byteLength(chunk);
+    await write(out, chunk);
+    await close(out);
+  });
+  return { ms, info: { documents, bytesWritten: bytes } };
 };
 
 /**
