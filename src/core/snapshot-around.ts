@@ -11,6 +11,7 @@ import { redactUri } from '../mongo/uri.js';
 import { dropCollection } from '../mongo/writer.js';
 import { assertValidTagName, SnapshotRepository } from '../store/index.js';
 import { commit, type CommitResult } from './commit.js';
+import { forwardedCommitOptions } from './forwarded-options.js';
 import { diff } from './diff.js';
 import type { Identity, ProgressCallback } from './progress.js';
 import { restore, type RestoreResult } from './restore.js';
@@ -102,17 +103,7 @@ export async function snapshotAround(opts: SnapshotAroundOptions): Promise<Snaps
   }
   const now = opts.now ?? (() => new Date());
   const what = opts.message?.trim() || opts.command.join(' ');
-  const common = {
-    repo: opts.repo,
-    uri: opts.uri,
-    db: opts.db,
-    key: opts.key,
-    useServerHashes: opts.useServerHashes,
-    useChangeStreams: opts.useChangeStreams,
-    author: opts.author,
-    onProgress: opts.onProgress,
-    signal: opts.signal,
-  };
+  const common = { ...forwardedCommitOptions(opts), onProgress: opts.onProgress, signal: opts.signal };
   if (opts.tag) await checkTagPrefix(opts.repo, opts.tag);
   const prefix = opts.tag ?? (await freeTagPrefix(opts.repo, `run/${stamp(now())}`));
 

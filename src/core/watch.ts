@@ -10,6 +10,7 @@ import { databaseChangeSource } from '../mongo/change-feed.js';
 import { SnapshotRepository } from '../store/index.js';
 import type { ChangeCursor } from './change-detection.js';
 import { commit, type CommitOptions, type CommitResult } from './commit.js';
+import { forwardedCommitOptions } from './forwarded-options.js';
 import type { ChangeDetection } from './unchanged-collections.js';
 import { backoffMs, DEFAULT_BACKOFF, nextTickAt, type Backoff, type Schedule } from './schedule.js';
 
@@ -132,12 +133,7 @@ export async function watch(opts: WatchOptions): Promise<WatchResult> {
     try {
       // No abort signal: a stop request lets the commit finish (HEAD moves last either way).
       const r = await run({
-        repo: opts.repo,
-        uri: opts.uri,
-        db: opts.db,
-        key: opts.key,
-        useServerHashes: opts.useServerHashes,
-        useChangeStreams: opts.useChangeStreams,
+        ...forwardedCommitOptions(opts),
         collections: opts.collections,
         exclude: opts.exclude,
         author: opts.author,
