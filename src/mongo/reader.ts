@@ -97,15 +97,79 @@ export async function* readRawDocuments(
       yield last;
     }
   } catch (err) {
-    // A reply the driver cannot decode: say which document, by the last one that was fine.
-    if (/BSON/.test((err as Error)?.name ?? '')) {
-      const after = last ? `the document after _id ${EJSON.stringify(BSON.deserialize(last)._id as Document, { relaxed: false })}` : 'its first document';
-      throw new FormatError(`the server sent ${after} as invalid BSON (${(err as Error).message})`, { collection }, { cause: err });
-    }
+    if (isBsonError(err)) throw await invalidDocument(conn, collection, last, err, opts);
     throw driverError(`reading "${collection}"`, err, { collection });
   } finally {
     await cursor.close().catch(() => {});
   }
+}
+
+/** The driver could not decode (part of) a reply: its BSON reader's error. */
+function isBsonError(err: unknown): boolean {
+  return /BSON/.test((err as Error)?.name ?? '');
+}
+
+/** A document's `_id` exactly as stored (no number promotion), or undefined if it cannot be decoded. */
+function idOf(raw: Uint8Array): unknown {
+  try {
+    return BSON.deserialize(raw, { promoteValues: false, validation: { utf8: false } })._id;
+  } catch {
+    return undefined;
+  }
+}
+
+const idText = (id: unknown) => EJSON.stringify({ _id: id } as Document, { relaxed: false }).slice('{"_id":'.length, -1);
+
+/**
+ * Which document a reply the driver could not decode held. The driver refuses either one
+ * document (those before it in the batch were handed out, so it is the next after `last`) or the
+ * whole batch (the array itself does not parse, so it is any of up to a batch after `last`).
+ * Reading those documents again one per reply tells which: the first reply that fails holds
+ * exactly the bad document, whose `_id` a read of `_id`s alone gives. Only what was found is
+ * claimed: the `_id`, or that the documents read again were all valid (the reply was damaged on
+ * the way), or where the search stopped.
+ */
+async function invalidDocument(conn: Connection, collection: string, last: Uint8Array | undefined, err: unknown, opts: ReadOptions): Promise<FormatError> {
+  const cause = (err as Error).message;
+  const lastId = last ? idOf(last) : undefined;
+  const after = lastId === undefined ? (last ? 'after a document whose _id cannot be decoded' : 'at the start of the collection') : `after _id ${idText(lastId)}`;
+  if (last && lastId === undefined) return new FormatError(`the server sent a document ${after} as invalid BSON (${cause})`, { collection }, { cause: err });
+  const coll = conn.db.collection<Document>(collection);
+  const session = opts.session ? { session: opts.session } : {};
+  const limit = opts.batchSize ?? 1000;
+  const afterId = (id: unknown): Document => (id === undefined ? {} : { _id: { $gt: id } });
+  let good = lastId;
+  let checked = 0;
+  try {
+    const again = coll.find(afterId(lastId), { sort: { _id: 1 }, raw: true, batchSize: 1, limit, ...session });
+    try {
+      for await (const doc of again) {
+        good = idOf(doc as unknown as Uint8Array);
+        checked++;
+      }
+    } finally {
+      await again.close().catch(() => {});
+    }
+  } catch (again) {
+    if (!isBsonError(again)) {
+      return new FormatError(`the server sent a document ${after} as invalid BSON (${cause}); finding which failed (${(again as Error).message})`, { collection }, { cause: err });
+    }
+    // The reply that failed held one document: the next after `good`. Its _id alone may decode.
+    let id: unknown;
+    try {
+      const [only] = await coll.find(afterId(good), { sort: { _id: 1 }, projection: { _id: 1 }, raw: true, limit: 1, ...session }).toArray();
+      id = only ? idOf(only as unknown as Uint8Array) : undefined;
+    } catch {
+      id = undefined;
+    }
+    const which = id === undefined ? `the document after _id ${good === undefined ? '(none: the first)' : idText(good)} (its _id cannot be read either)` : `the document _id ${idText(id)}`;
+    return new FormatError(`the server sent ${which} as invalid BSON (${cause})`, { collection, ...(id === undefined ? {} : { _id: idText(id) }) }, { cause: err });
+  }
+  return new FormatError(
+    `the server sent a reply ${after} that is not valid BSON (${cause}); read again one document at a time, the ${checked} document${checked === 1 ? '' : 's'} after it ${checked === 1 ? 'is' : 'are'} valid, so the reply was damaged on the way (a proxy or the network?): run it again`,
+    { collection },
+    { cause: err },
+  );
 }
 
 /**

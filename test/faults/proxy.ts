@@ -23,7 +23,7 @@ export interface FaultPlan {
    * Rewrite these bytes (same length) wherever they appear in a chunk from the server: a reply
    * the driver passes on but that holds invalid BSON (say a field's type byte set to 0x99).
    */
-  corrupt?: { find: Buffer; replace: Buffer };
+  corrupt?: { find: Buffer; replace: Buffer; /** Only in the first chunk it is found in (a reply damaged once). */ once?: boolean };
 }
 
 export interface FaultProxy {
@@ -143,6 +143,7 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
           tripped = true;
           c.replace.copy(chunk, at);
         }
+        if (tripped && c.once) plan = { ...plan, corrupt: undefined };
       }
       client.write(chunk);
     });

@@ -253,6 +253,8 @@ describe('wire test server: queries', () => {
     expect(await coll.estimatedDocumentCount()).toBe(20);
     const page = await coll.find({ g: { $in: [1, 2] } }, { projection: { name: 1, _id: 0 } }).sort({ _id: -1 }).skip(2).limit(3).toArray();
     expect(page).toEqual([{ name: 'n16' }, { name: 'n14' }, { name: 'n13' }]);
+    // {_id: 1} alone is an inclusion projection: the _id only, as mongod does.
+    expect(await coll.find({ name: { $in: ['n0', 'n1'] } }, { projection: { _id: 1 } }).toArray()).toEqual([{ _id: 0 }, { _id: 1 }]);
     const groups = await coll.aggregate([{ $group: { _id: '$g', n: { $sum: 1 } } }, { $sort: { _id: 1 } }]).toArray();
     expect(groups).toEqual([{ _id: 0, n: 7 }, { _id: 1, n: 7 }, { _id: 2, n: 6 }]);
     expect(await coll.distinct('g')).toEqual([0, 1, 2]);

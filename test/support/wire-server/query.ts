@@ -81,7 +81,8 @@ export function projectItem(x: Item, projection: unknown): Item {
   const p = projection as Doc;
   if (isStored(x) && isSimpleProjection(p)) {
     const nonId = Object.entries(p).filter(([k]) => k !== '_id');
-    const inclusion = nonId.some(([, v]) => v === 1 || v === true);
+    // {_id: 1} alone is an inclusion projection too: mongod returns the _id only.
+    const inclusion = nonId.some(([, v]) => v === 1 || v === true) || (nonId.length === 0 && (p._id === 1 || p._id === true));
     const exclusion = nonId.some(([, v]) => v === 0 || v === false);
     if (inclusion && exclusion) {
       const [field] = nonId.find(([, v]) => v === 0 || v === false)!;
