@@ -20,20 +20,33 @@ export interface WatchClock {
   sleep(ms: number, signal?: AbortSignal): Promise<void>;
 }
 
+// Node runs a setTimeout longer than this after 1 ms (TimeoutOverflowWarning): --every 30d
+// would tick without pause. Longer waits are slept in pieces.
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 export const systemClock: WatchClock = {
   now: () => new Date(),
   sleep: (ms, signal) =>
     new Promise((resolve) => {
       if (signal?.aborted) return resolve();
+      let timer: NodeJS.Timeout | undefined;
       const done = () => {
         clearTimeout(timer);
         signal?.removeEventListener('abort', done);
         resolve();
       };
-      const timer = setTimeout(done, ms);
+      const wait = (left: number) => {
+        timer = left > MAX_TIMER_MS ? setTimeout(() => wait(left - MAX_TIMER_MS), MAX_TIMER_MS) : setTimeout(done, left);
+      };
+      wait(ms);
       signal?.addEventListener('abort', done, { once: true });
     }),
 };
+
+/** The shortest interval and retry wait watch takes: shorter ones would read the database without pause. */
+export const MIN_WAIT_MS = 100;
+/** The longest (3650 days): beyond some 270,000 years a JavaScript Date has no next tick at all. */
+const MAX_EVERY_MS = 3650 * 86_400_000;
 
 /** Waits for writes on a replica set (see `waitForQuiet`); absent on a standalone server. */
 export interface ChangeSource {
@@ -117,6 +130,15 @@ export async function watch(opts: WatchOptions): Promise<WatchResult> {
   const run = opts.commitSnapshot ?? commit;
   // A missing repository is a mistake to report now, not a failure to retry for months.
   await SnapshotRepository.open(opts.repo);
+  if (opts.schedule.kind === 'every' && !(opts.schedule.ms >= MIN_WAIT_MS)) {
+    throw new InvalidArgumentError(`--every must be at least ${MIN_WAIT_MS}ms, not ${opts.schedule.ms}ms: a shorter interval reads the database without pause.`, { every: opts.schedule.ms });
+  }
+  if (opts.schedule.kind === 'every' && opts.schedule.ms > MAX_EVERY_MS) {
+    throw new InvalidArgumentError(`--every must be at most 3650d, not ${opts.schedule.ms}ms.`, { every: opts.schedule.ms });
+  }
+  if (!(backoff.initialMs >= MIN_WAIT_MS) || !(backoff.maxMs >= backoff.initialMs)) {
+    throw new InvalidArgumentError(`--retry-after must be at least ${MIN_WAIT_MS}ms and --retry-max at least --retry-after (got ${backoff.initialMs}ms and ${backoff.maxMs}ms).`, { ...backoff });
+  }
   if (opts.onChange && opts.schedule.kind === 'cron') {
     throw new InvalidArgumentError('--on-change waits for writes; it cannot be combined with --cron (use --every as the polling interval on a standalone server).');
   }

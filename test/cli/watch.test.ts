@@ -165,6 +165,26 @@ describe('dbsnap watch (real binary)', () => {
     }
   }, 120_000);
 
+  it('--every longer than a timer can hold (30d, 3650d) waits, instead of ticking without pause', async () => {
+    const t = await useTestDatabase('watch_long');
+    try {
+      await t.db.collection('c').insertOne({ _id: 1 });
+      for (const every of ['30d', '3650d']) {
+        const w = start(['watch', '--repo', repo, '--uri', t.dbUri, '--every', every]);
+        await w.waitFor((l) => l.length >= 1, 'the first tick');
+        // Node runs a longer setTimeout after 1 ms: before the fix, dozens of ticks in this second.
+        await new Promise((r) => setTimeout(r, 1500));
+        w.child.kill('SIGTERM');
+        expect(await w.exited).toBe(0);
+        expect(w.lines, w.stderr()).toHaveLength(1);
+        expect(w.stderr()).toMatch(/stopped after 1 tick: [01] commits?, 0 failed/);
+        expect(w.stderr()).not.toContain('TimeoutOverflowWarning');
+      }
+    } finally {
+      await t.drop();
+    }
+  }, 120_000);
+
   it('bad input exits 2 at once, before any tick', async () => {
     for (const [args, message] of [
       [['--cron', 'every hour'], /^error: --cron "every hour" is not a cron expression/],
@@ -173,6 +193,10 @@ describe('dbsnap watch (real binary)', () => {
       [['--every', '1m', '--once'], /^error: choose one of --every, --cron and --once/],
       [['--every', '1m', '--timezone', 'UTC'], /^error: --timezone applies to --cron only/],
       [['--gc-every', '0'], /^error: --gc-every takes a number of commits/],
+      [['--every', '99999999d'], /^error: --every must be at most 3650d, not 8639999913600000ms\.$/m],
+      [['--every', '0s'], /^error: --every must be at least 100ms, not 0ms: a shorter interval reads the database without pause\.$/m],
+      [['--retry-after', '0'], /^error: --retry-after must be at least 100ms and --retry-max at least --retry-after \(got 0ms and 300000ms\)\.$/m],
+      [['--retry-after', '1m', '--retry-max', '10s'], /^error: --retry-after must be at least 100ms and --retry-max at least --retry-after/],
     ] as const) {
       const r = await cli(['watch', '--repo', repo, '--uri', 'mongodb://127.0.0.1:1/x', ...args]);
       expect(r.code).toBe(2);
