@@ -96,7 +96,8 @@ export async function runCli(argv: string[], rawIO: CliIO, core: Core = defaultC
   if (out) (usageError || failure ? io.stderr : io.stdout)(out + '\n');
   if (usageError) {
     if (flags.json) printJsonError(io, 'EINVALIDARG', usageError);
-    if (!out) io.stderr(`error: ${printable(usageError, { oneLine: true })}\n`);
+    // yargs spreads some messages over lines ("Invalid values:\n  Argument: ..."): one line, readable.
+    if (!out) io.stderr(`error: ${printable(usageError.replace(/\s*\n\s*/g, ' '), { oneLine: true })}\n`);
     return EXIT.error;
   }
   if (failure) return reportError(failure, io, debug, flags.json);

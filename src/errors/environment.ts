@@ -13,6 +13,7 @@ const WHAT_IS_TRUE: Record<string, string> = {
   tag: 'no tag was created, moved or deleted',
   restore: 'the target database was not touched (the safety snapshot is written before anything else)',
   init: 'the repository was not created; run dbsnap init again once the cause is fixed',
+  export: 'the files written before it stay, each complete (none is half-written)',
 };
 
 /**
@@ -37,6 +38,13 @@ export function environmentError(err: unknown, operation: string): DbsnapError |
     case 'EACCES':
     case 'EPERM':
       return new ReadOnlyError(`cannot write${where}: permission denied (${e.code}); ${now}. Check the owner and mode of the repository directory.`, data);
+    case 'ENOTDIR':
+    case 'EISDIR':
+      // A path given as a directory that is a file, or the other way round: the user's path, not a bug.
+      return new StorageError(
+        `cannot write${where}: ${e.code === 'ENOTDIR' ? 'a part of that path is a file, not a directory' : 'that path is a directory, not a file'} (${e.code}); ${now}. Choose another path.`,
+        data,
+      );
     case 'EIO':
     case 'EFBIG':
     case 'EMFILE':

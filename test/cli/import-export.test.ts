@@ -79,6 +79,20 @@ describe('dbsnap import / export, the built binary', () => {
     ]);
   });
 
+  it('export to a path that is a file, or with a bad --format: one line naming it, no bug hint (#10 sweep)', async () => {
+    expect((await dbsnap(['import', SEED, '--repo', repo, '--db', 'shop'])).code).toBe(0);
+    const file = join(dir, 'taken.txt');
+    await writeFile(file, 'mine\n');
+    const r = await dbsnap(['export', 'HEAD', file, '--repo', repo]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe(`error: cannot write ${file}/shop: a part of that path is a file, not a directory (ENOTDIR); the files written before it stay, each complete (none is half-written). Choose another path.\n`);
+    const format = await dbsnap(['export', 'HEAD', join(dir, 'out'), '--format', 'bogus', '--repo', repo]);
+    expect(format.code).toBe(2);
+    // yargs' two-line message is one readable line, no escaped newline.
+    expect(format.stderr).toMatch(/^error: Invalid values: Argument: format, Given: "bogus", Choices: "mongodump", "ejson", "json"\n/);
+    expect(format.stderr).not.toContain('\\x0a');
+  });
+
   it('bad input: exit 2, one line naming file and line, nothing committed', async () => {
     const bad = join(dir, 'bad');
     await mkdir(bad);

@@ -146,7 +146,7 @@ describe('dbsnap run (real binary)', () => {
       await t.db.collection('c').insertOne({ _id: 1 });
       const r = await dbsnap(['run', '--repo', repo, '--uri', t.dbUri, '--', 'dbsnap-no-such-command-x']);
       expect(r.code).toBe(127);
-      expect(r.stderr).toContain('dbsnap: the command could not be started: ENOENT');
+      expect(r.stderr).toContain('dbsnap: the command "dbsnap-no-such-command-x" could not be started: not found (ENOENT): check the name and PATH\n');
       const down = await dbsnap(['run', '--repo', repo, '--uri', 'mongodb://127.0.0.1:1/x?serverSelectionTimeoutMS=200', '--', 'node', '-e', 'console.log("ran")']);
       expect(down.code).toBe(2);
       expect(down.stdout).toBe('');

@@ -45,7 +45,11 @@ export const runCommand: CommandFactory = (ctx) => defineCommand({
             say(`dbsnap: ${s.step}: ${what}, tagged ${s.snapshot.tag} (${s.snapshot.documents} documents)\n`);
           } else if (s.step === 'command') {
             const o = s.outcome;
-            if (o.spawnError) say(`dbsnap: the command could not be started: ${o.spawnError}\n`);
+            if (o.spawnError) {
+              const cmd = (args._ as unknown[]).slice(1).map(String)[0] ?? '';
+              const why = o.spawnError === 'ENOENT' ? 'not found (ENOENT): check the name and PATH' : o.spawnError === 'EACCES' ? 'not executable (EACCES)' : o.spawnError;
+              say(`dbsnap: the command "${cmd}" could not be started: ${why}\n`);
+            }
             else if (o.exitCode !== 0) say(`dbsnap: the command failed: ${o.signal ? `killed by ${o.signal}` : `exit ${o.exitCode}`}\n`);
           }
         },
