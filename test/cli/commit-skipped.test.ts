@@ -2,31 +2,19 @@
  * commit says what it did not snapshot: the server's system.* collections and the temporary
  * collections an interrupted restore left, with the command that removes them (issue #10).
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { init } from '../../src/index.js';
-import { FIXED } from '../support/temp-repo.js';
-import { useTestDatabase, type TestDatabase } from '../support/test-db.js';
+import { describe, expect, it } from 'vitest';
+import { useRepositoryAndDatabase } from '../support/temp-repo.js';
+import type { TestDatabase } from '../support/test-db.js';
 import { dbsnap } from './support.js';
 
-let dir = '';
 let repo = '';
 let t: TestDatabase;
 
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'dbsnap-skipped-'));
-  repo = join(dir, 'backup-repo');
-  await init({ repo, ...FIXED });
-  t = await useTestDatabase('skipped');
+useRepositoryAndDatabase('skipped', async (s) => {
+  ({ repo, t } = s);
   await t.db.collection('users').insertOne({ _id: 1 });
   await t.db.collection('system.js').insertOne({ _id: 'add', value: 'function (a, b) { return a + b; }' });
   await t.db.collection('__dbsnap_tmp_a1b2c3_0').insertOne({ _id: 1 });
-});
-afterAll(async () => {
-  await t?.drop();
-  await rm(dir, { recursive: true, force: true });
 });
 
 describe('commit and what it skips', () => {

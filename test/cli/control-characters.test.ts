@@ -2,34 +2,24 @@
  * Control characters in names (collections, databases, tags from a hand-edited repository) are
  * printed escaped in every human line, never raw; --json keeps them exact (issue #10).
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { init } from '../../src/index.js';
+import { describe, expect, it } from 'vitest';
 import { printable } from '../../src/cli/printable.js';
-import { FIXED } from '../support/temp-repo.js';
-import { useTestDatabase, type TestDatabase } from '../support/test-db.js';
+import { useRepositoryAndDatabase } from '../support/temp-repo.js';
+import type { TestDatabase } from '../support/test-db.js';
 import { dbsnap } from './support.js';
 
 // Retitles the terminal, clears the screen, and reverses the text after it.
 const EVIL = 'evil\x1b]0;owned\x07\x1b[2J\u202e';
 const SHOWN = 'evil\\x1b]0;owned\\x07\\x1b[2J\\u202e';
-let dir = '';
 let repo = '';
 let t: TestDatabase;
 
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'dbsnap-control-'));
-  repo = join(dir, 'backup-repo');
-  await init({ repo, ...FIXED });
-  t = await useTestDatabase('control');
+useRepositoryAndDatabase('control', async (s) => {
+  ({ repo, t } = s);
   await t.db.collection(EVIL).insertOne({ _id: 1 });
   await t.db.collection('users').insertOne({ _id: 1 });
-});
-afterAll(async () => {
-  await t?.drop();
-  await rm(dir, { recursive: true, force: true });
 });
 
 /** No raw control character but newline (and no colour: not a terminal). */

@@ -4,33 +4,25 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { commit, init, restore, updateConfig } from '../../src/index.js';
 import { protectedHostsIn, redactText, redactUri } from '../../src/mongo/uri.js';
-import { useTestDatabase, type TestDatabase } from '../support/test-db.js';
-import { FIXED } from '../support/temp-repo.js';
+import type { TestDatabase } from '../support/test-db.js';
+import { FIXED, useRepositoryAndDatabase } from '../support/temp-repo.js';
 import { BIN, cli, dbsnap } from './support.js';
 
 let dir = '';
 let repo = '';
 let t: TestDatabase;
 
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'dbsnap-failures-'));
-  repo = join(dir, 'backup-repo');
-  await init({ repo, ...FIXED });
-  t = await useTestDatabase('failures');
+useRepositoryAndDatabase('failures', async (s) => {
+  ({ dir, repo, t } = s);
   await t.db.collection('users').insertMany([{ _id: 1, name: 'a' }, { _id: 2, name: 'b' }]);
   await t.db.collection('orders').insertMany([{ _id: 1, user: 1 }]);
   await commit({ repo, uri: t.dbUri, message: 'first', ...FIXED });
   await commit({ repo, uri: t.dbUri, message: 'second', allowEmpty: true, ...FIXED });
-});
-afterAll(async () => {
-  await t?.drop();
-  await rm(dir, { recursive: true, force: true });
 });
 
 /** stderr is exactly one `error: ...` line. */

@@ -2,40 +2,31 @@
  * Key errors name the key's source actually used (the key file given, or the variable), never
  * DBSNAP_KEY when --key-file was given (issue #10).
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { commit, configValue, init } from '../../src/index.js';
+import { describe, expect, it } from 'vitest';
+import { commit, configValue } from '../../src/index.js';
 import { parseKey } from '../../src/crypto/index.js';
-import { FIXED } from '../support/temp-repo.js';
-import { useTestDatabase, type TestDatabase } from '../support/test-db.js';
+import { FIXED, useRepositoryAndDatabase } from '../support/temp-repo.js';
+import type { TestDatabase } from '../support/test-db.js';
 import { dbsnap } from './support.js';
 
 const KEY = 'ab'.repeat(32);
 const OTHER = 'cd'.repeat(32);
-let dir = '';
 let repo = '';
 let wrongFile = '';
 let badFile = '';
 let t: TestDatabase;
 
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'dbsnap-keysource-'));
-  repo = join(dir, 'backup-repo');
-  wrongFile = join(dir, 'wrong.key');
-  badFile = join(dir, 'bad.key');
+useRepositoryAndDatabase('keysource', async (s) => {
+  ({ repo, t } = s);
+  wrongFile = join(s.dir, 'wrong.key');
+  badFile = join(s.dir, 'bad.key');
   await writeFile(wrongFile, `${OTHER}\n`);
   await writeFile(badFile, 'not-a-key\n');
-  await init({ repo, ...FIXED });
   await configValue({ repo, key: 'sensitive.users', value: '["email"]', ...FIXED });
-  t = await useTestDatabase('keysource');
   await t.db.collection('users').insertMany([{ _id: 1, email: 'a@x' }]);
   await commit({ repo, uri: t.dbUri, key: KEY, ...FIXED });
-});
-afterAll(async () => {
-  await t?.drop();
-  await rm(dir, { recursive: true, force: true });
 });
 
 const keyId = (k: string) => parseKey(k, 'test').id;

@@ -4,33 +4,24 @@
  * repository confirm a guess of the data. Such collections get a keyed hash, which still lets the
  * next commit skip them (issue #10).
  */
-import { readdir, readFile, rm, mkdtemp } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { inflateSync } from 'node:zlib';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { configValue, init } from '../../src/index.js';
-import { FIXED } from '../support/temp-repo.js';
-import { useTestDatabase, type TestDatabase } from '../support/test-db.js';
+import { describe, expect, it } from 'vitest';
+import { configValue } from '../../src/index.js';
+import { FIXED, useRepositoryAndDatabase } from '../support/temp-repo.js';
+import type { TestDatabase } from '../support/test-db.js';
 import { dbsnap } from './support.js';
 
 const KEY = 'ab'.repeat(32);
-let dir = '';
 let repo = '';
 let t: TestDatabase;
 
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'dbsnap-hashleak-'));
-  repo = join(dir, 'backup-repo');
-  await init({ repo, ...FIXED });
+useRepositoryAndDatabase('hashleak', async (s) => {
+  ({ repo, t } = s);
   await configValue({ repo, key: 'sensitive.users', value: '["email"]', ...FIXED });
-  t = await useTestDatabase('hashleak');
   await t.db.collection('users').insertMany([{ _id: 1, email: 'a@example.com' }, { _id: 2, email: 'b@example.com' }]);
   await t.db.collection('orders').insertMany([{ _id: 1, user: 1 }]);
-});
-afterAll(async () => {
-  await t?.drop();
-  await rm(dir, { recursive: true, force: true });
 });
 
 /** Every file under the repository, loose git objects inflated. */

@@ -4,32 +4,21 @@
  * failure is one line naming the cause and what is true now; the repository stays sound.
  */
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { init } from '../../src/index.js';
+import { describe, expect, it } from 'vitest';
 import { loadShop } from '../support/shop.js';
-import { FIXED } from '../support/temp-repo.js';
-import { useTestDatabase, type TestDatabase } from '../support/test-db.js';
+import { useRepositoryAndDatabase } from '../support/temp-repo.js';
+import type { TestDatabase } from '../support/test-db.js';
 import { fsckProblems, NATIVE_GIT, revParse, runDbsnap, tempFiles } from './support.js';
 
-let dir = '';
 let repo = '';
 let t: TestDatabase;
 
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'dbsnap-env-'));
-  repo = join(dir, 'backup-repo');
-  await init({ repo, ...FIXED });
-  t = await useTestDatabase('envfault');
+useRepositoryAndDatabase('envfault', async (s) => {
+  ({ repo, t } = s);
   await loadShop(t.db, { totalDocs: 600, seed: 5 });
   const first = await runDbsnap(['commit', '--repo', repo, '--uri', t.dbUri, '-m', 'first']);
   expect(first.code, first.stderr).toBe(0);
-});
-afterAll(async () => {
-  await t?.drop();
-  await rm(dir, { recursive: true, force: true });
 });
 
 function expectSound(head: string, what: string): void {

@@ -5,14 +5,11 @@
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll } from 'vitest';
-import { init } from '../../src/index.js';
+import { afterAll } from 'vitest';
 import { BIN, type CliRun } from '../cli/support.js';
-import { FIXED } from '../support/temp-repo.js';
-import { useTestDatabase, uriWithDatabase, type TestDatabase } from '../support/test-db.js';
+import { useRepositoryAndDatabase } from '../support/temp-repo.js';
+import { uriWithDatabase, type TestDatabase } from '../support/test-db.js';
 import { startFaultProxy, type FaultProxy } from './proxy.js';
 
 /** Native git, unless DBSNAP_TEST_NO_NATIVE_GIT=1 plays a machine without it. */
@@ -111,25 +108,19 @@ export interface ProxiedDatabase {
 }
 
 /**
- * Before the file's tests: a temporary directory with an initialised repository, the test
- * database `name`, the proxy in front of it, then `ready` (load data, first commit ...). After
- * them: the proxy closed, the database dropped, the directory removed.
+ * Before the file's tests: a repository and the test database `name` (useRepositoryAndDatabase),
+ * the proxy in front of the database, then `ready` (load data, first commit ...). After them: the
+ * proxy closed, then the database dropped and the directory removed.
  */
 export function useProxiedDatabase(name: string, ready: (s: ProxiedDatabase) => Promise<void>, uriOptions = ''): void {
   let s: ProxiedDatabase | undefined;
-  let dir = '';
-  beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), `dbsnap-${name}-`));
-    const repo = join(dir, 'backup-repo');
-    await init({ repo, ...FIXED });
-    const t = await useTestDatabase(name);
+  useRepositoryAndDatabase(name, async ({ dir, repo, t }) => {
     const proxy = await startFaultProxy(t.uri);
     s = { dir, repo, t, proxy, viaProxy: `${uriWithDatabase(proxy.uri, t.dbName)}?directConnection=true&serverSelectionTimeoutMS=2000${uriOptions}` };
     await ready(s);
   });
+  // Registered after the repository's and database's cleanup, so it runs before them.
   afterAll(async () => {
     await s?.proxy.close();
-    await s?.t.drop();
-    if (dir) await rm(dir, { recursive: true, force: true });
   });
 }
