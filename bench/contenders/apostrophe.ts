@@ -28,28 +28,20 @@ function load(): { snapshot: Apostrophe; connect(uri: string): Promise<LegacyCli
 /** The snapshot file lives in the directory the parent shares between write and read. */
 const FILE = 'shop.snapshot';
 
-export const apostropheWrite: Contender = async (p) => {
+/** Loads the package, connects with its own driver, runs `job` on database `db`, closes; timed with its CPU. */
+async function withPackage(uri: string, db: string, job: (snapshot: Apostrophe, db: unknown) => Promise<void>) {
   const { snapshot, connect } = load();
   const cpu = cpuNow();
   const started = performance.now();
-  const client = await connect(p.uri);
+  const client = await connect(uri);
   try {
-    await snapshot.write(client.db(p.db), join(p.dir, FILE));
+    await job(snapshot, client.db(db));
   } finally {
     await client.close();
   }
   return { ms: performance.now() - started, cpuMs: cpuNow() - cpu };
-};
+}
 
-export const apostropheRead: Contender = async (p) => {
-  const { snapshot, connect } = load();
-  const cpu = cpuNow();
-  const started = performance.now();
-  const client = await connect(p.uri);
-  try {
-    await snapshot.read(client.db(p.target), join(p.dir, FILE));
-  } finally {
-    await client.close();
-  }
-  return { ms: performance.now() - started, cpuMs: cpuNow() - cpu };
-};
+export const apostropheWrite: Contender = (p) => withPackage(p.uri, p.db, (snapshot, db) => snapshot.write(db, join(p.dir, FILE)));
+
+export const apostropheRead: Contender = (p) => withPackage(p.uri, p.target, (snapshot, db) => snapshot.read(db, join(p.dir, FILE)));
