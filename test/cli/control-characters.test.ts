@@ -71,19 +71,11 @@ describe('control characters in names with colour on (FORCE_COLOR=1)', () => {
   const PAINTED = 'paint\x1b[5m\x1b[31mblink\x1b[0m';
   const PAINTED_SHOWN = 'paint\\x1b[5m\\x1b[31mblink\\x1b[0m';
   const COLOUR = { FORCE_COLOR: '1' };
-  let cdir = '';
   let crepo = '';
   let ct: TestDatabase;
-  beforeAll(async () => {
-    cdir = await mkdtemp(join(tmpdir(), 'dbsnap-colour-'));
-    crepo = join(cdir, 'backup-repo');
-    await init({ repo: crepo, ...FIXED });
-    ct = await useTestDatabase('colour');
+  useRepositoryAndDatabase('colour', async (s) => {
+    ({ repo: crepo, t: ct } = s);
     await ct.db.collection(PAINTED).insertOne({ _id: 1 });
-  });
-  afterAll(async () => {
-    await ct?.drop();
-    await rm(cdir, { recursive: true, force: true });
   });
 
   /** Every ESC is one of dbsnap's colours (SGR 1, 2, 22, 31-39) and the name is shown escaped. */
