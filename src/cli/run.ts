@@ -63,8 +63,9 @@ export async function runCli(argv: string[], rawIO: CliIO, core: Core = defaultC
     .wrap(Math.min(100, process.stdout.columns || 100))
     .exitProcess(false)
     .fail((msg, err) => {
-      if (err) failure = err;
-      else usageError = msg;
+      // yargs' own parse errors (YError: "Not enough arguments following: doc") are usage errors, not bugs.
+      if (err && err.name !== 'YError') failure = err;
+      else usageError = msg ?? err?.message;
       // Throwing stops yargs from running the command handler after a validation failure.
       throw err ?? new Error(msg);
     })

@@ -214,6 +214,15 @@ describe('rough edges: arguments that used to be accepted or misreported', () =>
     expect(s.stderr).toMatch(/^error: database "dbsnap_no_such_db" does not exist on /);
   });
 
+  it('an option missing its values (log --doc COLLECTION without the ID) is a usage error, not "a bug in dbsnap" (#10 sweep)', async () => {
+    const r = await dbsnap(['log', '--repo', repo, '--doc', 'users']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe('error: Not enough arguments following: doc\n');
+    const json = await dbsnap(['log', '--repo', repo, '--doc', 'users', '--json']);
+    expect(json.code).toBe(2);
+    expect(JSON.parse(json.stdout).error.code).toBe('EINVALIDARG');
+  });
+
   it('--repo pointing at a file says so', async () => {
     const file = join(dir, 'a-file');
     await writeFile(file, 'x');
