@@ -1,7 +1,7 @@
 /**
  * Hot spots of a V8 CPU profile (`node --cpu-prof`): self and inclusive time per function and
  * self time per file, as text. Used by `npm run bench -- --profile <contender>`; also runnable
- * alone: `tsx bench/profile.ts <file.cpuprofile> [top]`.
+ * alone: `tsx bench/profile.ts <file.cpuprofile>... [--top N]`.
  */
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
@@ -92,11 +92,18 @@ export function summarizeProfile(profile: CpuProfile, root: string, top = 25): s
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  const [file, top] = process.argv.slice(2);
-  if (!file) {
-    console.error('usage: tsx bench/profile.ts <file.cpuprofile> [top]');
+  // Several files are summarised one after the other; the row count is an option, so a second
+  // file is never mistaken for it.
+  const args = process.argv.slice(2);
+  const topAt = args.indexOf('--top');
+  const top = topAt >= 0 ? Number(args[topAt + 1]) : 25;
+  const files = args.filter((_, i) => topAt < 0 || (i !== topAt && i !== topAt + 1));
+  if (!files.length || !Number.isInteger(top) || top <= 0) {
+    console.error('usage: tsx bench/profile.ts <file.cpuprofile>... [--top N]');
     process.exit(2);
   }
-  const profile = JSON.parse(await readFile(file, 'utf8')) as CpuProfile;
-  console.log(summarizeProfile(profile, process.cwd(), top ? Number(top) : 25));
+  for (const file of files) {
+    const profile = JSON.parse(await readFile(file, 'utf8')) as CpuProfile;
+    console.log(`${files.length > 1 ? `## ${file}\n` : ''}${summarizeProfile(profile, process.cwd(), top)}${files.length > 1 ? '\n' : ''}`);
+  }
 }

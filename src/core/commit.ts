@@ -130,6 +130,8 @@ export async function commit(opts: CommitOptions): Promise<CommitResult> {
   const repo = await SnapshotRepository.open(opts.repo);
   const lock = await acquireLock(repo.dir, 'commit');
   let conn: Connection | undefined;
+  // The commit's new objects go into one pack, written before the ref moves (store/object-batch.ts).
+  repo.startBatch();
   try {
     // Plan: the ref, the parent, dbsnap.json and the key.
     const plan = await planCommit(repo, opts);
@@ -165,6 +167,7 @@ export async function commit(opts: CommitOptions): Promise<CommitResult> {
       await recordReadPoint(repo.dir, { source: sourceText, clusterTime: read.clusterTime, configKey, results: read.results });
     };
     if (tree === headTree && !opts.allowEmpty) {
+      await repo.finishBatch();
       await recordServerHashes(repo.dir, read.results, configKey);
       await readPoint();
       return { ...base, committed: false, commit: plan.head, message: '', durationMs: Math.round(performance.now() - started) };
@@ -194,6 +197,7 @@ export async function commit(opts: CommitOptions): Promise<CommitResult> {
     const changes = opts.changes ? await commitChanges(repo, plan.head, commitOid) : undefined;
     return { ...base, committed: true, commit: commitOid, message, durationMs, ...(changes ? { changes } : {}) };
   } finally {
+    repo.abortBatch();
     await conn?.close().catch(() => {});
     await lock.release();
   }

@@ -104,15 +104,16 @@ export async function writeFileAtomic(finalPath: string, data: Uint8Array | stri
 }
 
 /** Names of dbsnap's temp files; the number is the writer's pid (see tempPathFor). */
-const TEMP_NAME = /^(?:tmp_(?:obj_|lock_)?(\d+)_[0-9a-f]+|.+\.tmp-(\d+))$/;
+const TEMP_NAME = /^(?:tmp_(?:obj_|lock_|pack_|idx_)?(\d+)_[0-9a-f]+|.+\.tmp-(\d+))$/;
 
 /**
  * Removes temp files that a killed dbsnap process left in the repository (`tmp_obj_*` in
- * objects/xx/, `tmp_lock_*` and `tmp_*` beside HEAD, the hash cache's `*.tmp-PID`), keeping
+ * objects/xx/, a commit's or gc's `tmp_pack_*` and `tmp_idx_*` in objects/pack/, `tmp_lock_*`
+ * and `tmp_*` beside HEAD, the hash cache's `*.tmp-PID`), keeping
  * those of processes still alive. Returns how many it removed.
  */
 export async function removeDeadTempFiles(gitdir: string, isAlive: (pid: number) => boolean): Promise<number> {
-  const dirs = [gitdir, path.join(gitdir, 'objects'), path.join(gitdir, 'dbsnap')];
+  const dirs = [gitdir, path.join(gitdir, 'objects'), path.join(gitdir, 'objects', 'pack'), path.join(gitdir, 'dbsnap')];
   try {
     for (const e of await fsp.readdir(path.join(gitdir, 'objects'))) if (/^[0-9a-f]{2}$/.test(e)) dirs.push(path.join(gitdir, 'objects', e));
   } catch {

@@ -16,10 +16,11 @@ import { pipeline } from 'node:stream/promises';
 import * as zlib from 'node:zlib';
 import { promisify } from 'node:util';
 import * as git from 'isomorphic-git';
-import { CorruptSnapshotError } from '../errors/index.js';
+import { CorruptSnapshotError, InternalError } from '../errors/index.js';
 import { ensureDir, FILE_MODE, isErrno, pathExists, writeFileViaTempSync, writeViaTemp } from './files.js';
 import { hashObject, objectHeader, parseLooseObject, type ObjectType } from './objects.js';
 import { IDX_MAGIC, PackFile } from './pack-file.js';
+import { ObjectBatch } from './object-batch.js';
 
 const inflateAsync = promisify(zlib.inflate);
 const deflateAsync = promisify(zlib.deflate);
@@ -46,6 +47,8 @@ export class ObjectDatabase {
   private packsScanned = false;
   /** isomorphic-git's cache keeps parsed version-1 pack indexes between fallback reads. */
   private readonly gitCache = {};
+  /** While set, new objects go into one pack (see object-batch.ts) instead of loose files. */
+  private batch: ObjectBatch | null = null;
 
   constructor(readonly gitdir: string) {
     this.objectsDir = path.join(gitdir, 'objects');
@@ -62,6 +65,7 @@ export class ObjectDatabase {
    * new object is a syscall per write.
    */
   async has(oid: string, rescanPacks = true): Promise<boolean> {
+    if (this.batch?.has(oid)) return true;
     if (!this.packsScanned) await this.refreshPacks();
     const id = Buffer.from(oid, 'hex');
     if (this.packedIn(id)) return true;
@@ -176,8 +180,49 @@ export class ObjectDatabase {
   async write(type: ObjectType, content: Buffer): Promise<{ oid: string; written: boolean }> {
     const oid = hashObject(type, content);
     if (!this.packsScanned) await this.refreshPacks();
+    if (this.batch?.has(oid)) return { oid, written: false };
     // The same check as has(oid, false), with a synchronous stat (see writeFileViaTempSync).
     if (this.packedIn(Buffer.from(oid, 'hex')) || fs.statSync(this.loosePath(oid), { throwIfNoEntry: false })) return { oid, written: false };
+    if (this.batch) {
+      await this.batch.add(oid, type, content);
+      return { oid, written: true };
+    }
+    await this.writeLooseObject(oid, type, content);
+    return { oid, written: true };
+  }
+
+  /**
+   * From now until finishBatch(), new objects are collected into one packfile (or, if they turn
+   * out to be few, loose files) that becomes visible only when finished. Whoever moves a ref to
+   * them must finish the batch first.
+   */
+  startBatch(minPackObjects?: number): void {
+    if (this.batch) throw new InternalError('an object batch is already open', {});
+    this.batch = new ObjectBatch(path.join(this.objectsDir, 'pack'), (oid, type, content) => this.writeLooseObject(oid, type, content), minPackObjects);
+  }
+
+  /** Writes the open batch's objects durably (no-op without one); returns the pack's name if it made one. */
+  async finishBatch(): Promise<{ objects: number; pack: string | null }> {
+    const batch = this.batch;
+    if (!batch) return { objects: 0, pack: null };
+    this.batch = null;
+    try {
+      const done = await batch.finish();
+      if (done.pack) await this.refreshPacks();
+      return done;
+    } catch (err) {
+      batch.abort();
+      throw err;
+    }
+  }
+
+  /** Drops the open batch's objects (an operation failed before referencing them). */
+  abortBatch(): void {
+    this.batch?.abort();
+    this.batch = null;
+  }
+
+  private async writeLooseObject(oid: string, type: ObjectType, content: Buffer): Promise<void> {
     const fanoutDir = path.join(this.objectsDir, oid.slice(0, 2));
     if (!this.knownFanoutDirs.has(fanoutDir)) {
       await ensureDir(fanoutDir);
@@ -191,7 +236,6 @@ export class ObjectDatabase {
       await ensureDir(fanoutDir);
       await this.writeLoose(oid, type, content);
     }
-    return { oid, written: true };
   }
 
   private async writeLoose(oid: string, type: ObjectType, content: Buffer): Promise<void> {
@@ -222,6 +266,8 @@ export class ObjectDatabase {
    * file, else, after re-listing the packs (a concurrent gc may just have packed it), a new pack.
    */
   async read(oid: string): Promise<{ type: ObjectType; content: Buffer }> {
+    const batched = this.batch?.read(oid);
+    if (batched) return batched;
     if (!this.packsScanned) await this.refreshPacks();
     const id = Buffer.from(oid, 'hex');
     const packed = await this.readFromPacks(oid, id);

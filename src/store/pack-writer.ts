@@ -15,7 +15,7 @@ import { IDX_MAGIC, OFS_DELTA, REF_DELTA } from './pack-file.js';
 import type { ObjectReader, ObjectToSend } from './object-walk.js';
 import type { ObjectType } from './objects.js';
 
-const TYPE_CODES: Record<ObjectType, number> = { commit: 1, tree: 2, blob: 3, tag: 4 };
+export const TYPE_CODES: Record<ObjectType, number> = { commit: 1, tree: 2, blob: 3, tag: 4 };
 const FLUSH_BYTES = 1024 * 1024;
 const deflateAsync = promisify(zlib.deflate);
 
@@ -72,13 +72,57 @@ export async function* writePack(source: ObjectReader, objects: ObjectToSend[], 
   yield hash.digest();
 }
 
+/** One object of a pack as its index records it. */
+export interface PackIndexEntry {
+  id: Buffer;
+  offset: number;
+  crc: number;
+}
+
+/** The version-2 `.idx` of a pack holding `entries`, whose trailer is `checksum`. */
+export function packIndex(entries: PackIndexEntry[], checksum: Buffer): Buffer {
+  const sorted = [...entries].sort((a, b) => Buffer.compare(a.id, b.id));
+  const n = sorted.length;
+  const big = sorted.filter((e) => e.offset >= 0x80000000);
+  const idx = Buffer.alloc(8 + 1024 + n * 28 + big.length * 8 + 40);
+  idx.writeUInt32BE(IDX_MAGIC, 0);
+  idx.writeUInt32BE(2, 4);
+  const fanout = new Uint32Array(256);
+  for (const e of sorted) fanout[e.id[0]!]!++;
+  let running = 0;
+  for (let i = 0; i < 256; i++) {
+    running += fanout[i]!;
+    idx.writeUInt32BE(running, 8 + i * 4);
+  }
+  const idsAt = 8 + 1024;
+  const crcAt = idsAt + n * 20;
+  const offAt = crcAt + n * 4;
+  const bigAt = offAt + n * 4;
+  let bigIndex = 0;
+  sorted.forEach((e, i) => {
+    e.id.copy(idx, idsAt + i * 20);
+    idx.writeUInt32BE(e.crc >>> 0, crcAt + i * 4);
+    if (e.offset >= 0x80000000) {
+      idx.writeUInt32BE((0x80000000 | bigIndex) >>> 0, offAt + i * 4);
+      idx.writeBigUInt64BE(BigInt(e.offset), bigAt + bigIndex * 8);
+      bigIndex++;
+    } else {
+      idx.writeUInt32BE(e.offset, offAt + i * 4);
+    }
+  });
+  const trailerAt = bigAt + big.length * 8;
+  checksum.copy(idx, trailerAt);
+  createHash('sha1').update(idx.subarray(0, trailerAt + 20)).digest().copy(idx, trailerAt + 20);
+  return idx;
+}
+
 export class PackWriter {
   private readonly hash: Hash = createHash('sha1');
   private readonly pending: Buffer[] = [];
   private pendingBytes = 0;
   private offset = 12;
   private written = 0;
-  private readonly entries: { id: Buffer; offset: number; crc: number }[] = [];
+  private readonly entries: PackIndexEntry[] = [];
   private readonly offsets = new Map<string, number>();
 
   private constructor(
@@ -182,38 +226,7 @@ export class PackWriter {
     await this.fh.sync();
     await this.fh.close();
 
-    const sorted = [...this.entries].sort((a, b) => Buffer.compare(a.id, b.id));
-    const n = sorted.length;
-    const big = sorted.filter((e) => e.offset >= 0x80000000);
-    const idx = Buffer.alloc(8 + 1024 + n * 28 + big.length * 8 + 40);
-    idx.writeUInt32BE(IDX_MAGIC, 0);
-    idx.writeUInt32BE(2, 4);
-    const fanout = new Uint32Array(256);
-    for (const e of sorted) fanout[e.id[0]!]!++;
-    let running = 0;
-    for (let i = 0; i < 256; i++) {
-      running += fanout[i]!;
-      idx.writeUInt32BE(running, 8 + i * 4);
-    }
-    const idsAt = 8 + 1024;
-    const crcAt = idsAt + n * 20;
-    const offAt = crcAt + n * 4;
-    const bigAt = offAt + n * 4;
-    let bigIndex = 0;
-    sorted.forEach((e, i) => {
-      e.id.copy(idx, idsAt + i * 20);
-      idx.writeUInt32BE(e.crc >>> 0, crcAt + i * 4);
-      if (e.offset >= 0x80000000) {
-        idx.writeUInt32BE((0x80000000 | bigIndex) >>> 0, offAt + i * 4);
-        idx.writeBigUInt64BE(BigInt(e.offset), bigAt + bigIndex * 8);
-        bigIndex++;
-      } else {
-        idx.writeUInt32BE(e.offset, offAt + i * 4);
-      }
-    });
-    const trailerAt = bigAt + big.length * 8;
-    checksum.copy(idx, trailerAt);
-    createHash('sha1').update(idx.subarray(0, trailerAt + 20)).digest().copy(idx, trailerAt + 20);
+    const idx = packIndex(this.entries, checksum);
     const tmpIdx = tempPathFor(this.tmpPack, 'tmp_idx_');
     const fh = await fsp.open(tmpIdx, 'wx', FILE_MODE);
     try {

@@ -147,6 +147,25 @@ export class SnapshotRepository {
     return writeTree(this.objects, entries);
   }
 
+  /**
+   * Until finishBatch(), collects new objects into one packfile instead of loose files (see
+   * object-batch.ts): for an operation that writes many objects, such as a commit. A ref update
+   * finishes the batch first, so no ref points at an object not yet durable.
+   */
+  startBatch(minPackObjects?: number): void {
+    this.objects.startBatch(minPackObjects);
+  }
+
+  /** Writes the open batch's objects durably (its pack, or loose files when few); a no-op without one. */
+  async finishBatch(): Promise<{ objects: number; pack: string | null }> {
+    return this.objects.finishBatch();
+  }
+
+  /** Drops the objects of an open batch that nothing will reference (an operation failed). */
+  abortBatch(): void {
+    this.objects.abortBatch();
+  }
+
   /** Stores a commit (committer = author) and returns its id; does not move any ref. */
   async writeCommit(c: Omit<CommitInfo, 'oid'>): Promise<string> {
     return (await this.objects.write('commit', formatCommit(c))).oid;
@@ -162,6 +181,7 @@ export class SnapshotRepository {
   async updateRef(ref: string, oid: string, expectedOld?: string | null): Promise<void> {
     assertValidRef(ref);
     if (!isOid(oid)) throw new InvalidArgumentError(`cannot point ${ref} at "${oid}": not a full object id.`, { ref, oid });
+    await this.objects.finishBatch();
     if (!(await this.objects.has(oid))) {
       throw new CorruptSnapshotError(`cannot point ${ref} at ${oid}: the object is not in the repository.`, { ref, oid, missing: true });
     }

@@ -54,6 +54,16 @@ describe('acquireLock', () => {
     await lock.release();
   });
 
+  it('taking over a dead commit\'s lock removes the temp pack and index it left in objects/pack, keeping those of live processes', async () => {
+    const pid = await deadPid();
+    await writeLock({ pid, host: os.hostname(), started: '2024-01-01T00:00:00.000Z', operation: 'commit', token: 'old' });
+    const packDir = path.join(dir, 'objects', 'pack');
+    for (const name of [`tmp_pack_${pid}_ab12`, `tmp_idx_${pid}_ab13`, `tmp_pack_${process.ppid}_ab14`]) await fsp.writeFile(path.join(packDir, name), 'partial');
+    const lock = await acquireLock(dir, 'commit');
+    await lock.release();
+    expect((await fsp.readdir(packDir)).sort()).toEqual([`tmp_pack_${process.ppid}_ab14`]);
+  });
+
   it('does not take over a lock held by a live process, one on another host, or an unreadable one', async () => {
     await writeLock({ pid: process.ppid, host: os.hostname(), started: 'x', operation: 'commit', token: 't' });
     await expect(acquireLock(dir, 'commit')).rejects.toMatchObject({ code: 'ELOCKED', data: { pid: process.ppid } });
