@@ -6,7 +6,8 @@
  * everything. mongos exposes no shard's oplog: on a sharded cluster the stream itself is the check
  * (a start time a shard no longer covers is refused with ChangeStreamHistoryLost).
  */
-import { Timestamp, type ChangeStream, type ChangeStreamDocument, type Document } from 'mongodb';
+import { Timestamp } from 'bson';
+import type { ChangeStream, ChangeStreamDocument, Document } from 'mongodb';
 import type { ChangeCursor, ChangeEventSummary, ChangeFeed, ClusterTime } from '../core/change-detection.js';
 import { connect, type Connection } from './connection.js';
 
@@ -25,13 +26,13 @@ export function changeFeed(conn: Connection, opts: ChangeFeedOptions = {}): Chan
           .collection('oplog.rs')
           .find({}, { sort: { $natural: 1 }, limit: 1, projection: { ts: 1 } })
           .next();
-        if (first?.ts instanceof Timestamp) return { t: first.ts.t, i: first.ts.i };
+        if (isTimestamp(first?.ts)) return { t: first.ts.t, i: first.ts.i };
       } catch {
         // Not authorized on `local`: serverStatus may still tell (clusterMonitor).
       }
       const status = await conn.client.db('admin').command({ serverStatus: 1, oplog: 1 });
       const earliest = (status.oplog as { earliestOptime?: unknown } | undefined)?.earliestOptime;
-      return earliest instanceof Timestamp ? { t: earliest.t, i: earliest.i } : null;
+      return isTimestamp(earliest) ? { t: earliest.t, i: earliest.i } : null;
     },
     open: async (since) => openCursor(conn, { startAtOperationTime: new Timestamp({ t: since.t, i: since.i }) }, opts),
   };
@@ -66,6 +67,14 @@ export function openCursorAfter(conn: Connection, token: unknown, opts?: ChangeF
   return openCursor(conn, token ? { resumeAfter: token } : {}, opts);
 }
 
+/**
+ * A BSON Timestamp from the driver. By its tag, not `instanceof`: the driver (CommonJS) decodes with
+ * its own copy of the bson classes, which differ from the ES module ones imported here.
+ */
+function isTimestamp(v: unknown): v is { t: number; i: number } {
+  return typeof v === 'object' && v !== null && (v as { _bsontype?: unknown })._bsontype === 'Timestamp';
+}
+
 export function clusterTimeOf(t: { t: number; i: number }): ClusterTime {
   return { t: t.t, i: t.i };
 }
@@ -76,7 +85,7 @@ export function clusterTimeOf(t: { t: number; i: number }): ClusterTime {
  */
 export async function currentOperationTime(conn: Connection): Promise<ClusterTime | null> {
   const r = await conn.db.command({ ping: 1 });
-  return r.operationTime instanceof Timestamp ? clusterTimeOf(r.operationTime) : null;
+  return isTimestamp(r.operationTime) ? clusterTimeOf(r.operationTime) : null;
 }
 
 function summarize(ev: ChangeStreamDocument<Document>): ChangeEventSummary {

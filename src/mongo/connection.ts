@@ -2,7 +2,7 @@
  * The one place that opens connections to MongoDB. Errors from the driver become typed dbsnap
  * errors whose messages carry the redacted URI only.
  */
-import { MongoClient, type Db } from 'mongodb';
+import type { Db, MongoClient } from 'mongodb';
 import { ConnectionError, DatabaseNotFoundError, InvalidArgumentError } from '../errors/index.js';
 import { driverError } from './errors.js';
 import { databaseFromUri, describeSource, parseUri, redactText, redactUri, type SourceDescription } from './uri.js';
@@ -48,6 +48,9 @@ export async function connect(opts: ConnectOptions): Promise<Connection> {
   }
   // An explicit option wins; then the URI's own serverSelectionTimeoutMS; then 10 s.
   const inUri = /[?&]serverSelectionTimeoutMS=/i.test(opts.uri);
+  // The driver is loaded on the first connection, not at start-up: commands that never connect
+  // (log, show, diff between commits, verify, tag, --help) do not pay for it.
+  const { MongoClient } = await import('mongodb');
   let client: MongoClient;
   try {
     client = new MongoClient(opts.uri, {

@@ -1,0 +1,44 @@
+// The MongoDB driver is loaded on the first connection only: commands that never connect (and a
+// program that imports the library) do not pay its start-up cost.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+const ROOT = new URL('../../', import.meta.url).pathname;
+
+/** Runs `script` (an ES module) in a fresh node and says whether the driver's files were loaded. */
+function driverLoadedAfter(script: string): boolean {
+  const probe = `
+    import { createRequire } from 'node:module';
+    ${script}
+    const require = createRequire(import.meta.url);
+    const loaded = Object.keys(require.cache).some((f) => f.includes('/node_modules/mongodb/'));
+    process.stdout.write(loaded ? 'loaded' : 'not loaded');
+  `;
+  return execFileSync(process.execPath, ['--input-type=module', '-e', probe], { cwd: ROOT, encoding: 'utf8' }) === 'loaded';
+}
+
+describe('the driver is loaded lazily', () => {
+  it('importing the library and running a command that does not connect loads no driver code', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dbsnap-lazy-'));
+    try {
+      const script = `
+        import { runCli } from '${ROOT}dist/cli/run.js';
+        await import('${ROOT}dist/index.js');
+        const io = { stdout: () => {}, stderr: () => {}, env: {}, isTTY: false };
+        const code = await runCli(['init', '--repo', ${JSON.stringify(join(dir, 'r'))}], io);
+        if (code !== 0) throw new Error('init exited ' + code);
+        await runCli(['log', '--repo', ${JSON.stringify(join(dir, 'r'))}], io);
+      `;
+      expect(driverLoadedAfter(script)).toBe(false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('the probe does see the driver once something imports it', () => {
+    expect(driverLoadedAfter(`await import('mongodb');`)).toBe(true);
+  });
+});
