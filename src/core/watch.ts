@@ -202,7 +202,9 @@ export async function watch(opts: WatchOptions): Promise<WatchResult> {
 
   if (opts.schedule.kind === 'once') {
     const t = await tick('start');
-    opts.onTick(t);
+    // One tick and no retry: a failed one reports no retry time.
+    const { retryInMs: _noRetry, ...once } = t;
+    opts.onTick(once);
     if (!t.ok) throw lastError;
     return result;
   }

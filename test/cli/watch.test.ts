@@ -236,6 +236,11 @@ describe('dbsnap watch (real binary)', () => {
       const down = start(['watch', '--repo', repo, '--uri', 'mongodb://127.0.0.1:1/x?serverSelectionTimeoutMS=200', '--once']);
       expect(await down.exited).toBe(2);
       expect(down.stderr()).toMatch(/failed: cannot reach MongoDB/);
+      // It exits instead of retrying, so it does not say it will retry (#10 sweep).
+      expect(down.stderr()).not.toContain('retrying');
+      const downJson = start(['watch', '--repo', repo, '--uri', 'mongodb://127.0.0.1:1/x?serverSelectionTimeoutMS=200', '--once', '--json']);
+      expect(await downJson.exited).toBe(2);
+      expect(JSON.parse(downJson.lines[0]!)).not.toHaveProperty('retryInMs');
     } finally {
       await t.drop();
     }

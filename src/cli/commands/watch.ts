@@ -92,7 +92,8 @@ export const watchCommand: CommandFactory = (ctx) => defineCommand({
 /** One line per tick: time, what happened, documents, duration, push results, housekeeping. */
 export function tickLine(t: WatchTick, c = paint({ stdout: () => {}, stderr: () => {}, env: {}, isTTY: false })): string {
   if (!t.ok) {
-    return `${t.time} ${c.red('failed')}: ${t.error}; retrying in ${seconds(t.retryInMs!)} (${t.failures} in a row)`;
+    // --once does not retry: no "retrying in" for it.
+    return `${t.time} ${c.red('failed')}: ${t.error}${t.retryInMs === undefined ? '' : `; retrying in ${seconds(t.retryInMs)} (${t.failures} in a row)`}`;
   }
   const how = t.detection ? ` (${t.detection === 'change-stream' ? 'change stream' : t.detection === 'server-hashes' ? 'server hashes' : 'full read'})` : '';
   const what = `${t.committed ? `committed ${c.yellow(t.commit!.slice(0, 7))}` : 'no change'}${how}`;
