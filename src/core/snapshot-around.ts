@@ -9,7 +9,7 @@ import { InterruptedError, InvalidArgumentError, TagExistsError } from '../error
 import { connect } from '../mongo/connection.js';
 import { redactUri } from '../mongo/uri.js';
 import { dropCollection } from '../mongo/writer.js';
-import { assertValidTagName, SnapshotRepository } from '../store/index.js';
+import { assertValidTagName, SnapshotRepository, tagPathConflict, tagPathConflictError } from '../store/index.js';
 import { commit, type CommitResult } from './commit.js';
 import { forwardedCommitOptions } from './forwarded-options.js';
 import { diff } from './diff.js';
@@ -184,6 +184,8 @@ async function checkTagPrefix(repoDir: string, prefix: string): Promise<void> {
     if (existing) {
       throw new TagExistsError(`tag "${name}" already exists; choose another --tag or delete it with dbsnap tag -d ${name}.`, { tag: name });
     }
+    const clash = await tagPathConflict(repo, name);
+    if (clash !== null) throw tagPathConflictError(name, clash);
   }
 }
 

@@ -8,7 +8,7 @@ import type { SnapshotRepository } from './repository.js';
 
 /** `refs/heads/<name>`. @throws InvalidArgumentError for a name `git branch` would reject. */
 export function branchRef(name: string): string {
-  const problem = name.startsWith('-') ? 'starts with "-"' : name === 'HEAD' ? 'is "HEAD"' : checkRefFormat(`refs/heads/${name}`);
+  const problem = name === '' ? 'is empty' : name.startsWith('-') ? 'starts with "-"' : name === 'HEAD' ? 'is "HEAD"' : checkRefFormat(`refs/heads/${name}`);
   if (problem) throw new InvalidArgumentError(`invalid branch name "${name}": it ${problem}.`, { branch: name });
   return `refs/heads/${name}`;
 }

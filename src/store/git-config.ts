@@ -29,7 +29,7 @@ interface Line {
 
 /** Throws InvalidArgumentError unless `name` is usable as a remote name (as `git remote add` would accept it). */
 export function assertValidRemoteName(name: string): void {
-  const problem = name.startsWith('-') ? 'starts with "-"' : /["\n\\]/.test(name) ? 'contains a quote, backslash or newline' : checkRefFormat(`refs/remotes/${name}/x`);
+  const problem = name === '' ? 'is empty' : name.startsWith('-') ? 'starts with "-"' : /["\n\\]/.test(name) ? 'contains a quote, backslash or newline' : checkRefFormat(`refs/remotes/${name}/x`);
   if (problem) throw new InvalidArgumentError(`invalid remote name "${name}": it ${problem}.`, { remote: name });
 }
 

@@ -7,6 +7,7 @@ export { acquireLock, releaseHeldLocksSync, LOCK_FILE_NAME, type LockInfo, type 
 export { ensureDir, writeFileAtomic } from './files.js';
 export { EMPTY_TREE_OID, type GitIdentity } from './objects.js';
 export { assertValidTagName, checkRefFormat } from './refs.js';
+export { tagPathConflict, tagPathConflictError } from './tags.js';
 export type { StoreStats } from './object-database.js';
 export type { LocalChange } from './work-tree.js';
 export { openTransport } from './open-transport.js';

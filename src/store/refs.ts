@@ -34,7 +34,9 @@ export function assertValidRef(ref: string): void {
 
 /** Throws InvalidArgumentError unless `name` is usable as a tag name (as `git tag` would accept it). */
 export function assertValidTagName(name: string): void {
-  const problem = name.startsWith('-')
+  const problem = name === ''
+    ? 'is empty'
+    : name.startsWith('-')
     ? 'starts with "-"'
     : /^(HEAD|FETCH_HEAD|ORIG_HEAD|MERGE_HEAD|@)$/.test(name)
       ? 'is a name git gives its own meaning'

@@ -35,6 +35,8 @@ export async function createTag(
   if (existing !== null && !opts.force) {
     throw new TagExistsError(`tag "${name}" already exists; choose another name or use --force to move it.`, { tag: name, oid: existing });
   }
+  const clash = existing === null ? await tagPathConflict(repo, name) : null;
+  if (clash !== null) throw tagPathConflictError(name, clash);
   let target = commit;
   if (opts.message !== undefined) {
     const tagger = opts.tagger ?? {
@@ -46,6 +48,26 @@ export async function createTag(
     target = (await repo.objects.write('tag', formatTag({ object: commit, type: 'commit', tag: name, tagger, message: opts.message }))).oid;
   }
   await repo.refs.update(ref, target, existing);
+}
+
+/**
+ * The existing tag that keeps `name` from being created: git stores tags as paths, so `v1` and
+ * `v1/before` cannot both exist. Null when there is none (or the tag `name` itself exists).
+ */
+export async function tagPathConflict(repo: SnapshotRepository, name: string): Promise<string | null> {
+  for (const { ref } of await repo.refs.list('refs/tags/')) {
+    const other = ref.slice('refs/tags/'.length);
+    if (name.startsWith(`${other}/`) || other.startsWith(`${name}/`)) return other;
+  }
+  return null;
+}
+
+/** ETAGEXISTS for a name that clashes with the path of an existing tag, saying what to do. */
+export function tagPathConflictError(name: string, other: string): TagExistsError {
+  return new TagExistsError(
+    `cannot create tag "${name}": tag "${other}" exists, and git keeps tags as paths, so one cannot be inside the other; choose another name or delete "${other}" with dbsnap tag -d ${other}.`,
+    { tag: name, conflictsWith: other },
+  );
 }
 
 /** All tags, sorted by name, with the commit each points to. */

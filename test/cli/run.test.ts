@@ -151,6 +151,17 @@ describe('dbsnap run (real binary)', () => {
       expect(down.code).toBe(2);
       expect(down.stdout).toBe('');
       expect(down.stderr).toMatch(/^error: cannot reach MongoDB/);
+      // --tag v1 while a tag v1 exists: v1/before cannot be created (tags are paths); refused before anything runs.
+      const first = await dbsnap(['commit', '--repo', repo, '--uri', t.dbUri, '-m', 'one']);
+      expect(first.code).toBe(0);
+      expect((await dbsnap(['tag', 'v1', '--repo', repo])).code).toBe(0);
+      const head = await (await SnapshotRepository.open(repo)).resolveCommit('HEAD');
+      const clash = await dbsnap(['run', '--repo', repo, '--uri', t.dbUri, '--tag', 'v1', '--', 'node', '-e', 'console.log("ran")']);
+      expect(clash.code).toBe(2);
+      expect(clash.stdout).toBe('');
+      expect(clash.stderr).toContain('cannot create tag "v1/before": tag "v1" exists');
+      expect(await (await SnapshotRepository.open(repo)).resolveCommit('HEAD')).toBe(head);
+      expect((await listTags({ repo })).map((x) => x.name).filter((n) => n.startsWith('v1'))).toEqual(['v1']);
     } finally {
       await t.drop();
     }

@@ -102,6 +102,13 @@ describe('diff, status, tag', () => {
     const store = await SnapshotRepository.open(repo);
     expect(tags.find((x) => x.name === 'v2')!.commit).toBe(await store.resolveCommit('HEAD'));
     await expect(tag({ repo, name: 'v2', ...FIXED })).rejects.toMatchObject({ code: 'ETAGEXISTS' });
+    // git keeps tags as paths: v2/x cannot sit beside v2, nor v1 beside v1/x; refused with what to do, nothing created.
+    await expect(tag({ repo, name: 'v2/x', ...FIXED })).rejects.toMatchObject({ code: 'ETAGEXISTS', data: { tag: 'v2/x', conflictsWith: 'v2' } });
+    const clash = await cli(['tag', 'v1/before', '--repo', repo]);
+    expect(clash.code).toBe(2);
+    expect(clash.stderr).toContain('cannot create tag "v1/before": tag "v1" exists');
+    expect(clash.stderr).toContain('dbsnap tag -d v1');
+    expect((await listTags({ repo })).map((x) => x.name)).toEqual(['v1', 'v2']);
     const d = await diff({ repo, from: 'v1', to: 'v2' });
     expect(d.totals.documents.changed).toBe(2);
     const log = await cli(['log', '--repo', repo]);

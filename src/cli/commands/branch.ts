@@ -2,6 +2,7 @@
 import type { CommandFactory } from '../context.js';
 import { defineCommand, printJson } from '../context.js';
 import { paint } from '../io.js';
+import { InvalidArgumentError } from '../../errors/index.js';
 
 export const branchCommand: CommandFactory = (ctx) => defineCommand({
   command: 'branch [name] [start]',
@@ -17,7 +18,9 @@ export const branchCommand: CommandFactory = (ctx) => defineCommand({
       .example('$0 branch --delete data/price-fix', 'delete it'),
   handler: async (args) => {
     const c = paint(ctx.io);
-    if (!args.name) {
+    // Only no name at all lists: an empty name ('') is a name, and the core refuses it.
+    if (args.name === undefined) {
+      if (args.delete || args.force) throw new InvalidArgumentError('dbsnap branch --delete needs the name of the branch to delete.');
       const branches = await ctx.core.listBranches({ repo: args.repo });
       if (args.json) return printJson(ctx, branches);
       for (const b of branches) ctx.io.stdout(`${b.current ? '*' : ' '} ${b.current ? c.green(b.name) : b.name}\t${c.yellow(b.commit.slice(0, 7))}\n`);

@@ -25,7 +25,7 @@ export const remoteCommand: CommandFactory = (ctx) => defineCommand({
       for (const r of remotes) ctx.io.stdout(`${r.name}\t${r.url}\n`);
       return;
     }
-    if (!args.name) throw new InvalidArgumentError(`dbsnap remote ${action} needs a remote name.`);
+    if (args.name === undefined) throw new InvalidArgumentError(`dbsnap remote ${action} needs a remote name.`);
     if (action === 'add') {
       if (!args.url) throw new InvalidArgumentError('dbsnap remote add needs a name and a URL: dbsnap remote add NAME URL.');
       const r = await ctx.core.addRemote({ repo: args.repo, name: args.name, url: args.url });

@@ -20,7 +20,7 @@ export const tagCommand: CommandFactory = (ctx) => defineCommand({
       .example('$0 tag -d v1', 'delete a tag'),
   handler: async (args) => {
     const c = paint(ctx.io);
-    if (args.list || (!args.name && !args.delete)) {
+    if (args.list || (args.name === undefined && !args.delete)) {
       const tags = await ctx.core.listTags({ repo: args.repo });
       if (args.json) return printJson(ctx, tags);
       for (const t of tags) {
@@ -28,7 +28,7 @@ export const tagCommand: CommandFactory = (ctx) => defineCommand({
       }
       return;
     }
-    if (!args.name) throw new InvalidArgumentError('dbsnap tag -d needs the name of the tag to delete.');
+    if (args.name === undefined) throw new InvalidArgumentError('dbsnap tag -d needs the name of the tag to delete.');
     if (args.delete) {
       const r = await ctx.core.deleteTag({ repo: args.repo, name: args.name });
       if (args.json) return printJson(ctx, r);
