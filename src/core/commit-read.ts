@@ -114,7 +114,11 @@ function readFailure(thrown: unknown, collection: string, uri: string): Error {
   // src/mongo wraps driver errors; the driver's own (kept as cause) says what went wrong.
   const err = isDbsnapError(thrown) && (thrown.code === 'EMONGO' || thrown.code === 'ECONNECT') && thrown.cause ? thrown.cause : thrown;
   // A document dbsnap cannot store exactly: name the collection, and say nothing was committed.
-  if (err instanceof FormatError) return new FormatError(`collection "${collection}": ${err.message}; nothing was committed and HEAD did not move. Fix the document (for a duplicated field, rewrite it without the duplicate) and commit again.`, { ...err.data, collection });
+  if (err instanceof FormatError) {
+    // A reply damaged on the way blames no document: there is nothing to fix in the data.
+    const next = err.data?.damagedInTransit ? 'Commit again.' : 'Fix the document (for a duplicated field, rewrite it without the duplicate) and commit again.';
+    return new FormatError(`collection "${collection}": ${err.message}; nothing was committed and HEAD did not move. ${next}`, { ...err.data, collection });
+  }
   if (isDbsnapError(err)) return err;
   // A file-system error (a full disk while writing objects) is not a failed read.
   if (typeof (err as NodeJS.ErrnoException)?.syscall === 'string') return err as Error;

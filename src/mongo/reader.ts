@@ -167,7 +167,7 @@ async function invalidDocument(conn: Connection, collection: string, last: Uint8
   }
   return new FormatError(
     `the server sent a reply ${after} that is not valid BSON (${cause}); read again one document at a time, the ${checked} document${checked === 1 ? '' : 's'} after it ${checked === 1 ? 'is' : 'are'} valid, so the reply was damaged on the way (a proxy or the network?): run it again`,
-    { collection },
+    { collection, damagedInTransit: true },
     { cause: err },
   );
 }

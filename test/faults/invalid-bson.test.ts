@@ -67,6 +67,8 @@ describe('invalid BSON from the server', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/^error: collection "batch": the server sent a reply at the start of the collection that is not valid BSON \([^\n]*\); read again one document at a time, the 30 documents after it are valid, so the reply was damaged on the way/);
     expect(r.stderr).not.toMatch(/document _id/);
+    expect(r.stderr).toMatch(/nothing was committed and HEAD did not move\. Commit again\.\n$/);
+    expect(r.stderr).not.toContain('Fix the document');
     expect(revParse(repo, 'HEAD')).toBe(head);
   });
 });
