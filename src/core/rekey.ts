@@ -34,12 +34,16 @@ export interface RekeyResult {
   previousKeyId?: string;
   collections: string[];
   documents: number;
+  /** True when the new key is the key in use and every value was already encrypted with it in the current format: no commit, `commit` is HEAD. */
+  unchanged?: boolean;
 }
 
 /**
  * Re-encrypts the sensitive fields of the snapshot at HEAD under a new key, as a new commit
  * (history is not rewritten: older commits stay readable with the old key). Fields configured as
- * sensitive but still stored in plaintext at HEAD are encrypted by the same step.
+ * sensitive but still stored in plaintext at HEAD are encrypted by the same step. When the new key
+ * is the key already in use and every value is already encrypted in the current format, no commit
+ * is made and HEAD stays where it is (`unchanged: true`).
  *
  * @example
  * await rekey({ repo: 'backup-repo', oldKey: process.env.OLD_KEY, newKey: process.env.DBSNAP_KEY! });
@@ -106,6 +110,11 @@ export async function rekey(opts: RekeyOptions): Promise<RekeyResult> {
     for (const files of replaced.values()) tree.push(...files);
     tree.push({ path: CONFIG_FILE, oid: await repo.writeBlob(metadataText(config)) });
     tree.push({ path: MANIFEST_FILE, oid: await repo.writeBlob(metadataText(manifest)) });
+    // The same key over values already in the current format (AES-SIV is deterministic) gives
+    // HEAD's own tree back: no commit for nothing.
+    if (tree.length === snap.files.size && tree.every((e) => snap.files.get(e.path) === e.oid)) {
+      return { commit: head, keyId: newKey.id, ...(previousKeyId ? { previousKeyId } : {}), collections: [], documents: 0, unchanged: true };
+    }
     const commit = await commitTree(repo, {
       ref,
       parent: head,

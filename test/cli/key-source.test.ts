@@ -2,6 +2,7 @@
  * Key errors name the key's source actually used (the key file given, or the variable), never
  * DBSNAP_KEY when --key-file was given (issue #10).
  */
+import { execFileSync } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -62,5 +63,19 @@ describe('key errors name the source actually used', () => {
     const e = await dbsnap(['rekey', '--repo', repo], { env: { DBSNAP_OLD_KEY: OTHER, DBSNAP_KEY: OTHER } });
     expect(e.code).toBe(2);
     expect(e.stderr).toContain(`but DBSNAP_OLD_KEY is key ${keyId(OTHER)}.`);
+  });
+
+  it('rekey to the key already in use says so and changes nothing (HEAD unchanged, exit 0)', async () => {
+    const head = () => execFileSync('git', ['-C', repo, 'rev-parse', 'HEAD'], { encoding: 'utf8' }).trim();
+    const before = head();
+    const r = await dbsnap(['rekey', '--repo', repo], { env: { DBSNAP_OLD_KEY: KEY, DBSNAP_KEY: KEY } });
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe(`already encrypted with that key (${keyId(KEY)}); nothing changed, HEAD is still ${before.slice(0, 7)}\n`);
+    expect(head()).toBe(before);
+    const j = await dbsnap(['rekey', '--repo', repo, '--json'], { env: { DBSNAP_OLD_KEY: KEY, DBSNAP_KEY: KEY } });
+    expect(j.code).toBe(0);
+    expect(JSON.parse(j.stdout)).toMatchObject({ commit: before, keyId: keyId(KEY), unchanged: true, collections: [] });
+    expect(head()).toBe(before);
   });
 });

@@ -6,7 +6,7 @@ import { keyMaterial } from '../key-material.js';
 
 export const rekeyCommand: CommandFactory = (ctx) => defineCommand({
   command: 'rekey',
-  describe: 'Re-encrypt the sensitive fields at HEAD under a new key (a new commit)',
+  describe: 'Re-encrypt the sensitive fields at HEAD under a new key (a new commit; the same key changes nothing)',
   builder: (y) =>
     y
       .option('old-key-file', { type: 'string', describe: 'File with the current key (else DBSNAP_OLD_KEY)' })
@@ -18,6 +18,10 @@ export const rekeyCommand: CommandFactory = (ctx) => defineCommand({
     if (!newKey) throw new InvalidArgumentError('no new key: pass --new-key-file or set DBSNAP_KEY.');
     const r = await ctx.core.rekey({ repo: args.repo, oldKey, newKey });
     if (args.json) return printJson(ctx, r);
+    if (r.unchanged) {
+      if (!args.quiet) ctx.io.stdout(`already encrypted with that key (${r.keyId}); nothing changed, HEAD is still ${r.commit.slice(0, 7)}\n`);
+      return;
+    }
     if (!args.quiet) {
       ctx.io.stdout(
         `[${r.commit.slice(0, 7)}] sensitive fields of ${r.collections.join(', ') || 'no collection'} now under key ${r.keyId}` +
