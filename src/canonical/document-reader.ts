@@ -17,11 +17,6 @@ import { convertValue, documentValue, NEEDS_ORDERED_PARSE, ReadError } from './e
 import { jsonErrorOffset } from './json-error-position.js';
 import { parseOrdered } from './ordered-json-parser.js';
 
-// Kept here too for callers that import them from the reader.
-export { DbPointer, OUT_OF_RANGE_DATE_MS } from './bson-special-values.js';
-export { serializeDocument } from './bson-serializer.js';
-export { ESCAPE_KEY } from './extended-json-values.js';
-
 function parseJson(text: string, source: string): unknown {
   try {
     return JSON.parse(text);

@@ -10,12 +10,8 @@ export {
   type WriteDocumentOptions,
   type DocumentText,
 } from './document-writer.js';
-export {
-  readPartFile,
-  readValue,
-  serializeDocument,
-  DbPointer,
-  ESCAPE_KEY,
-  OUT_OF_RANGE_DATE_MS,
-} from './document-reader.js';
+export { readPartFile, readValue } from './document-reader.js';
+export { serializeDocument } from './bson-serializer.js';
+export { DbPointer, OUT_OF_RANGE_DATE_MS } from './bson-special-values.js';
+export { ESCAPE_KEY } from './extended-json-values.js';
 export { compareBsonValues } from './bson-order.js';

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BSON } from 'bson';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { serializeDocument } from '../../src/canonical/document-reader.js';
+import { serializeDocument } from '../../src/canonical/bson-serializer.js';
 import { init } from '../../src/index.js';
 import { TEMP_PREFIX } from '../../src/mongo/writer.js';
 import { commitHandmadeSnapshot } from '../support/handmade-snapshot.js';
