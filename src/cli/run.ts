@@ -25,7 +25,29 @@ export const EPILOGUE = [
   'Environment: MONGODB_URI, DBSNAP_REPO, DBSNAP_KEY, NO_COLOR.',
 ].join('\n');
 
-export async function runCli(argv: string[], rawIO: CliIO, core: Core = defaultCore): Promise<number> {
+/** Options whose value is a DURATION: a value that starts with '-' (`--every -5m`) is still their value. */
+const DURATION_OPTIONS = new Set(['--every', '--quiet-for', '--retry-after', '--retry-max', '--safety-older-than', '--drills-older-than', '--drill']);
+
+/**
+ * `--every -5m` would reach yargs as the flags -5 and -m ("Unknown argument: 5"); joined as
+ * `--every=-5m` it reaches the duration check, which names it like any other bad duration.
+ */
+function joinDashedDurations(argv: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--') return [...out, ...argv.slice(i)];
+    const next = argv[i + 1];
+    if (DURATION_OPTIONS.has(a) && next !== undefined && /^-[\d.]/.test(next)) {
+      out.push(`${a}=${next}`);
+      i++;
+    } else out.push(a);
+  }
+  return out;
+}
+
+export async function runCli(rawArgv: string[], rawIO: CliIO, core: Core = defaultCore): Promise<number> {
+  const argv = joinDashedDurations(rawArgv);
   const io = redactingIO(rawIO, knownUris(argv, rawIO.env));
   // --quiet silences every command's normal output in one place; errors still reach stderr.
   const flags = { quiet: false, json: argv.includes('--json') };

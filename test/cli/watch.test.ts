@@ -9,7 +9,7 @@ import { log } from '../../src/index.js';
 import { useTempRepository } from '../support/temp-repo.js';
 import { useTestDatabase } from '../support/test-db.js';
 import { startWireServer, type WireServer } from '../support/wire-server/server.js';
-import { cli } from './support.js';
+import { cli, dbsnap } from './support.js';
 
 const BIN = new URL('../../bin/dbsnap.js', import.meta.url).pathname;
 
@@ -201,6 +201,21 @@ describe('dbsnap watch (real binary)', () => {
       const r = await cli(['watch', '--repo', repo, '--uri', 'mongodb://127.0.0.1:1/x', ...args]);
       expect(r.code).toBe(2);
       expect(r.stderr).toMatch(message);
+      expect(r.stdout).toBe('');
+    }
+  });
+
+  it('a negative duration (--every -5m) gets the duration error, not yargs\' "Unknown argument" (real binary)', async () => {
+    for (const [args, option, value] of [
+      [['watch', '--every', '-5m'], '--every', '-5m'],
+      [['watch', '--every', '-5'], '--every', '-5'],
+      [['watch', '--on-change', '--quiet-for', '-1.5s'], '--quiet-for', '-1.5s'],
+      [['watch', '--retry-after', '-200ms'], '--retry-after', '-200ms'],
+      [['prune', '--safety-older-than', '-3d'], '--safety-older-than', '-3d'],
+    ] as const) {
+      const r = await dbsnap([...args, '--repo', repo, '--uri', 'mongodb://127.0.0.1:1/x']);
+      expect(r.stderr).toBe(`error: ${option} "${value}" is not a duration: use e.g. 30s, 15m, 1h, 30d (units ms, s, m, h, d, w).\n`);
+      expect(r.code).toBe(2);
       expect(r.stdout).toBe('');
     }
   });
