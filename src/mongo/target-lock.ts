@@ -11,6 +11,7 @@
 import { randomBytes } from 'node:crypto';
 import * as os from 'node:os';
 import { MongoOperationError, TargetLockedError } from '../errors/index.js';
+import { isProcessAlive } from '../host/process-alive.js';
 import type { Connection } from './connection.js';
 
 /** Every collection dbsnap itself creates in a user's database starts with this. */
@@ -35,15 +36,6 @@ export interface TargetLock {
   owner: string;
   /** Stops the heartbeat and removes the lock if it is still ours; safe to call twice. */
   release(): Promise<void>;
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code !== 'ESRCH';
-  }
 }
 
 /**
@@ -76,7 +68,7 @@ export async function lockTarget(conn: Connection, operation: string, leaseMs = 
       }
       const holder = await coll.findOne({ _id: LOCK_ID });
       if (!holder) continue; // released in between
-      const dead = holder.expiresAt.getTime() < Date.now() || (holder.host === os.hostname() && holder.pid !== process.pid && !alive(holder.pid));
+      const dead = holder.expiresAt.getTime() < Date.now() || (holder.host === os.hostname() && holder.pid !== process.pid && !isProcessAlive(holder.pid));
       if (!dead) {
         throw new TargetLockedError(
           `another restore is writing into ${conn.dbName} (${holder.operation}, process ${holder.pid} on ${holder.host}, since ${holder.started.toISOString()}); nothing was changed. ` +

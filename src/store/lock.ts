@@ -6,6 +6,7 @@ import { promises as fsp, readFileSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { RepositoryLockedError, RepositoryNotFoundError } from '../errors/index.js';
+import { isProcessAlive } from '../host/process-alive.js';
 import { FILE_MODE, isErrno, removeDeadTempFiles, tempPathFor } from './files.js';
 
 export const LOCK_FILE_NAME = 'dbsnap.lock';
@@ -42,16 +43,6 @@ export function releaseHeldLocksSync(): void {
 export interface RepositoryLock {
   /** Removes the lock file if it is still ours; safe to call twice. */
   release(): Promise<void>;
-}
-
-function isProcessAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    // EPERM: the process exists but belongs to another user.
-    return !isErrno(err, 'ESRCH');
-  }
 }
 
 async function readLock(lockPath: string): Promise<{ info: LockInfo | null; raw: string } | null> {
