@@ -45,7 +45,7 @@ export interface RepackProgress {
 }
 
 export interface RepackResult {
-  /** False when there was nothing to do (no loose objects and at most one pack). */
+  /** False when there was nothing to do (no loose objects and at most one pack; that pack's entries were checked against its index CRCs). */
   packed: boolean;
   /** `pack-<sha>` of the pack now holding everything (null when nothing was done and no pack exists). */
   pack: string | null;
@@ -188,6 +188,18 @@ export async function repack(db: ObjectDatabase, tips: string[], onProgress?: (p
   const nothing = { packed: false, objects: 0, looseObjects: 0, deltas: 0, reusedEntries: 0, packsRemoved: 0, bytesBefore, bytesAfter: bytesBefore };
   if (looseIds.length === 0 && oldPacks.length <= 1) {
     const only = oldPacks[0];
+    // Nothing to pack, but the pack it keeps gets the same check a copied entry gets: each
+    // entry's bytes against its index CRC (a damaged pack fails here, naming it).
+    if (only) {
+      let checked = 0;
+      for (const { oid, offset, crc } of [...only.entries()].sort((a, b) => a.offset - b.offset)) {
+        const { raw } = await only.rawEntry(offset);
+        if (zlib.crc32(raw) >>> 0 !== crc) {
+          throw new CorruptSnapshotError(`gc: pack ${only.packPath} is damaged (object ${oid} at offset ${offset} fails its CRC). Run \`git fsck\` and restore the pack from a copy or a remote.`, { file: only.packPath, oid, offset });
+        }
+        if (++checked % 1000 === 0 || checked === only.index.count) onProgress?.({ phase: 'verifying', done: checked, total: only.index.count });
+      }
+    }
     return { ...nothing, pack: only ? path.basename(only.packPath, '.pack') : null, objects: only?.index.count ?? 0 };
   }
   // A pack with a .keep file is someone's on purpose: leave it, and do not delta against it.

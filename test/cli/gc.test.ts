@@ -1,6 +1,6 @@
 import { execFile, execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import { cp, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { cp, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as os from 'node:os';
 import { join } from 'node:path';
@@ -73,6 +73,25 @@ describe('dbsnap gc (built binary)', () => {
     const again = await dbsnap(['gc', '--repo', packed, '--json']);
     expect(again.code).toBe(0);
     expect(JSON.parse(again.stdout)).toMatchObject({ packed: false, looseObjects: 0, deltas: 0 });
+  }, 120_000);
+
+  it('with nothing to pack, a damaged pack is named (exit 2), not reported as "Nothing to pack"', async () => {
+    const damaged = join(dir, 'damaged');
+    await cp(packed, damaged, { recursive: true });
+    const packDir = join(damaged, 'objects', 'pack');
+    const name = (await readdir(packDir)).find((f) => f.endsWith('.pack'))!;
+    const clean = await dbsnap(['gc', '--repo', damaged]);
+    expect(clean.code).toBe(0);
+    expect(clean.stdout).toMatch(/^Nothing to pack: \d+ objects already in pack-[0-9a-f]{40}; its entries match their index CRCs \(objects\/ [\d.]+ KB\)\n$/);
+    const bytes = await readFile(join(packDir, name));
+    const at = Math.floor(bytes.length / 2);
+    bytes[at] = bytes[at]! ^ 0xff;
+    await writeFile(join(packDir, name), bytes);
+    const r = await dbsnap(['gc', '--repo', damaged]);
+    expect(r.stdout).toBe('');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(new RegExp(`^error: gc: pack \\S*${name.replace('.', '\\.')} is damaged \\(object [0-9a-f]{40} at offset \\d+ fails its CRC\\)\\. Run \`git fsck\` and restore the pack from a copy or a remote\\.\\n$`));
+    expect(r.stdout + r.stderr).not.toContain('Nothing to pack');
   }, 120_000);
 
   it.skipIf(!NATIVE_GIT)('leaves a repository native git checks clean and clones', async () => {

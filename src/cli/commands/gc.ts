@@ -18,7 +18,9 @@ export const gcCommand: CommandFactory = (ctx) => defineCommand({
           'stored as a delta against the same path in the previous snapshot. The pack is read back and\n' +
           'every object re-hashed before the loose objects and old packs are deleted. Needs no git\n' +
           'binary; native git reads the result. Takes the repository lock; readers may run meanwhile.\n' +
-          'Exit 0 when packed (or nothing to do), 2 on errors.',
+          'With nothing to pack, the one pack is still checked (each entry against its index CRC; this\n' +
+          'is not a full verify: run dbsnap verify for that). Exit 0 when packed (or nothing to do),\n' +
+          '2 on errors (a damaged pack is named).',
       )
       .example('$0 gc', 'pack backup-repo/')
       .example('$0 gc --json', 'the counts and sizes as JSON'),
@@ -29,7 +31,11 @@ export const gcCommand: CommandFactory = (ctx) => defineCommand({
     if (args.json) return printJson(ctx, r);
     if (args.quiet) return;
     if (!r.packed) {
-      ctx.io.stdout(`Nothing to pack: ${r.objects} objects already in ${r.pack ?? 'no pack'} (objects/ ${mb(r.bytesAfter)})\n`);
+      ctx.io.stdout(
+        r.pack
+          ? `Nothing to pack: ${r.objects} objects already in ${r.pack}; its entries match their index CRCs (objects/ ${mb(r.bytesAfter)})\n`
+          : `Nothing to pack: no objects (objects/ ${mb(r.bytesAfter)})\n`,
+      );
       return;
     }
     const merged = r.packsRemoved > 0 ? `, ${r.packsRemoved} earlier pack${r.packsRemoved === 1 ? '' : 's'} merged` : '';
