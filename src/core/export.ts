@@ -4,7 +4,7 @@
  * arrays (scripts; lossy, see src/interchange/ejson-write.ts).
  */
 import type { KeyMaterial } from '../crypto/index.js';
-import { mkdir, writeFile, rename, rm } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { serializeDocument } from '../canonical/bson-serializer.js';
@@ -44,6 +44,12 @@ export interface ExportOptions {
   keepEncrypted?: boolean;
   /** Replace sensitive values with pseudonyms (needs the key). */
   mask?: boolean;
+  /**
+   * Replace what is at the output: a non-empty directory's contents are deleted first (so no file
+   * of an earlier export stays mixed in), an existing archive file is replaced. Without it such an
+   * output is refused (`EINVALIDARG`) and nothing is written.
+   */
+  force?: boolean;
   onProgress?: ProgressCallback;
 }
 
@@ -117,6 +123,19 @@ export async function exportSnapshot(opts: ExportOptions): Promise<ExportResult>
   }
 
   const notes: string[] = [];
+  const replaced = await existingOutput(opts.archive ?? opts.dir!, Boolean(opts.archive));
+  if (replaced && !opts.force) {
+    throw new InvalidArgumentError(
+      opts.archive
+        ? `${opts.archive} already exists; nothing was written. Choose a new file name, or pass --force to replace it.`
+        : `${opts.dir} is not empty (${replaced}); nothing was written. Choose an empty or new directory, or pass --force to delete its contents and export into it.`,
+      { path: opts.archive ?? opts.dir },
+    );
+  }
+  if (replaced && !opts.archive) {
+    for (const e of await readdir(opts.dir!)) await rm(join(opts.dir!, e), { recursive: true, force: true });
+    notes.push(`--force: deleted the earlier contents of ${opts.dir} (${replaced})`);
+  } else if (replaced) notes.push(`--force: replaced the existing file ${opts.archive}`);
   const collections: ExportedCollection[] = [];
   const namespaces: ArchiveNamespace[] = [];
   const gz = opts.gzip && !opts.archive ? '.gz' : '';
@@ -188,6 +207,18 @@ export async function exportSnapshot(opts: ExportOptions): Promise<ExportResult>
     collections,
     notes,
   };
+}
+
+/** What an export would replace at `path`: a description of a non-empty directory's entries, 'a file' for an existing archive, or null. */
+async function existingOutput(path: string, archive: boolean): Promise<string | null> {
+  const st = await stat(path).catch(() => null);
+  if (!st) return null;
+  if (archive) return st.isFile() ? 'a file' : null;
+  if (!st.isDirectory()) return null; // a file where the directory should be: the write names it
+  const entries = await readdir(path);
+  if (entries.length === 0) return null;
+  const shown = entries.sort().slice(0, 3).join(', ');
+  return `${entries.length} entr${entries.length === 1 ? 'y' : 'ies'}: ${shown}${entries.length > 3 ? ', ...' : ''}`;
 }
 
 /** The server version a snapshot was read from (`7.0.2` from `Dbsnap-Server: 7.0.2 standalone`). */

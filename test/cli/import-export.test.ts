@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdir, readdir, utimes, writeFile, cp } from 'node:fs/promises';
+import { mkdir, readdir, readFile, utimes, writeFile, cp } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -91,6 +91,43 @@ describe('dbsnap import / export, the built binary', () => {
     // yargs' two-line message is one readable line, no escaped newline.
     expect(format.stderr).toMatch(/^error: Invalid values: Argument: format, Given: "bogus", Choices: "mongodump", "ejson", "json"\n/);
     expect(format.stderr).not.toContain('\\x0a');
+  });
+
+  it('export into a non-empty directory or onto an existing archive is refused (exit 2, nothing written) unless --force, which says what it replaced', async () => {
+    expect((await dbsnap(['import', SEED, '--repo', repo, '--db', 'shop'])).code).toBe(0);
+    const out = join(dir, 'used');
+    await mkdir(join(out, 'shop'), { recursive: true });
+    await writeFile(join(out, 'shop', 'stale.bson'), 'from another export');
+    const r = await dbsnap(['export', 'HEAD', out, '--repo', repo]);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toBe(`error: ${out} is not empty (1 entry: shop); nothing was written. Choose an empty or new directory, or pass --force to delete its contents and export into it.\n`);
+    expect(await readdir(join(out, 'shop'))).toEqual(['stale.bson']);
+
+    const f = await dbsnap(['export', 'HEAD', out, '--repo', repo, '--force']);
+    expect(f.stderr).toBe('');
+    expect(f.code).toBe(0);
+    expect(f.stdout).toContain(`   note: --force: deleted the earlier contents of ${out} (1 entry: shop)\n`);
+    expect((await readdir(join(out, 'shop'))).sort()).toEqual([
+      'orders.bson', 'orders.metadata.json', 'producers.bson', 'producers.metadata.json',
+      'products.bson', 'products.metadata.json', 'users.bson', 'users.metadata.json',
+    ]);
+
+    const archive = join(dir, 'shop.archive');
+    await writeFile(archive, 'mine\n');
+    const a = await dbsnap(['export', 'HEAD', '--archive', archive, '--repo', repo]);
+    expect(a.code).toBe(2);
+    expect(a.stderr).toBe(`error: ${archive} already exists; nothing was written. Choose a new file name, or pass --force to replace it.\n`);
+    expect(await readFile(archive, 'utf8')).toBe('mine\n');
+    const af = await dbsnap(['export', 'HEAD', '--archive', archive, '--repo', repo, '--force']);
+    expect(af.code).toBe(0);
+    expect(af.stdout).toContain(`   note: --force: replaced the existing file ${archive}\n`);
+    expect((await readFile(archive)).readUInt32LE(0)).toBe(0x8199e26d); // the mongodump archive magic
+
+    // An empty directory is fine without --force.
+    const empty = join(dir, 'empty');
+    await mkdir(empty);
+    expect((await dbsnap(['export', 'HEAD', empty, '--repo', repo])).code).toBe(0);
   });
 
   it('bad input: exit 2, one line naming file and line, nothing committed', async () => {

@@ -19,6 +19,7 @@ export const exportCommand: CommandFactory = (ctx) => defineCommand({
       .option('collections', { type: 'string', describe: 'Only these collections (a,b)' })
       .option('key-file', { type: 'string', describe: 'Key to decrypt sensitive fields (else DBSNAP_KEY)' })
       .option('keep-encrypted', { type: 'boolean', default: false, describe: 'Without a key: write sensitive fields as {"$dbsnapEncrypted": ...} markers instead of refusing' })
+      .option('force', { type: 'boolean', default: false, describe: 'Export into a non-empty directory (its contents are deleted first) or over an existing --archive file; without it these are refused' })
       .option('mask', { type: 'boolean', default: false, describe: 'Replace sensitive values with realistic pseudonyms (needs the key)' })
       .example('$0 export v1 dump/', 'then: mongorestore dump/')
       .example('$0 export v1 --archive shop.archive.gz --gzip', 'then: mongorestore --gzip --archive=shop.archive.gz')
@@ -38,6 +39,7 @@ export const exportCommand: CommandFactory = (ctx) => defineCommand({
         key: keyMaterial(args, ctx.io.env),
         keepEncrypted: args.keepEncrypted,
         mask: args.mask,
+        force: args.force,
         onProgress: progress.onProgress,
       }),
     );
