@@ -133,6 +133,10 @@ export async function exportSnapshot(opts: ExportOptions): Promise<ExportResult>
     );
   }
   if (replaced && !opts.archive) {
+    const held = await readdir(opts.dir!);
+    if (held.includes('.git') || (held.includes('HEAD') && held.includes('objects'))) {
+      throw new InvalidArgumentError(`${opts.dir} holds a git repository; --force does not delete that. Nothing was written. Choose another directory.`, { path: opts.dir });
+    }
     for (const e of await readdir(opts.dir!)) await rm(join(opts.dir!, e), { recursive: true, force: true });
     notes.push(`--force: deleted the earlier contents of ${opts.dir} (${replaced})`);
   } else if (replaced) notes.push(`--force: replaced the existing file ${opts.archive}`);

@@ -124,6 +124,12 @@ describe('dbsnap import / export, the built binary', () => {
     expect(af.stdout).toContain(`   note: --force: replaced the existing file ${archive}\n`);
     expect((await readFile(archive)).readUInt32LE(0)).toBe(0x8199e26d); // the mongodump archive magic
 
+    // --force never deletes a git repository (the snapshot repository itself, or a code work tree).
+    const g = await dbsnap(['export', 'HEAD', repo, '--repo', repo, '--force']);
+    expect(g.code).toBe(2);
+    expect(g.stderr).toBe(`error: ${repo} holds a git repository; --force does not delete that. Nothing was written. Choose another directory.\n`);
+    expect((await dbsnap(['log', '--repo', repo])).code).toBe(0);
+
     // An empty directory is fine without --force.
     const empty = join(dir, 'empty');
     await mkdir(empty);
