@@ -178,10 +178,10 @@ async function freeTagPrefix(repoDir: string, base: string): Promise<string> {
 /** A --tag NAME whose tags exist already is refused before anything is committed. */
 async function checkTagPrefix(repoDir: string, prefix: string): Promise<void> {
   const repo = await SnapshotRepository.open(repoDir);
+  const tags = new Set((await repo.listTags()).map((t) => t.name));
   for (const name of [`${prefix}/before`, `${prefix}/after`]) {
     assertValidTagName(name);
-    const existing = (await repo.listTags()).find((t) => t.name === name);
-    if (existing) {
+    if (tags.has(name)) {
       throw new TagExistsError(`tag "${name}" already exists; choose another --tag or delete it with dbsnap tag -d ${name}.`, { tag: name });
     }
     const clash = await tagPathConflict(repo, name);
