@@ -38,11 +38,19 @@ const CONTENDERS: Record<string, Contender> = {
   idle,
 };
 
+/** dbsnap's own rows: they run with the heap setting the dbsnap executable applies to itself. */
+const DBSNAP_ROWS = new Set(['commit', 'commit-again', 'commit-again-read', 'commit-again-stream', 'commit-change', 'diff', 'diff-packed', 'verify', 'verify-packed', 'gc', 'commit-change-packed', 'gc-change', 'restore-packed', 'restore', 'many-commit', 'big-commit']);
+
 const [id, json] = process.argv.slice(2);
 const contender = id ? CONTENDERS[id] : undefined;
 if (!contender || !json) {
   console.log(`BENCH_ERROR usage: child.ts <${Object.keys(CONTENDERS).join('|')}> <params-json>`);
   process.exit(2);
+}
+if (DBSNAP_ROWS.has(id!)) {
+  // src/cli/heap-settings.ts: what bin/dbsnap.js runs with (a library caller keeps its own).
+  const { applyHeapSettings } = (await import('../dist/cli/heap-settings.js' as string)) as typeof import('../src/cli/heap-settings.js');
+  applyHeapSettings();
 }
 try {
   const cpu = cpuNow();

@@ -1,8 +1,11 @@
 /** The dbsnap executable: the one place that touches process.argv and process.exit. */
 import { releaseHeldLocksSync } from '../store/index.js';
+import { applyHeapSettings } from './heap-settings.js';
 import { processIO } from './io.js';
 import { EXIT, oneLineError, runCli } from './run.js';
 
+// Bounded heap growth: peak memory follows the data, not V8's default slack (heap-settings.ts).
+applyHeapSettings();
 const argv = process.argv.slice(2);
 const controller = new AbortController();
 let interrupts = 0;
