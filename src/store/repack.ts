@@ -1,12 +1,14 @@
 /**
  * Repacking: every object of the repository (loose objects and existing packs) into one new
- * pack, loose objects stored as deltas against the same path's version in the parent commit.
+ * pack, new objects stored as deltas against the same path's version in the parent commit.
  *
  * One pack, not one more pack per run: git requires a delta's base to be in the same pack, so
  * an hourly snapshot's parts could only be deltified against last hour's parts if those are in
- * the new pack too. Entries of the old packs are copied as they are (no re-inflating, no new
- * delta search), so a repack costs the new objects plus a copy of the old pack, and then the
- * verifying read of the new pack.
+ * the new pack too. The entries of the biggest old pack (normally the last repack's) are copied
+ * as they are (no re-inflating, no new delta search), so a repack costs the new objects plus a
+ * copy of that pack, and then the verifying read of the new pack. The new objects are the loose
+ * ones and those of the other packs: a commit writes its objects as a pack of their own
+ * (object-batch.ts), whole, so they are searched for deltas like loose objects are.
  *
  * Safety: copied entries must match their old index's CRC; the pack and its index are written
  * to temp files, synced, every new object read back and re-hashed, and only then renamed into
@@ -52,9 +54,9 @@ export interface RepackResult {
   objects: number;
   /** Loose objects now in the pack, and deleted. */
   looseObjects: number;
-  /** Of those, how many are stored as deltas. */
+  /** New objects (loose, or from a pack other than the reused one) stored as deltas. */
   deltas: number;
-  /** Entries copied unchanged from earlier packs. */
+  /** Entries copied unchanged from the biggest earlier pack. */
   reusedEntries: number;
   /** Earlier packs merged into the new one and deleted. */
   packsRemoved: number;
@@ -63,7 +65,8 @@ export interface RepackResult {
   bytesAfter: number;
 }
 
-type Source = { kind: 'packed'; pack: PackFile; offset: number } | { kind: 'loose' };
+/** Where an object comes from: an entry of the reused pack, or anywhere else (a new object). */
+type Source = { kind: 'packed'; pack: PackFile; offset: number } | { kind: 'new' };
 
 async function objectsDirSize(dir: string): Promise<number> {
   let total = 0;
@@ -88,7 +91,7 @@ async function objectsDirSize(dir: string): Promise<number> {
 }
 
 /**
- * For loose trees and blobs, the id of the same path's version in the commit's first parent
+ * For new trees and blobs (`loose`: loose, or in a pack other than the reused one), the id of the same path's version in the commit's first parent
  * ("previous version"), found by diffing the trees of every loose commit reachable from `tips`
  * against its parent (only subtrees whose ids differ are read).
  */
@@ -135,7 +138,7 @@ async function previousVersions(db: ObjectDatabase, tips: string[], loose: Set<s
 }
 
 /**
- * Loose objects in the order a reader of the newest snapshots wants them: each commit (newest
+ * New objects in the order a reader of the newest snapshots wants them: each commit (newest
  * first), then its trees and blobs depth-first in tree order, which is the order diff, verify and
  * restore read parts in. Pack readers cache windows of the pack, so neighbours read together
  * cost one read. Objects no ref reaches come last.
@@ -206,26 +209,30 @@ export async function repack(db: ObjectDatabase, tips: string[], onProgress?: (p
   const kept = new Set<PackFile>();
   for (const p of oldPacks) if (await pathExists(p.packPath.replace(/\.pack$/, '.keep'))) kept.add(p);
 
-  // 1. Every object and where it is now (first pack wins over later packs and loose copies).
+  // 1. Every object and where it is now: the biggest pack's entries are reused; objects found
+  //    only in other packs or loose are new (deltified, written, read back and re-hashed).
   const sources = new Map<string, Source>();
   const keptIds = new Set<string>();
-  for (const pack of oldPacks) {
-    for (const { oid, offset } of pack.entries()) {
-      if (kept.has(pack)) keptIds.add(oid);
-      else if (!sources.has(oid)) sources.set(oid, { kind: 'packed', pack, offset });
-    }
-  }
-  const looseOnly = new Set<string>();
+  for (const pack of kept) for (const { oid } of pack.entries()) keptIds.add(oid);
+  let reused: PackFile | undefined;
+  for (const pack of oldPacks) if (!kept.has(pack) && pack.index.count > (reused?.index.count ?? -1)) reused = pack;
+  if (reused) for (const { oid, offset } of reused.entries()) if (!keptIds.has(oid)) sources.set(oid, { kind: 'packed', pack: reused, offset });
+  const fresh = new Set<string>();
+  const addFresh = (oid: string): void => {
+    if (sources.has(oid) || keptIds.has(oid)) return;
+    sources.set(oid, { kind: 'new' });
+    fresh.add(oid);
+  };
+  for (const pack of oldPacks) if (pack !== reused && !kept.has(pack)) for (const { oid } of pack.entries()) addFresh(oid);
+  let looseObjects = 0;
   for (const oid of looseIds) {
-    if (!sources.has(oid) && !keptIds.has(oid)) {
-      sources.set(oid, { kind: 'loose' });
-      looseOnly.add(oid);
-    }
+    if (!sources.has(oid) && !keptIds.has(oid)) looseObjects++;
+    addFresh(oid);
   }
   onProgress?.({ phase: 'counting', done: sources.size, total: sources.size });
 
-  // 2. Deltas for loose objects against their path's previous version.
-  const prev = await previousVersions(db, tips, looseOnly);
+  // 2. Deltas for new objects against their path's previous version.
+  const prev = await previousVersions(db, tips, fresh);
   const depthMemo = new Map<string, number>();
   const plannedDeltas = new Map<string, { base: string; delta: Buffer }>();
   const depthOf = async (oid: string): Promise<number> => {
@@ -245,7 +252,7 @@ export async function repack(db: ObjectDatabase, tips: string[], onProgress?: (p
         } else break;
         depth++;
       }
-    } else if (src?.kind === 'loose') {
+    } else if (src?.kind === 'new') {
       const planned = plannedDeltas.get(oid);
       depth = planned ? 1 + (await depthOf(planned.base)) : 0;
     }
@@ -259,7 +266,7 @@ export async function repack(db: ObjectDatabase, tips: string[], onProgress?: (p
     if (placed.has(oid)) return;
     placed.add(oid);
     const base = prev.get(oid);
-    if (base !== undefined && looseOnly.has(base)) place(base);
+    if (base !== undefined && fresh.has(base)) place(base);
     chainOrder.push(oid);
   };
   for (const oid of prev.keys()) place(oid);
@@ -283,7 +290,7 @@ export async function repack(db: ObjectDatabase, tips: string[], onProgress?: (p
     }
   }
 
-  // 3. Write: old packs' entries in their order (bases before deltas), then loose objects,
+  // 3. Write: the reused pack's entries in their order (bases before deltas), then new objects,
   //    whole ones before deltas and each delta after its base.
   const writer = await PackWriter.create(packDir, sources.size);
   let reusedEntries = 0;
@@ -322,9 +329,9 @@ export async function repack(db: ObjectDatabase, tips: string[], onProgress?: (p
         onProgress?.({ phase: 'writing', done: ++done, total });
       }
     }
-    const looseOrder = (await readingOrder(db, tips, looseOnly)).filter((oid) => !plannedDeltas.has(oid));
+    const wholeOrder = (await readingOrder(db, tips, fresh)).filter((oid) => !plannedDeltas.has(oid));
     const deltaOrder = chainOrder.filter((oid) => plannedDeltas.has(oid));
-    for (const oid of looseOrder) {
+    for (const oid of wholeOrder) {
       const obj = await db.read(oid);
       await writer.addObject(oid, obj.type, obj.content, await deflate(obj.content));
       onProgress?.({ phase: 'writing', done: ++done, total });
@@ -352,7 +359,7 @@ export async function repack(db: ObjectDatabase, tips: string[], onProgress?: (p
     try {
       let checked = 0;
       if (written.index.count !== sources.size) throw new CorruptSnapshotError(`gc: the new pack holds ${written.index.count} objects, expected ${sources.size}; nothing was changed.`, { file: result.tmpPack });
-      const entries = [...written.entries()].filter((e) => looseOnly.has(e.oid)).sort((a, b) => a.offset - b.offset);
+      const entries = [...written.entries()].filter((e) => fresh.has(e.oid)).sort((a, b) => a.offset - b.offset);
       for (const { oid, offset } of entries) {
         const obj = await written.readAt(offset, (base) => db.read(base), oid);
         if (hashObject(obj.type, obj.content) !== oid) {
@@ -396,7 +403,7 @@ export async function repack(db: ObjectDatabase, tips: string[], onProgress?: (p
     packed: true,
     pack: result.name,
     objects: sources.size,
-    looseObjects: looseOnly.size,
+    looseObjects,
     deltas,
     reusedEntries,
     packsRemoved,

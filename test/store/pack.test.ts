@@ -41,7 +41,7 @@ interface History {
  * A snapshot-like history: `commits` commits of 40 JSON-lines parts, each changing a few lines
  * (like a 0.1%-ish change of a database), on refs/heads/main.
  */
-async function writeHistory(dir: string, commits: number, opts: { from?: History; seed?: number } = {}): Promise<History> {
+async function writeHistory(dir: string, commits: number, opts: { from?: History; seed?: number; packPerCommit?: boolean } = {}): Promise<History> {
   const { repo } = await SnapshotRepository.init(dir);
   const random = rng(opts.seed ?? 1);
   const h: History = opts.from ?? { dir, commits: [], files: new Map() };
@@ -55,12 +55,15 @@ async function writeHistory(dir: string, commits: number, opts: { from?: History
       docs[i] = docs[i]!.replace(/"visits": \d+/, `"visits": ${Math.floor(random() * 1e6)}`);
     }
     const files = new Map<string, string>();
+    // As `dbsnap commit` does: the commit's new objects as one pack (store/object-batch.ts).
+    if (opts.packPerCommit) repo.startBatch(1);
     files.set('manifest.json', `{"commit": ${h.commits.length}}\n`);
     for (let p = 0; p < docs.length / 32; p++) files.set(`collections/users/parts/p${String(p).padStart(3, '0')}.json`, `${docs.slice(p * 32, p * 32 + 32).join('\n')}\n`);
     const entries = [];
     for (const [p, text] of files) entries.push({ path: p, oid: await repo.writeBlob(text) });
     const tree = await repo.writeTree(entries);
     const oid = await repo.writeCommit({ tree, parents: h.commits.length ? [h.commits.at(-1)!] : [], message: `snapshot ${h.commits.length}`, author: { ...AUTHOR, timestamp: AUTHOR.timestamp + h.commits.length * 3600 } });
+    if (opts.packPerCommit) await repo.finishBatch();
     h.commits.push(oid);
     h.files.set(oid, files);
   }
@@ -211,6 +214,29 @@ describe('gc', () => {
     }
     const third = await gc({ repo: dir });
     expect(third).toMatchObject({ packed: false, pack: second.pack, objects: second.objects });
+  });
+
+  it('objects a commit wrote as a pack of their own are deltified like loose ones (only the biggest pack is copied as is)', async () => {
+    const dir = path.join(tmp, 'repo');
+    const h = await writeHistory(dir, 1, { packPerCommit: true });
+    const first = await gc({ repo: dir });
+    expect(first).toMatchObject({ packed: false, objects: 46 }); // 40 parts, the manifest, 4 trees, the commit
+    await writeHistory(dir, 3, { from: h, seed: 4, packPerCommit: true });
+    expect((await packs(dir)).filter((n) => n.endsWith('.pack'))).toHaveLength(4);
+    const second = await gc({ repo: dir });
+    expect(second).toMatchObject({ packed: true, packsRemoved: 4, looseObjects: 0, reusedEntries: 46 });
+    // Each of commits 2..4 changes up to 6 parts, each a delta against its previous version,
+    // as is each changed tree.
+    expect(second.deltas).toBeGreaterThanOrEqual(3 * 3);
+    expect(second.bytesAfter).toBeLessThan(second.bytesBefore);
+    // The three commits cost a small fraction of the first snapshot once packed.
+    expect((second.bytesAfter - first.bytesAfter) * 5).toBeLessThan(first.bytesAfter);
+    expect(await packs(dir)).toEqual([`${second.pack}.idx`, `${second.pack}.pack`]);
+    expect(await expectReadsBack(h)).toBe(4 * 41);
+    if (NATIVE_GIT) {
+      expect(git(dir, ['fsck', '--full', '--strict'])).toBe('');
+      expect(nativeDeltaCount(dir)).toBe(second.deltas);
+    }
   });
 
   it('growth: after gc, a commit that changes a few lines of a part adds a small fraction of the packed size', async () => {
