@@ -9,14 +9,19 @@ import { floorDump, floorRead, floorServer, floorWrite } from './contenders/floo
 import { seedWay } from './contenders/seed.js';
 import { cpuNow, type Contender, type ContenderParams } from './contenders/types.js';
 
+const commitAgainRead = commitAgainBy('read');
+const commitAgainStream = commitAgainBy('stream');
+/** dbsnap's own operations (every row they run under, whatever its id): they run with the executable's heap setting. */
+const DBSNAP_OPERATIONS = new Set<Contender>([commitFirst, commitAgain, commitAgainRead, commitAgainStream, diffSnapshots, verifySnapshot, gcRepository, restoreSnapshot]);
+
 const CONTENDERS: Record<string, Contender> = {
   'floor-dump': floorDump,
   'floor-server': floorServer,
   'floor-read': floorRead,
   commit: commitFirst,
   'commit-again': commitAgain,
-  'commit-again-read': commitAgainBy('read'),
-  'commit-again-stream': commitAgainBy('stream'),
+  'commit-again-read': commitAgainRead,
+  'commit-again-stream': commitAgainStream,
   'commit-change': commitAgain,
   diff: diffSnapshots,
   'diff-packed': diffSnapshots,
@@ -38,16 +43,13 @@ const CONTENDERS: Record<string, Contender> = {
   idle,
 };
 
-/** dbsnap's own rows: they run with the heap setting the dbsnap executable applies to itself. */
-const DBSNAP_ROWS = new Set(['commit', 'commit-again', 'commit-again-read', 'commit-again-stream', 'commit-change', 'diff', 'diff-packed', 'verify', 'verify-packed', 'gc', 'commit-change-packed', 'gc-change', 'restore-packed', 'restore', 'many-commit', 'big-commit']);
-
 const [id, json] = process.argv.slice(2);
 const contender = id ? CONTENDERS[id] : undefined;
 if (!contender || !json) {
   console.log(`BENCH_ERROR usage: child.ts <${Object.keys(CONTENDERS).join('|')}> <params-json>`);
   process.exit(2);
 }
-if (DBSNAP_ROWS.has(id!)) {
+if (DBSNAP_OPERATIONS.has(contender)) {
   // src/cli/heap-settings.ts: what bin/dbsnap.js runs with (a library caller keeps its own).
   const { applyHeapSettings } = (await import('../dist/cli/heap-settings.js' as string)) as typeof import('../src/cli/heap-settings.js');
   applyHeapSettings();

@@ -91,9 +91,10 @@ async function objectsDirSize(dir: string): Promise<number> {
 }
 
 /**
- * For new trees and blobs (`loose`: loose, or in a pack other than the reused one), the id of the same path's version in the commit's first parent
- * ("previous version"), found by diffing the trees of every loose commit reachable from `tips`
- * against its parent (only subtrees whose ids differ are read).
+ * For new trees and blobs (`loose`: loose, or in a pack other than the reused one), the id of
+ * the same path's version in the commit's first parent ("previous version"), found by diffing
+ * the trees of every new commit reachable from `tips` against its parent (only subtrees whose
+ * ids differ are read).
  */
 async function previousVersions(db: ObjectDatabase, tips: string[], loose: Set<string>): Promise<Map<string, string>> {
   const prev = new Map<string, string>();
@@ -218,17 +219,16 @@ export async function repack(db: ObjectDatabase, tips: string[], onProgress?: (p
   for (const pack of oldPacks) if (!kept.has(pack) && pack.index.count > (reused?.index.count ?? -1)) reused = pack;
   if (reused) for (const { oid, offset } of reused.entries()) if (!keptIds.has(oid)) sources.set(oid, { kind: 'packed', pack: reused, offset });
   const fresh = new Set<string>();
-  const addFresh = (oid: string): void => {
-    if (sources.has(oid) || keptIds.has(oid)) return;
+  /** Records `oid` as a new object unless it is already placed; true if it was added. */
+  const addFresh = (oid: string): boolean => {
+    if (sources.has(oid) || keptIds.has(oid)) return false;
     sources.set(oid, { kind: 'new' });
     fresh.add(oid);
+    return true;
   };
   for (const pack of oldPacks) if (pack !== reused && !kept.has(pack)) for (const { oid } of pack.entries()) addFresh(oid);
   let looseObjects = 0;
-  for (const oid of looseIds) {
-    if (!sources.has(oid) && !keptIds.has(oid)) looseObjects++;
-    addFresh(oid);
-  }
+  for (const oid of looseIds) if (addFresh(oid)) looseObjects++;
   onProgress?.({ phase: 'counting', done: sources.size, total: sources.size });
 
   // 2. Deltas for new objects against their path's previous version.
