@@ -42,10 +42,11 @@ export async function planCommit(
   // A new branch grows from HEAD; a new safety ref starts without history.
   const head = current ?? (opts.branch !== undefined ? headCommit : null);
   if (target === (await repo.head()).ref) await repo.assertWorkTreeClean('dbsnap commit');
-  const headSnap = head ? await openSnapshot(repo, head) : null;
+  // Part files are not listed: a commit compares collections by their trees (flat memory).
+  const headSnap = head ? await openSnapshot(repo, head, { parts: false }) : null;
   const config = opts.branch !== undefined && headSnap && head !== headCommit ? await readConfigAt(headSnap) : headConfig;
   // A new ref starts from HEAD's non-data files (dbsnap.json, .gitattributes).
-  const baseSnap = headSnap ?? (opts.ref ? await openSnapshot(repo, headCommit!) : null);
+  const baseSnap = headSnap ?? (opts.ref ? await openSnapshot(repo, headCommit!, { parts: false }) : null);
   const headManifest = headSnap && headSnap.files.has(MANIFEST_FILE) ? await readManifest(headSnap) : null;
   const { key, transformFor } = buildDocumentTransform(config, opts.key, opts.collections);
   // The first commit with a key records its id, so a wrong key is a clear error later.

@@ -19,17 +19,15 @@ import {
   type SnapshotSession,
 } from '../mongo/reader.js';
 import { redactText } from '../mongo/uri.js';
-import type { SnapshotRepository, TreeEntryInput } from '../store/index.js';
+import type { SnapshotRepository } from '../store/index.js';
 import type { CommitOptions, CommitResult, CommittedCollection } from './commit.js';
 import { selectCollections, skippedCollections, type CommitPlan } from './commit-plan.js';
 import type { ProgressCallback } from './progress.js';
-import { collectionFiles, readCollectionEntry, type SnapshotRef } from './snapshot.js';
-import { collectionEntry, writeCollection, writeCollectionEntry, type CollectionSpec } from './snapshot-writer.js';
+import { partsTreeOf, readCollectionEntry, type SnapshotRef } from './snapshot.js';
+import { collectionEntry, writeCollection, writeCollectionDir, type CollectionSpec, type WrittenCollection } from './snapshot-writer.js';
 import { unchangedCollections, type ChangeDetection } from './unchanged-collections.js';
 
-export interface CollectionResult {
-  entry: CollectionEntry;
-  files: TreeEntryInput[];
+export interface CollectionResult extends WrittenCollection {
   source: CommittedCollection['source'];
   serverHash?: string;
 }
@@ -140,7 +138,7 @@ function readFailure(thrown: unknown, collection: string, uri: string): Error {
 interface CollectionJob {
   session?: SnapshotSession;
   transform?: (doc: Uint8Array) => Document | Uint8Array;
-  reuse?: { entry: CollectionEntry; files: TreeEntryInput[]; as: CommittedCollection['source'] };
+  reuse?: { entry: CollectionEntry; partsTree: string | null; as: CommittedCollection['source'] };
   serverHash?: string;
   onProgress?: ProgressCallback;
   signal?: AbortSignal;
@@ -159,10 +157,8 @@ async function snapshotCollection(
   if (job.reuse) {
     const { documents, sha256, bsonMd5, parts } = job.reuse.entry;
     job.onProgress?.({ phase: 'read', collection: info.name, done: documents, total: documents });
-    const entry = collectionEntry(spec, { documents, sha256, bsonMd5 }, parts);
-    const files = job.reuse.files.filter((f) => !f.path.endsWith('/collection.json'));
-    files.push(await writeCollectionEntry(repo, entry));
-    return { entry, files, source: job.reuse.as, ...extra };
+    const written = await writeCollectionDir(repo, collectionEntry(spec, { documents, sha256, bsonMd5 }, parts), job.reuse.partsTree);
+    return { ...written, source: job.reuse.as, ...extra };
   }
   if (info.type === 'view') return { ...(await writeCollection(repo, spec, [], config)), source: 'read', ...extra };
   const total = await estimatedCount(conn, info.name);
@@ -184,7 +180,8 @@ async function snapshotCollection(
     },
   );
   if (job.signal?.aborted) throw new InterruptedError('commit interrupted; HEAD was not moved.');
-  job.onProgress?.({ phase: 'read', collection: info.name, done: written.entry.documents, total: written.entry.documents });
+  const { documents } = written.record;
+  job.onProgress?.({ phase: 'read', collection: info.name, done: documents, total: documents });
   return { ...written, source: 'read', ...extra };
 }
 
@@ -193,6 +190,6 @@ async function reusable(
   headSnap: SnapshotRef,
   name: string,
   as: CommittedCollection['source'],
-): Promise<{ entry: CollectionEntry; files: TreeEntryInput[]; as: CommittedCollection['source'] }> {
-  return { entry: await readCollectionEntry(headSnap, name), files: collectionFiles(headSnap, name), as };
+): Promise<{ entry: CollectionEntry; partsTree: string | null; as: CommittedCollection['source'] }> {
+  return { entry: await readCollectionEntry(headSnap, name), partsTree: await partsTreeOf(headSnap, name), as };
 }

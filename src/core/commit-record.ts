@@ -4,7 +4,7 @@
  * it read at (read-point.ts).
  */
 import type { CollectionResult } from './commit-read.js';
-import { fingerprint, readServerHashCache, writeServerHashCache } from './hash-cache.js';
+import { partsFingerprint, readServerHashCache, writeServerHashCache } from './hash-cache.js';
 import { writeReadPoint } from './read-point.js';
 
 /** Records the server hash of each collection that has one, under the encoding settings `configKey`. */
@@ -12,7 +12,7 @@ export async function recordServerHashes(dir: string, results: Map<string, Colle
   const hashed = [...results].filter(([, r]) => r.serverHash);
   if (!hashed.length) return;
   const cache = await readServerHashCache(dir);
-  for (const [name, r] of hashed) cache[name] = { serverHash: r.serverHash!, config: configKey, parts: fingerprint(r.files, false) };
+  for (const [name, r] of hashed) cache[name] = { serverHash: r.serverHash!, config: configKey, parts: partsFingerprint(r.partsTree) };
   await writeServerHashCache(dir, cache);
 }
 
@@ -25,6 +25,6 @@ export async function recordReadPoint(
   read: { source: string; clusterTime: string; configKey: string; results: Map<string, CollectionResult> },
 ): Promise<void> {
   const point: Record<string, string> = {};
-  for (const [name, r] of read.results) if (r.entry.type === 'collection') point[name] = fingerprint(r.files, false);
+  for (const [name, r] of read.results) if (r.record.type === 'collection') point[name] = partsFingerprint(r.partsTree);
   await writeReadPoint(dir, { source: read.source, clusterTime: read.clusterTime, config: read.configKey, collections: point });
 }

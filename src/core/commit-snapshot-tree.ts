@@ -2,13 +2,13 @@
  * The tree step of a commit: the collections read now plus those kept from HEAD (outside this
  * read's scope), written as the snapshot tree with its manifest; and which of them differ from HEAD.
  */
-import type { Manifest } from '../canonical/format.js';
+import { collectionDir, MANIFEST_FILE, type Manifest } from '../canonical/format.js';
+import { CorruptSnapshotError } from '../errors/index.js';
 import type { SnapshotRepository } from '../store/index.js';
 import type { CommitOptions, CommittedCollection } from './commit.js';
 import type { CommitPlan } from './commit-plan.js';
 import type { CollectionResult } from './commit-read.js';
-import { fingerprint } from './hash-cache.js';
-import { collectionFiles, readCollectionEntry } from './snapshot.js';
+import { collectionTreeOf, partsTreeOf, type SnapshotRef } from './snapshot.js';
 import { writeSnapshotTree, type WrittenCollection } from './snapshot-writer.js';
 
 /** Writes the new snapshot's tree; returns its id, its manifest and each collection's outcome. */
@@ -32,18 +32,16 @@ export async function writeCommitTree(
   const written: WrittenCollection[] = [];
   const collections: CommittedCollection[] = [];
   for (const name of names) {
-    const r = results.get(name);
-    const headFiles = headSnap ? collectionFiles(headSnap, name) : [];
-    const entry = r ? r.entry : await readCollectionEntry(headSnap!, name);
-    const files = r ? r.files : headFiles;
-    written.push({ entry, files });
+    const headTree = headSnap ? await collectionTreeOf(headSnap, name) : null;
+    const w = results.get(name) ?? (await keptFromHead(headSnap!, headManifest!, name, headTree));
+    written.push(w);
     collections.push({
       name,
-      type: entry.type,
-      documents: entry.documents,
-      parts: entry.parts.length,
-      changed: fingerprint(files) !== fingerprint(headFiles),
-      source: r ? r.source : 'kept',
+      type: w.record.type,
+      documents: w.record.documents,
+      parts: w.record.parts,
+      changed: w.tree !== headTree,
+      source: results.get(name)?.source ?? 'kept',
     });
   }
   const { tree, manifest } = await writeSnapshotTree(repo, {
@@ -52,4 +50,16 @@ export async function writeCommitTree(
     collections: written,
   });
   return { tree, manifest, collections };
+}
+
+/** A collection outside this read's scope, as HEAD has it. */
+async function keptFromHead(headSnap: SnapshotRef, headManifest: Manifest, name: string, tree: string | null): Promise<WrittenCollection> {
+  const record = headManifest.collections[name]!;
+  if (!tree) {
+    throw new CorruptSnapshotError(
+      `snapshot ${headSnap.commit.slice(0, 7)}: ${collectionDir(name)} is listed in ${MANIFEST_FILE} but missing from the tree; run dbsnap verify ${headSnap.commit.slice(0, 7)}.`,
+      { commit: headSnap.commit, path: collectionDir(name) },
+    );
+  }
+  return { name, record, tree, partsTree: await partsTreeOf(headSnap, name) };
 }

@@ -1,5 +1,5 @@
 /** The `diff` operation: picks the two sides (snapshots or the live database) and runs the diff engine. */
-import { diffSnapshots, type SnapshotDiff } from '../diff/index.js';
+import { diffEachCollection, diffSnapshots, type SnapshotDiff } from '../diff/index.js';
 import { isEncryptedValue, type KeyMaterial } from '../crypto/index.js';
 import { CollectionNotFoundError, InvalidArgumentError } from '../errors/index.js';
 import { assertDatabaseExists, connect } from '../mongo/connection.js';
@@ -7,7 +7,7 @@ import { SnapshotRepository } from '../store/index.js';
 import type { ProgressCallback } from './progress.js';
 import { checkCollectionNames } from './collection-names.js';
 import { mergeBase, parseRange } from './revisions.js';
-import { liveSides, snapshotSides } from './sides.js';
+import { liveSides, snapshotPairSides, snapshotSides } from './sides.js';
 import { openSnapshot, readConfigAt, readHeadConfig } from './snapshot.js';
 
 export interface DiffOptions {
@@ -59,10 +59,11 @@ export async function diff(opts: DiffOptions): Promise<SnapshotDiff> {
   const limit = opts.limit;
   const common = { limit, encryptedMarker: isEncryptedValue };
   if (from !== undefined && to !== undefined) {
-    const [a, b] = await Promise.all([openSnapshot(repo, from), openSnapshot(repo, to)]);
-    const [sa, sb] = await Promise.all([snapshotSides(a, opts.collections), snapshotSides(b, opts.collections)]);
-    checkNamedCollectionsExist(opts.collections, [sa, sb], `${from} or ${to}`);
-    return diffSnapshots(sa, sb, { ...common, fromLabel: fromLabel ?? from, toLabel: to });
+    // Collection by collection, reading only those whose trees differ (snapshotPairSides).
+    const [a, b] = await Promise.all([openSnapshot(repo, from, { parts: false }), openSnapshot(repo, to, { parts: false })]);
+    const { names, sidesOf } = await snapshotPairSides(a, b, opts.collections);
+    checkNamedCollectionsExist(opts.collections, [names.map((name) => ({ name }))], `${from} or ${to}`);
+    return diffEachCollection(names, sidesOf, { ...common, fromLabel: fromLabel ?? from, toLabel: to });
   }
   if (!opts.uri) {
     throw new InvalidArgumentError('comparing with the live database needs a MongoDB URI: pass --uri or set MONGODB_URI (or give two refs).');

@@ -6,9 +6,8 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { RepositoryConfig } from '../canonical/format.js';
-import { createSha1 } from '../crypto/hash.js';
 import { keyedDigest, type DbsnapKey } from '../crypto/index.js';
-import { ensureDir, writeFileAtomic, type TreeEntryInput } from '../store/index.js';
+import { ensureDir, writeFileAtomic } from '../store/index.js';
 
 export type ServerHashCache = Record<string, { serverHash: string; config: string; parts: string }>;
 
@@ -53,30 +52,25 @@ export function configDigest(config: RepositoryConfig): string {
 }
 
 /**
- * A stable fingerprint of a collection's files (path:oid), optionally without collection.json: a
- * hash, so that a collection of tens of thousands of parts costs 40 bytes to remember.
+ * What the hash cache and the read point remember of a collection's part files: the id of its
+ * parts/ tree (equal ids, equal files), `none` for a collection without parts. 40 bytes however
+ * many parts it has.
  */
-export function fingerprint(files: TreeEntryInput[], withMeta = true): string {
-  const lines = files
-    .filter((f) => withMeta || !f.path.endsWith('/collection.json'))
-    .map((f) => `${f.path}:${f.oid}`)
-    .sort();
-  const h = createSha1();
-  for (const line of lines) h.update(line).update('\n');
-  return h.digestHex();
+export function partsFingerprint(partsTree: string | null): string {
+  return partsTree ?? 'none';
 }
 
 /**
  * True when the server's current hash of a collection equals the one recorded when the snapshot's
- * parts (given by their fingerprint) were written, under the same encoding settings.
+ * parts (given by partsFingerprint) were written, under the same encoding settings.
  */
 export function serverHashMatches(
   cache: ServerHashCache,
   collection: string,
   serverHash: string | undefined,
   configKey: string,
-  partsFingerprint: string,
+  parts: string,
 ): boolean {
   const cached = cache[collection];
-  return Boolean(serverHash && cached && cached.serverHash === serverHash && cached.config === configKey && cached.parts === partsFingerprint);
+  return Boolean(serverHash && cached && cached.serverHash === serverHash && cached.config === configKey && cached.parts === parts);
 }

@@ -22,8 +22,7 @@ import { commitMessage } from './commit-message.js';
 import { commitTree } from './commit-tree.js';
 import type { Identity, ProgressCallback } from './progress.js';
 import { buildDocumentTransform } from './sensitive.js';
-import { fingerprint } from './hash-cache.js';
-import { collectionFiles, openSnapshot, readHeadConfig } from './snapshot.js';
+import { collectionTreeOf, openSnapshot, readHeadConfig } from './snapshot.js';
 import { writeCollection, writeSnapshotTree, type WrittenCollection } from './snapshot-writer.js';
 
 export interface ImportOptions {
@@ -58,7 +57,7 @@ export interface ImportOptions {
 
 export interface ImportedCollection {
   name: string;
-  type: WrittenCollection['entry']['type'];
+  type: WrittenCollection['record']['type'];
   documents: number;
   parts: number;
   /** Fields whose type was inferred (plain JSON). */
@@ -211,7 +210,7 @@ export async function importBackup(opts: ImportOptions): Promise<ImportResult> {
       const started = performance.now();
       const { config, head } = await readHeadConfig(repo);
       const { ref: headRef } = await repo.head();
-      const baseSnap = head ? await openSnapshot(repo, head) : null;
+      const baseSnap = head ? await openSnapshot(repo, head, { parts: false }) : null;
       // As commit does: collections dbsnap.json excludes are never snapshotted.
       const excluded = item.backup.collections.filter((c) => config.exclude.includes(c.spec.name));
       const included = item.backup.collections.filter((c) => !config.exclude.includes(c.spec.name));
@@ -232,8 +231,8 @@ export async function importBackup(opts: ImportOptions): Promise<ImportResult> {
         collections.push({
           name: c.spec.name,
           type: c.spec.type,
-          documents: w.entry.documents,
-          parts: w.entry.parts.length,
+          documents: w.record.documents,
+          parts: w.record.parts,
           ...(c.conversions ? { conversions: c.conversions } : {}),
         });
       }
@@ -266,10 +265,9 @@ export async function importBackup(opts: ImportOptions): Promise<ImportResult> {
         server: 'none (imported from a backup)',
         pointInTime: false,
         read: `imported from a ${FORMAT_NAMES[item.backup.format]} dated ${item.date.toISOString()} (${item.dateSource === 'name' ? 'from its name' : item.dateSource === 'files' ? "from its files' times" : item.dateSource === 'option' ? 'from --date' : 'import time'})`,
-        collections: written.map((w) => ({
-          name: w.entry.name,
-          changed: fingerprint(w.files) !== fingerprint(baseSnap ? collectionFiles(baseSnap, w.entry.name) : []),
-        })),
+        collections: await Promise.all(
+          written.map(async (w) => ({ name: w.name, changed: w.tree !== (baseSnap ? await collectionTreeOf(baseSnap, w.name) : null) })),
+        ),
         documents: manifest.documents,
         durationMs: Math.round(performance.now() - started),
       });

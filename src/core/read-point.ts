@@ -17,7 +17,7 @@ export interface ReadPoint {
   clusterTime: string;
   /** configDigest of the settings the parts were encoded with. */
   config: string;
-  /** Collection -> fingerprint of its part files (without collection.json) as of `clusterTime`. */
+  /** Collection -> partsFingerprint of its part files as of `clusterTime`. */
   collections: Record<string, string>;
 }
 

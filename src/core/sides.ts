@@ -10,16 +10,16 @@ import { EJSON } from 'bson';
 import { documentId } from '../canonical/document-id.js';
 import { readPartFile } from '../canonical/document-reader.js';
 import { encodeCollection } from '../canonical/encode-collection.js';
-import { collectionDir, type CollectionEntry, type RepositoryConfig } from '../canonical/format.js';
+import { collectionDir, type CollectionEntry, type Manifest, type RepositoryConfig } from '../canonical/format.js';
 import { partEntries } from '../canonical/part-entries.js';
-import type { CollectionSide, DocumentEntry, PartRef } from '../diff/index.js';
+import type { CollectionSide, DocumentEntry, PartRef, SidesOf } from '../diff/index.js';
 import type { Connection } from '../mongo/connection.js';
 import { estimatedCount, listCollections, listIndexes, readRawDocuments, type CollectionInfo } from '../mongo/reader.js';
 import { SnapshotRepository } from '../store/index.js';
 import { unchangedCollections, type ChangeDetection } from './unchanged-collections.js';
 import type { ProgressCallback } from './progress.js';
 import { buildDocumentTransform } from './sensitive.js';
-import { decodeMeta, hasManifest, loadPart, partBlobs, readCollectionEntry, readManifest, type SnapshotRef } from './snapshot.js';
+import { collectionTreeOf, decodeMeta, hasManifest, loadPart, partBlobs, readCollectionEntry, readManifest, type SnapshotRef } from './snapshot.js';
 
 function asEntry(doc: Document): DocumentEntry {
   return { id: documentId(doc), doc: () => doc };
@@ -63,6 +63,41 @@ export async function snapshotSides(snap: SnapshotRef, only?: string[]): Promise
     out.push(snapshotSide(snap, await readCollectionEntry(snap, name)));
   }
   return out;
+}
+
+/**
+ * Two snapshots as the names of their collections and each collection's pair of sides, for
+ * diffEachCollection. A collection whose directory tree is the same in both is unchanged without
+ * reading anything; otherwise each side lists only that collection's part files. So snapshots
+ * opened with `{ parts: false }` suffice, and memory follows one collection.
+ */
+export async function snapshotPairSides(
+  a: SnapshotRef | null,
+  b: SnapshotRef,
+  only?: string[],
+): Promise<{ names: string[]; sidesOf: SidesOf }> {
+  const [ma, mb] = await Promise.all([a && hasManifest(a) ? readManifest(a) : null, hasManifest(b) ? readManifest(b) : null]);
+  const names = [...new Set([...Object.keys(ma?.collections ?? {}), ...Object.keys(mb?.collections ?? {})])].filter(
+    (n) => !only || only.includes(n),
+  );
+  const sideIn = async (s: SnapshotRef | null, m: Manifest | null, name: string): Promise<CollectionSide | null> => {
+    if (!s || !m?.collections[name]) return null;
+    // The collection's own files only: a snapshot ref narrowed to its directory.
+    const files = await s.repo.listFiles(s.commit, `${collectionDir(name)}/`);
+    const one: SnapshotRef = { repo: s.repo, commit: s.commit, files, partsListed: true };
+    return snapshotSide(one, await readCollectionEntry(one, name));
+  };
+  const sidesOf: SidesOf = async (name) => {
+    const treeA = a && ma?.collections[name] ? await collectionTreeOf(a, name) : null;
+    const treeB = mb?.collections[name] ? await collectionTreeOf(b, name) : null;
+    if (treeA !== null && treeA === treeB) {
+      // Same collection.json and parts: nothing to compare.
+      const meta = { type: mb!.collections[name]!.type, options: {}, indexes: [] };
+      return [{ name, meta, parts: [] }, { name, meta, parts: [] }];
+    }
+    return [await sideIn(a, ma, name), await sideIn(b, mb, name)];
+  };
+  return { names, sidesOf };
 }
 
 export interface LiveSideOptions {

@@ -18,6 +18,7 @@ import {
   metadataText,
   type CollectionEntry,
   type Manifest,
+  type ManifestCollection,
   type RepositoryConfig,
 } from '../canonical/format.js';
 import { SnapshotRepository, type TreeEntryInput } from '../store/index.js';
@@ -32,27 +33,33 @@ export interface CollectionSpec {
   indexes: Document[];
 }
 
-/** A collection written into the object store: its entry and its files (parts + collection.json). */
+/**
+ * A collection written into the object store: its directory's tree (collection.json and parts/)
+ * and what the manifest records of it. Only trees are held, never a list of its part files, so a
+ * commit's memory does not grow with the number of parts.
+ */
 export interface WrittenCollection {
-  entry: CollectionEntry;
-  files: TreeEntryInput[];
+  name: string;
+  record: ManifestCollection;
+  /** Tree id of the collection's directory. */
+  tree: string;
+  /** Tree id of its parts/ directory; null when it has no parts (empty, a view). */
+  partsTree: string | null;
 }
 
 export const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
 
-/** Encodes `_id`-ordered raw documents into part blobs; views have none. */
+/** Encodes `_id`-ordered raw documents into part blobs and their parts/ tree (null: no documents). */
 export async function writeCollectionParts(
   repo: SnapshotRepository,
-  name: string,
   docs: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
   opts: EncodeOptions,
-): Promise<{ encoded: EncodedCollection; files: TreeEntryInput[] }> {
-  const dir = collectionDir(name);
+): Promise<{ encoded: EncodedCollection; partsTree: string | null }> {
   const files: TreeEntryInput[] = [];
   const encoded = await encodeCollection(docs, opts, async (part) => {
-    files.push({ path: `${dir}/parts/${part.name}`, oid: await repo.writeBlob(part.data) });
+    files.push({ path: part.name, oid: await repo.writeBlob(part.data) });
   });
-  return { encoded, files };
+  return { encoded, partsTree: files.length ? await repo.writeTree(files) : null };
 }
 
 /** The collection.json entry for a spec and its encoded documents. */
@@ -78,9 +85,16 @@ export function partEntriesOf(encoded: EncodedCollection): CollectionEntry['part
   return encoded.parts.map((p) => ({ file: `parts/${p.name}`, documents: p.documents, bytes: p.bytes, sha256: p.sha256 }));
 }
 
-/** Writes collection.json and returns its tree entry. */
-export async function writeCollectionEntry(repo: SnapshotRepository, entry: CollectionEntry): Promise<TreeEntryInput> {
-  return { path: `${collectionDir(entry.name)}/collection.json`, oid: await repo.writeBlob(metadataText(entry)) };
+/** Writes a collection's directory: collection.json from `entry`, beside the parts tree written before. */
+export async function writeCollectionDir(repo: SnapshotRepository, entry: CollectionEntry, partsTree: string | null): Promise<WrittenCollection> {
+  const files: TreeEntryInput[] = [{ path: 'collection.json', oid: await repo.writeBlob(metadataText(entry)) }];
+  if (partsTree) files.push({ path: 'parts', oid: partsTree, mode: '40000' });
+  return {
+    name: entry.name,
+    record: { type: entry.type, documents: entry.documents, parts: entry.parts.length, sha256: entry.sha256 },
+    tree: await repo.writeTree(files),
+    partsTree,
+  };
 }
 
 /**
@@ -96,19 +110,14 @@ export async function writeCollection(
   config: Pick<RepositoryConfig, 'partBits' | 'maxPartBytes' | 'sortKeys'>,
   opts: Pick<EncodeOptions, 'transform' | 'onDocument'> = {},
 ): Promise<WrittenCollection> {
-  if (spec.type === 'view') {
-    const entry = collectionEntry(spec, { documents: 0, sha256: EMPTY_SHA256 }, []);
-    return { entry, files: [await writeCollectionEntry(repo, entry)] };
-  }
-  const { encoded, files } = await writeCollectionParts(repo, spec.name, docs, {
+  if (spec.type === 'view') return writeCollectionDir(repo, collectionEntry(spec, { documents: 0, sha256: EMPTY_SHA256 }, []), null);
+  const { encoded, partsTree } = await writeCollectionParts(repo, docs, {
     partBits: config.partBits,
     maxPartBytes: config.maxPartBytes,
     sortKeys: config.sortKeys,
     ...opts,
   });
-  const entry = collectionEntry(spec, encoded, partEntriesOf(encoded));
-  files.push(await writeCollectionEntry(repo, entry));
-  return { entry, files };
+  return writeCollectionDir(repo, collectionEntry(spec, encoded, partEntriesOf(encoded)), partsTree);
 }
 
 /** Blob ids of .gitattributes files an earlier dbsnap wrote, replaced by the current one on commit. */
@@ -134,15 +143,11 @@ export async function writeSnapshotTree(
     else if (path === ATTRIBUTES_FILE && OLD_ATTRIBUTES.has(oid)) tree.push({ path, oid: await repo.writeBlob(GITATTRIBUTES) });
     else if (path !== MANIFEST_FILE && !path.startsWith(`${COLLECTIONS_DIR}/`)) tree.push({ path, oid });
   }
-  for (const { entry, files } of [...opts.collections].sort((a, b) => (a.entry.name < b.entry.name ? -1 : a.entry.name > b.entry.name ? 1 : 0))) {
-    tree.push(...files);
-    manifest.collections[entry.name] = {
-      type: entry.type,
-      documents: entry.documents,
-      parts: entry.parts.length,
-      sha256: entry.sha256,
-    };
-    manifest.documents += entry.documents;
+  for (const c of [...opts.collections].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
+    tree.push({ path: collectionDir(c.name), oid: c.tree, mode: '40000' });
+    const { type, documents, parts, sha256 } = c.record;
+    manifest.collections[c.name] = { type, documents, parts, sha256 };
+    manifest.documents += c.record.documents;
   }
   tree.push({ path: MANIFEST_FILE, oid: await repo.writeBlob(metadataText(manifest)) });
   return { tree: await repo.writeTree(tree), manifest };

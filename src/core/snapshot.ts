@@ -8,6 +8,7 @@ import { readPartFile } from '../canonical/document-reader.js';
 import {
   checkManifest,
   collectionDir,
+  COLLECTIONS_DIR,
   CONFIG_FILE,
   defaultConfig,
   MANIFEST_FILE,
@@ -22,15 +23,70 @@ import { SnapshotRepository } from '../store/index.js';
 export interface SnapshotRef {
   repo: SnapshotRepository;
   commit: string;
-  /** path -> blob oid of every file in the snapshot. */
+  /** path -> blob oid of every file in the snapshot (without part files when `partsListed` is false). */
   files: Map<string, string>;
+  /**
+   * False when opened with `{ parts: false }`: `files` then holds no part files, and a
+   * collection's parts are known only by their tree (partsTreeOf), which keeps memory flat
+   * in database size for an operation that does not read them (commit).
+   */
+  partsListed: boolean;
 }
 
-/** Opens a snapshot by any ref git accepts (hash, short hash, tag, branch, HEAD~2). */
-export async function openSnapshot(repo: SnapshotRepository, ref: string): Promise<SnapshotRef> {
+/**
+ * Opens a snapshot by any ref git accepts (hash, short hash, tag, branch, HEAD~2). With
+ * `parts: false`, part files are not listed (see SnapshotRef.partsListed).
+ */
+export async function openSnapshot(repo: SnapshotRepository, ref: string, opts: { parts?: boolean } = {}): Promise<SnapshotRef> {
   const commit = await repo.resolveCommit(ref);
-  const files = await repo.listFiles(commit);
-  return { repo, commit, files };
+  const partsListed = opts.parts !== false;
+  const files = await repo.listFiles(commit, '', partsListed ? undefined : isPartsDir);
+  return { repo, commit, files, partsListed };
+}
+
+/** `collections/<dir>/parts`: where a collection's part files are. */
+function isPartsDir(path: string): boolean {
+  return path.startsWith(`${COLLECTIONS_DIR}/`) && path.endsWith('/parts') && path.split('/').length === 3;
+}
+
+function assertPartsListed(s: SnapshotRef): void {
+  if (!s.partsListed) throw new Error(`internal: snapshot ${s.commit.slice(0, 7)} was opened without its part files.`);
+}
+
+const dirTrees = new WeakMap<SnapshotRef, Promise<Map<string, string>>>();
+
+/**
+ * The tree id of a collection's directory in a snapshot (collection.json and parts/), or null
+ * when the snapshot has no such collection. Equal ids: the same collection.json and the same parts.
+ */
+export async function collectionTreeOf(s: SnapshotRef, name: string): Promise<string | null> {
+  let trees = dirTrees.get(s);
+  if (!trees) {
+    trees = (async () => {
+      const map = new Map<string, string>();
+      const root = await s.repo.treeOid(s.commit, COLLECTIONS_DIR);
+      if (root) for (const e of await s.repo.readTree(root)) if (e.type === 'tree') map.set(`${COLLECTIONS_DIR}/${e.name}`, e.oid);
+      return map;
+    })();
+    dirTrees.set(s, trees);
+  }
+  return (await trees).get(collectionDir(name)) ?? null;
+}
+
+/**
+ * The tree id of a collection's parts/ directory in a snapshot: null when the collection has no
+ * parts (empty, a view) or is not in the snapshot. Equal ids: the same part files.
+ */
+export async function partsTreeOf(s: SnapshotRef, name: string): Promise<string | null> {
+  const dir = await collectionTreeOf(s, name);
+  if (!dir) return null;
+  const parts = (await s.repo.readTree(dir)).find((e) => e.name === 'parts' && e.type === 'tree');
+  return parts?.oid ?? null;
+}
+
+/** True when the snapshot holds the collection (its collection.json). */
+export function hasCollection(s: SnapshotRef, name: string): boolean {
+  return s.files.has(`${collectionDir(name)}/collection.json`);
 }
 
 const byCollection = new WeakMap<SnapshotRef, Map<string, { path: string; oid: string }[]>>();
@@ -40,6 +96,7 @@ const byCollection = new WeakMap<SnapshotRef, Map<string, { path: string; oid: s
  * snapshot's files are grouped by collection directory once, not scanned once per collection.
  */
 export function collectionFiles(s: SnapshotRef, name: string): { path: string; oid: string }[] {
+  assertPartsListed(s);
   let groups = byCollection.get(s);
   if (!groups) {
     groups = new Map();
@@ -126,6 +183,7 @@ export function decodeMeta(entry: CollectionEntry): { options: Document; indexes
 
 /** Blob oid and path of each part of a collection, in `_id` order. */
 export function partBlobs(s: SnapshotRef, entry: CollectionEntry): { path: string; oid: string; documents: number; sha256: string }[] {
+  assertPartsListed(s);
   const dir = collectionDir(entry.name);
   return entry.parts.map((p) => {
     const path = `${dir}/${p.file}`;

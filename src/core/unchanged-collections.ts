@@ -22,9 +22,9 @@ import { collectionHashes, type CollectionInfo } from '../mongo/reader.js';
 import { formatSource, isLocalSource } from '../mongo/uri.js';
 import { changedSince, formatClusterTime, parseClusterTime } from './change-detection.js';
 import type { DbsnapKey } from '../crypto/index.js';
-import { configDigest, fingerprint, readServerHashCache, recordableHashes, serverHashMatches } from './hash-cache.js';
+import { configDigest, partsFingerprint, readServerHashCache, recordableHashes, serverHashMatches } from './hash-cache.js';
 import { readReadPoint } from './read-point.js';
-import { collectionFiles, hasManifest, type SnapshotRef } from './snapshot.js';
+import { hasCollection, hasManifest, partsTreeOf, type SnapshotRef } from './snapshot.js';
 
 export { isLocalSource };
 
@@ -80,7 +80,7 @@ export async function unchangedCollections(opts: DetectOptions): Promise<DetectR
     if (conn.server.topology === 'standalone' && dbHashAllowed(opts)) first.serverHashes = await serverHashes(opts, plain);
     return first;
   }
-  const inSnapshot = plain.filter((name) => collectionFiles(against, name).length > 0);
+  const inSnapshot = plain.filter((name) => hasCollection(against, name));
   const configKey = configDigest(opts.config);
   const notes: string[] = [];
 
@@ -103,7 +103,10 @@ export async function unchangedCollections(opts: DetectOptions): Promise<DetectR
   const hashes = await serverHashes(opts, plain);
   if (!hashes) return read([...notes, 'the server does not answer dbHash'].join('; '));
   const cache = await readServerHashCache(opts.repoDir);
-  const unchanged = new Set(inSnapshot.filter((name) => serverHashMatches(cache, name, hashes[name], configKey, fingerprint(collectionFiles(against, name), false))));
+  const unchanged = new Set<string>();
+  for (const name of inSnapshot) {
+    if (serverHashMatches(cache, name, hashes[name], configKey, partsFingerprint(await partsTreeOf(against, name)))) unchanged.add(name);
+  }
   const why = opts.serverHashes ? '--server-hashes' : opts.config.serverHashes ? 'serverHashes in dbsnap.json' : 'the server is on this machine';
   return {
     detection: { method: 'server-hashes', detail: [...notes, `dbHash (${why}): ${unchanged.size} of ${plain.length} unchanged`].join('; '), unchanged: [...unchanged].sort() },
@@ -141,9 +144,10 @@ async function viaChangeStream(opts: DetectOptions, inSnapshot: string[], config
   const verdict = await changedSince(changeFeed(conn, { maxAwaitTimeMS: 50 }), since, until);
   if (verdict.kind === 'unknown') return { reason: verdict.reason };
   // HEAD must still hold exactly the parts that were current at `since`.
-  const unchanged = new Set(
-    inSnapshot.filter((name) => !verdict.changed.has(name) && point.collections[name] === fingerprint(collectionFiles(against!, name), false)),
-  );
+  const unchanged = new Set<string>();
+  for (const name of inSnapshot) {
+    if (!verdict.changed.has(name) && point.collections[name] === partsFingerprint(await partsTreeOf(against!, name))) unchanged.add(name);
+  }
   const s = formatClusterTime(since);
   const u = formatClusterTime(until);
   const writes = verdict.events === 0 ? 'no writes' : `${verdict.events} write${verdict.events === 1 ? '' : 's'} in ${verdict.changed.size} collection${verdict.changed.size === 1 ? '' : 's'}`;

@@ -68,7 +68,7 @@ export async function verify(opts: VerifyOptions): Promise<VerifyReport> {
     problem({ kind: 'git-object', message: `commit ${short}: its tree cannot be read: ${err.message}` });
     return finish(report);
   }
-  const snap: SnapshotRef = { repo, commit, files };
+  const snap: SnapshotRef = { repo, commit, files, partsListed: true };
   const reader = new BlobReader(repo, problem);
 
   const manifestOid = files.get(MANIFEST_FILE);

@@ -345,8 +345,8 @@ export async function diffCollection(
 
 /**
  * Diffs two snapshots given as their collections. Collections are matched by name and diffed one
- * after another (memory stays bounded by the parts of one collection). Every collection appears
- * in the result, sorted by name, unchanged ones with status `unchanged`.
+ * after another. Every collection appears in the result, sorted by name, unchanged ones with
+ * status `unchanged`.
  *
  * @example
  * const d = await diffSnapshots(fromSides, toSides, { fromLabel: 'v1', toLabel: 'HEAD' });
@@ -359,14 +359,31 @@ export async function diffSnapshots(
 ): Promise<SnapshotDiff> {
   const fromByName = new Map(from.map((c) => [c.name, c]));
   const toByName = new Map(to.map((c) => [c.name, c]));
-  const names = [...new Set([...fromByName.keys(), ...toByName.keys()])].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  const names = [...fromByName.keys(), ...toByName.keys()];
+  return diffEachCollection(names, async (name) => [fromByName.get(name) ?? null, toByName.get(name) ?? null], opts);
+}
+
+/** One collection's two sides (null where it does not exist), built when the diff comes to it. */
+export type SidesOf = (name: string) => Promise<[CollectionSide | null, CollectionSide | null]>;
+
+/**
+ * Diffs the named collections one after another, asking `sidesOf` for each pair of sides only
+ * when its turn comes and letting it go after, so memory follows one collection, not the whole
+ * snapshot. Result as diffSnapshots.
+ *
+ * @example
+ * const d = await diffEachCollection(['orders', 'users'], (name) => sidesOfBoth(name), { fromLabel: 'v1', toLabel: 'HEAD' });
+ */
+export async function diffEachCollection(names: Iterable<string>, sidesOf: SidesOf, opts: SnapshotDiffOptions): Promise<SnapshotDiff> {
+  const sorted = [...new Set(names)].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   const collections: CollectionDelta[] = [];
   const totals: SnapshotDiff['totals'] = {
     collections: { added: 0, removed: 0, changed: 0, unchanged: 0 },
     documents: { added: 0, removed: 0, changed: 0 },
   };
-  for (const name of names) {
-    const delta = await diffCollection(fromByName.get(name) ?? null, toByName.get(name) ?? null, opts);
+  for (const name of sorted) {
+    const [from, to] = await sidesOf(name);
+    const delta = await diffCollection(from, to, opts);
     collections.push(delta);
     totals.collections[delta.status]++;
     totals.documents.added += delta.counts.added;

@@ -1,6 +1,6 @@
 /** Snapshot diffs: the engine (two sides -> deltas as data) and its renderers (data -> strings). */
 export * from './types.js';
-export { diffCollection, diffSnapshots, diffIndexes, DEFAULT_LIMIT } from './engine.js';
+export { diffCollection, diffEachCollection, diffSnapshots, diffIndexes, DEFAULT_LIMIT, type SidesOf } from './engine.js';
 export { diffValues, diffDocumentFields, ARRAY_LCS_MAX } from './document-diff.js';
 export { bsonEquals } from './bson-value.js';
 export { describeValue, typeName, valueLiteral } from './describe-value.js';

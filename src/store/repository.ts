@@ -15,14 +15,14 @@ import { CorruptSnapshotError, InvalidArgumentError, RepositoryNotFoundError } f
 import { pathExists, writeFileAtomic } from './files.js';
 import { ObjectDatabase, type StoreStats } from './object-database.js';
 import { repack, type RepackProgress, type RepackResult } from './repack.js';
-import { formatCommit, hashObject, isOid, parseCommit, toBuffer, type GitIdentity, type ObjectType } from './objects.js';
+import { formatCommit, hashObject, isOid, parseCommit, toBuffer, type GitIdentity, type ObjectType, type TreeEntry } from './objects.js';
 import { GitConfig } from './git-config.js';
 import { isAncestor, mergeBase } from './object-walk.js';
 import { assertValidRef, RefStore } from './refs.js';
 import { WorkTree, type LocalChange } from './work-tree.js';
 import { createBareRepository } from './repository-init.js';
 import { writeTree, type TreeEntryInput } from './tree-write.js';
-import { listFiles, readFile, subtree } from './tree-read.js';
+import { listFiles, readFile, readTreeEntries, subtree } from './tree-read.js';
 import { resolveCommit } from './rev-parse.js';
 import { createBranch, deleteBranch, listBranches, switchBranch } from './branches.js';
 import { createTag, deleteTag, listTags, tagsByCommit, type TagInfo } from './tags.js';
@@ -338,10 +338,15 @@ export class SnapshotRepository {
   /**
    * Every file in a commit as path -> blob id (recursing into subtrees). With `prefix`, only
    * paths starting with it (a string prefix: `data/users/` or `data/users/p-`); only the
-   * subtree that can contain them is read.
+   * subtree that can contain them is read. Directories `skipDir` accepts are not entered.
    */
-  async listFiles(commitOid: string, prefix = ''): Promise<Map<string, string>> {
-    return listFiles(this, commitOid, prefix);
+  async listFiles(commitOid: string, prefix = '', skipDir?: (path: string) => boolean): Promise<Map<string, string>> {
+    return listFiles(this, commitOid, prefix, skipDir);
+  }
+
+  /** The entries of one tree object. */
+  async readTree(treeOid: string): Promise<TreeEntry[]> {
+    return readTreeEntries(this, treeOid);
   }
 
   /** A blob's bytes. */

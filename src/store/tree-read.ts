@@ -5,7 +5,7 @@
 import { parseTree, type TreeEntry } from './objects.js';
 import type { SnapshotRepository } from './repository.js';
 
-async function readTreeEntries(repo: SnapshotRepository, treeOid: string): Promise<TreeEntry[]> {
+export async function readTreeEntries(repo: SnapshotRepository, treeOid: string): Promise<TreeEntry[]> {
   return parseTree((await repo.readObject(treeOid, 'tree')).content, treeOid);
 }
 
@@ -23,9 +23,14 @@ export async function subtree(repo: SnapshotRepository, commitOid: string, dirPa
 /**
  * Every file in a commit as path -> blob id (recursing into subtrees). With `prefix`, only
  * paths starting with it (a string prefix: `data/users/` or `data/users/p-`); only the
- * subtree that can contain them is read.
+ * subtree that can contain them is read. Directories `skipDir` accepts are not entered.
  */
-export async function listFiles(repo: SnapshotRepository, commitOid: string, prefix = ''): Promise<Map<string, string>> {
+export async function listFiles(
+  repo: SnapshotRepository,
+  commitOid: string,
+  prefix = '',
+  skipDir?: (path: string) => boolean,
+): Promise<Map<string, string>> {
   const result = new Map<string, string>();
   const dir = prefix.includes('/') ? prefix.slice(0, prefix.lastIndexOf('/')) : '';
   const start = await subtree(repo, commitOid, dir);
@@ -35,7 +40,7 @@ export async function listFiles(repo: SnapshotRepository, commitOid: string, pre
       const p = base === '' ? e.name : `${base}/${e.name}`;
       if (e.type === 'tree') {
         // Descend only where the prefix can still match.
-        if (`${p}/`.startsWith(prefix) || prefix.startsWith(`${p}/`)) await walk(e.oid, p);
+        if ((`${p}/`.startsWith(prefix) || prefix.startsWith(`${p}/`)) && !skipDir?.(p)) await walk(e.oid, p);
       } else if (e.type === 'blob' && p.startsWith(prefix)) {
         result.set(p, e.oid);
       }

@@ -1,6 +1,7 @@
 /**
- * Writing a snapshot's tree: a flat list of file paths and blob ids becomes git's nested tree
- * objects, checked the way git would check them, and the root tree's id.
+ * Writing a snapshot's tree: a flat list of file paths and blob ids (or ids of trees already
+ * written, such as a collection's directory) becomes git's nested tree objects, checked the way
+ * git would check them, and the root tree's id.
  */
 import { InvalidArgumentError } from '../errors/index.js';
 import type { ObjectDatabase } from './object-database.js';
@@ -10,11 +11,13 @@ export interface TreeEntryInput {
   /** Slash-separated path inside the snapshot, e.g. `data/users/p-1a2b.json`. */
   path: string;
   oid: string;
-  mode?: '100644';
+  /** `40000`: `oid` is a tree already stored, placed at `path` as a directory. Default: a file. */
+  mode?: '100644' | '40000';
 }
 
 interface TreeNode {
-  files: Map<string, string>;
+  /** name -> [mode, oid] of files and of subtrees already stored. */
+  files: Map<string, [string, string]>;
   dirs: Map<string, TreeNode>;
 }
 
@@ -40,14 +43,14 @@ export async function writeTree(objects: ObjectDatabase, entries: TreeEntryInput
     }
     const name = parts[parts.length - 1]!;
     if (node.files.has(name) || node.dirs.has(name)) throw new InvalidArgumentError(`path "${entry.path}" appears twice in the tree.`, { path: entry.path });
-    node.files.set(name, entry.oid);
+    node.files.set(name, [entry.mode ?? '100644', entry.oid]);
   }
   return writeTreeNode(objects, root);
 }
 
 async function writeTreeNode(objects: ObjectDatabase, node: TreeNode): Promise<string> {
   const items: { mode: string; name: string; oid: string }[] = [];
-  for (const [name, oid] of node.files) items.push({ mode: '100644', name, oid });
+  for (const [name, [mode, oid]] of node.files) items.push({ mode, name, oid });
   const subtrees = await Promise.all([...node.dirs].map(async ([name, child]) => ({ mode: '40000', name, oid: await writeTreeNode(objects, child) })));
   items.push(...subtrees);
   return (await objects.write('tree', formatTree(items))).oid;

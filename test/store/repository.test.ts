@@ -215,6 +215,31 @@ describe('objects', () => {
     }
   });
 
+  it('places a tree already written as a directory: the same root tree as writing its files flat', async () => {
+    const { repo, dir, a } = await fixture();
+    const b = await repo.writeBlob('{"b":2}\n');
+    const flat = await repo.writeTree([
+      { path: 'collections/users/collection.json', oid: a },
+      { path: 'collections/users/parts/first.json', oid: b },
+      { path: 'collections/users/parts/0a1b2c3d4e5f.json', oid: a },
+      { path: 'manifest.json', oid: b },
+    ]);
+    const parts = await repo.writeTree([{ path: 'first.json', oid: b }, { path: '0a1b2c3d4e5f.json', oid: a }]);
+    const users = await repo.writeTree([{ path: 'collection.json', oid: a }, { path: 'parts', oid: parts, mode: '40000' }]);
+    expect(await repo.writeTree([{ path: 'collections/users', oid: users, mode: '40000' }, { path: 'manifest.json', oid: b }])).toBe(flat);
+    expect((await repo.readTree(users)).map((e) => [e.name, e.type, e.oid])).toEqual([
+      ['collection.json', 'blob', a],
+      ['parts', 'tree', parts],
+    ]);
+    // A directory entry and a file under it are one path twice.
+    await expect(repo.writeTree([{ path: 'x', oid: parts, mode: '40000' }, { path: 'x/y', oid: a }])).rejects.toMatchObject({ code: 'EINVALIDARG' });
+    if (NATIVE_GIT) {
+      const c = await repo.writeCommit({ tree: flat, parents: [], message: 'm', author: AUTHOR });
+      expect(nativeGit(dir, ['rev-parse', `${c}:collections/users/parts`]).trim()).toBe(parts);
+      nativeGit(dir, ['fsck', '--strict', '--no-dangling']);
+    }
+  });
+
   it('round-trips commit metadata, including multi-line messages and other time zones', async () => {
     const { repo, tree, c1 } = await fixture();
     const author = { name: 'Zoë', email: 'z@example.org', timestamp: 1712345678, timezoneOffset: 300 };

@@ -1,0 +1,113 @@
+/**
+ * Commit and diff work collection by collection through git trees: a collection whose tree is
+ * the same as in the other snapshot is neither listed nor read, so memory follows what changed,
+ * not the size of the database. Asserted by the objects each operation reads.
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { commit, diff } from '../../src/index.js';
+import { isEncryptedValue } from '../../src/crypto/index.js';
+import { diffSnapshots } from '../../src/diff/index.js';
+import { snapshotSides } from '../../src/core/sides.js';
+import { openSnapshot, partBlobs, readCollectionEntry } from '../../src/core/snapshot.js';
+import { SnapshotRepository } from '../../src/store/index.js';
+import { FIXED, useRepositoryAndDatabase } from '../support/temp-repo.js';
+import type { TestDatabase } from '../support/test-db.js';
+import { loadShop } from '../support/shop.js';
+
+let repo = '';
+let t: TestDatabase;
+useRepositoryAndDatabase('collection_trees', (r) => ({ repo, t } = r));
+
+/** Object ids under `collections/<name>/parts` at `ref`: the parts tree and every part blob. */
+async function partObjects(ref: string, name: string): Promise<Set<string>> {
+  const r = await SnapshotRepository.open(repo);
+  const commitOid = await r.resolveCommit(ref);
+  const out = new Set<string>([(await r.treeOid(commitOid, `collections/${name}/parts`))!]);
+  for (const oid of (await r.listFiles(commitOid, `collections/${name}/parts/`)).values()) out.add(oid);
+  await r.close();
+  return out;
+}
+
+/** Every object id read through SnapshotRepository while `run` runs. */
+async function objectsReadBy<T>(run: () => Promise<T>): Promise<{ result: T; read: Set<string> }> {
+  const read = new Set<string>();
+  const original = SnapshotRepository.prototype.readObject;
+  const spy = vi.spyOn(SnapshotRepository.prototype, 'readObject').mockImplementation(function (this: SnapshotRepository, oid, expected) {
+    read.add(oid);
+    return original.call(this, oid, expected);
+  });
+  try {
+    return { result: await run(), read };
+  } finally {
+    spy.mockRestore();
+  }
+}
+
+beforeAll(async () => {
+  await loadShop(t.db, { totalDocs: 3000, seed: 11 });
+  const first = await commit({ repo, uri: t.dbUri, message: 'first', useServerHashes: true, ...FIXED });
+  expect(first.committed).toBe(true);
+  await t.db.collection('users').updateOne({}, { $set: { note: 'changed by collection-trees.test' } });
+});
+afterEach(() => vi.restoreAllMocks());
+
+describe('collections compared by their trees', () => {
+  it('a commit takes an unchanged collection from HEAD by its parts tree without reading a part of it', async () => {
+    const orders = await partObjects('HEAD', 'orders');
+    expect(orders.size).toBeGreaterThan(10);
+    const { result: r, read } = await objectsReadBy(() =>
+      commit({ repo, uri: t.dbUri, message: 'second', useServerHashes: true, changes: true, ...FIXED }),
+    );
+    expect(r.committed).toBe(true);
+    expect([...read].filter((oid) => orders.has(oid))).toEqual([]);
+    const byName = Object.fromEntries(r.collections.map((c) => [c.name, c]));
+    expect(byName.orders).toMatchObject({ source: 'server-hash', changed: false });
+    expect(byName.users).toMatchObject({ source: 'read', changed: true });
+    expect(r.changes!.totals).toEqual({ collections: { added: 0, removed: 0, changed: 1, unchanged: 3 }, documents: { added: 0, removed: 0, changed: 1 } });
+    // The new tree holds HEAD~1's orders directory as it was.
+    const s = await SnapshotRepository.open(repo);
+    expect(await s.treeOid(r.commit!, 'collections/orders')).toBe(await s.treeOid(r.parent!, 'collections/orders'));
+    // The hash cache remembers each collection's parts by its parts tree.
+    const cache = JSON.parse(await readFile(join(repo, 'dbsnap', 'server-hashes.json'), 'utf8')) as Record<string, { parts: string }>;
+    for (const name of ['orders', 'users']) expect(cache[name]!.parts).toBe(await s.treeOid(r.commit!, `collections/${name}/parts`));
+    await s.close();
+  });
+
+  it('diff of two commits reads nothing of a collection whose tree is the same, and reports what a full diff reports', async () => {
+    const orders = await partObjects('HEAD', 'orders');
+    const { result: d, read } = await objectsReadBy(() => diff({ repo, from: 'HEAD~1', to: 'HEAD', limit: 5 }));
+    expect([...read].filter((oid) => orders.has(oid))).toEqual([]);
+    expect(d.totals.documents).toEqual({ added: 0, removed: 0, changed: 1 });
+    expect(d.collections.map((c) => [c.name, c.status])).toEqual([
+      ['orders', 'unchanged'],
+      ['producers', 'unchanged'],
+      ['products', 'unchanged'],
+      ['users', 'changed'],
+    ]);
+    // The same answer as diffing every part of both snapshots.
+    const s = await SnapshotRepository.open(repo);
+    const [a, b] = await Promise.all([openSnapshot(s, 'HEAD~1'), openSnapshot(s, 'HEAD')]);
+    const full = await diffSnapshots(await snapshotSides(a), await snapshotSides(b), {
+      limit: 5,
+      encryptedMarker: isEncryptedValue,
+      fromLabel: 'HEAD~1',
+      toLabel: 'HEAD',
+    });
+    expect(d).toEqual(full);
+    await s.close();
+  });
+
+  it('a snapshot opened without its part files lists none and refuses to hand out part blobs', async () => {
+    const s = await SnapshotRepository.open(repo);
+    const shallow = await openSnapshot(s, 'HEAD', { parts: false });
+    const full = await openSnapshot(s, 'HEAD');
+    expect([...shallow.files.keys()].filter((p) => p.includes('/parts/'))).toEqual([]);
+    expect([...full.files.keys()].filter((p) => !p.includes('/parts/')).sort()).toEqual([...shallow.files.keys()].sort());
+    const entry = await readCollectionEntry(shallow, 'orders');
+    expect(() => partBlobs(shallow, entry)).toThrow(/without its part files/);
+    expect(partBlobs(full, entry)).toHaveLength(entry.parts.length);
+    await s.close();
+  });
+});
