@@ -41,8 +41,11 @@ export interface EncodedCollection {
    * what a server's `dbHash` reports for a collection holding exactly these documents.
    */
   bsonMd5?: string;
-  parts: Omit<EncodedPart, 'text' | 'data'>[];
+  /** What collection.json lists of each part (held until the collection is done, so kept small). */
+  parts: EncodedPartSummary[];
 }
+
+export type EncodedPartSummary = Pick<EncodedPart, 'name' | 'documents' | 'bytes' | 'sha256'>;
 
 /** Encodes a `_id`-ordered stream of raw BSON documents, handing each finished part to `onPart`. */
 export async function encodeCollection(
@@ -53,7 +56,7 @@ export async function encodeCollection(
   const cutter = new PartCutter({ partBits: opts.partBits, maxPartBytes: opts.maxPartBytes });
   const whole = createSha256();
   const bson = opts.transform ? null : createMd5();
-  const parts: Omit<EncodedPart, 'text' | 'data'>[] = [];
+  const parts: EncodedPartSummary[] = [];
   let documents = 0;
   const writeOpts = { sortKeys: opts.sortKeys };
 
@@ -71,8 +74,7 @@ export async function encodeCollection(
       sha256: sha256Hex(buf),
       firstId: cut.firstId,
     };
-    const { text: _t, data: _d, ...summary } = part;
-    parts.push(summary);
+    parts.push({ name: part.name, documents: part.documents, bytes: part.bytes, sha256: part.sha256 });
     await onPart(part);
   };
 

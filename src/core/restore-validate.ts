@@ -12,7 +12,7 @@ import { CollectionNotFoundError, CorruptSnapshotError, FormatError, Interrupted
 import { protectedHostsIn, redactUri } from '../mongo/uri.js';
 import type { RestoreOptions } from './restore-report.js';
 import { checkCollectionEntry, checkManifestTotals, checkParts, type CheckedPart, type IntegrityEvent, type PartCheckOptions } from './snapshot-integrity.js';
-import { decodeMeta, readCollectionEntry, type SnapshotRef } from './snapshot.js';
+import { decodeMeta, filesBesideManifest, readCollectionEntry, type SnapshotRef } from './snapshot.js';
 
 export interface SelectedCollection {
   entry: CollectionEntry;
@@ -35,7 +35,7 @@ export function checkProtected(opts: RestoreOptions, config: RepositoryConfig): 
 /** The collections to restore (all, or those named), each entry checked against the manifest, the manifest against the tree. */
 export async function selectCollections(snap: SnapshotRef, manifest: Manifest, only: string[] | undefined): Promise<SelectedCollection[]> {
   // A manifest that disagrees with itself or with the tree is a hand-edited snapshot, whatever is selected.
-  const [stray] = checkManifestTotals(manifest, snap.files.keys());
+  const [stray] = checkManifestTotals(manifest, await filesBesideManifest(snap, Object.keys(manifest.collections)));
   if (stray) throw corrupt(snap, { problem: stray });
   const all = Object.keys(manifest.collections).sort();
   for (const name of only ?? []) {

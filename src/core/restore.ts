@@ -47,7 +47,8 @@ export async function restore(opts: RestoreOptions): Promise<RestoreResult> {
   checkCollectionNames(opts.collections, 'restore');
   const repo = await SnapshotRepository.open(opts.repo);
   const { config: headConfig } = await readHeadConfig(repo);
-  const snap = await openSnapshot(repo, opts.ref);
+  // Part files are listed one collection at a time, as each is validated and loaded (withParts).
+  const snap = await openSnapshot(repo, opts.ref, { parts: false });
   const manifest = await readManifest(snap);
   const config = await readConfigAt(snap);
 

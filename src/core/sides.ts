@@ -19,7 +19,7 @@ import { SnapshotRepository } from '../store/index.js';
 import { unchangedCollections, type ChangeDetection } from './unchanged-collections.js';
 import type { ProgressCallback } from './progress.js';
 import { buildDocumentTransform } from './sensitive.js';
-import { collectionTreeOf, decodeMeta, hasManifest, loadPart, partBlobs, readCollectionEntry, readManifest, type SnapshotRef } from './snapshot.js';
+import { collectionTreeOf, withParts, decodeMeta, hasManifest, loadPart, partBlobs, readCollectionEntry, readManifest, type SnapshotRef } from './snapshot.js';
 
 function asEntry(doc: Document): DocumentEntry {
   return { id: documentId(doc), doc: () => doc };
@@ -82,9 +82,7 @@ export async function snapshotPairSides(
   );
   const sideIn = async (s: SnapshotRef | null, m: Manifest | null, name: string): Promise<CollectionSide | null> => {
     if (!s || !m?.collections[name]) return null;
-    // The collection's own files only: a snapshot ref narrowed to its directory.
-    const files = await s.repo.listFiles(s.commit, `${collectionDir(name)}/`);
-    const one: SnapshotRef = { repo: s.repo, commit: s.commit, files, partsListed: true };
+    const one = await withParts(s, name);
     return snapshotSide(one, await readCollectionEntry(one, name));
   };
   const sidesOf: SidesOf = async (name) => {

@@ -15,7 +15,7 @@ import { collectionDir, COLLECTIONS_DIR, MANIFEST_FILE, type CollectionEntry, ty
 import { createSha256, sha256Hex } from '../crypto/hash.js';
 import { CorruptSnapshotError, DbsnapError } from '../errors/index.js';
 import { SnapshotRepository } from '../store/index.js';
-import { decodeMeta, type SnapshotRef } from './snapshot.js';
+import { decodeMeta, withParts, type SnapshotRef } from './snapshot.js';
 
 export type ProblemKind =
   /** A git object is missing, damaged, or does not hash to its id. */
@@ -197,11 +197,13 @@ export async function* checkParts(snap: SnapshotRef, entry: CollectionEntry, opt
   const dir = collectionDir(name);
   const entryPath = `${dir}/collection.json`;
   const parse = opts.parse !== false;
+  // This collection's part files (listed now if `snap` was opened without them).
+  const { files } = await withParts(snap, name);
   const read = (i: number) => {
     const part = entry.parts[i];
     if (!part) return null;
     const file = `${dir}/${part.file}`;
-    const oid = snap.files.get(file);
+    const oid = files.get(file);
     if (!oid) return Promise.resolve({ file, missing: true as const });
     const p = readBlobChecked(snap.repo, file, oid, { collection: name, rehash: opts.gitObjects }).then((r) => ({ file, missing: false as const, ...r }));
     p.catch(() => {}); // a failure surfaces where it is awaited

@@ -23,14 +23,17 @@ import { SnapshotRepository } from '../store/index.js';
 export interface SnapshotRef {
   repo: SnapshotRepository;
   commit: string;
-  /** path -> blob oid of every file in the snapshot (without part files when `partsListed` is false). */
+  /** path -> blob oid of every file in the snapshot (part files: see `partsListed`). */
   files: Map<string, string>;
   /**
    * False when opened with `{ parts: false }`: `files` then holds no part files, and a
    * collection's parts are known only by their tree (partsTreeOf), which keeps memory flat
-   * in database size for an operation that does not read them (commit).
+   * in database size for an operation that does not read them all at once. withParts() lists
+   * one collection's when it is its turn.
    */
   partsListed: boolean;
+  /** Set by withParts(): `files` lists the part files of this collection only. */
+  partsOnlyOf?: string;
 }
 
 /**
@@ -49,17 +52,33 @@ function isPartsDir(path: string): boolean {
   return path.startsWith(`${COLLECTIONS_DIR}/`) && path.endsWith('/parts') && path.split('/').length === 3;
 }
 
-function assertPartsListed(s: SnapshotRef): void {
-  if (!s.partsListed) throw new Error(`internal: snapshot ${s.commit.slice(0, 7)} was opened without its part files.`);
+function assertPartsListed(s: SnapshotRef, name: string): void {
+  if (!s.partsListed || (s.partsOnlyOf !== undefined && s.partsOnlyOf !== name)) {
+    throw new Error(`internal: snapshot ${s.commit.slice(0, 7)} was opened without the part files of ${name}; use withParts().`);
+  }
+}
+
+/**
+ * The snapshot with collection `name`'s part files listed: `s` itself when they are, else a
+ * copy of `s` (opened with `{ parts: false }`) listing that collection's parts only, so a
+ * caller going collection by collection holds one collection's part list at a time.
+ * @throws CorruptSnapshotError when the collection's parts tree cannot be read.
+ */
+export async function withParts(s: SnapshotRef, name: string): Promise<SnapshotRef> {
+  if (s.partsListed && (s.partsOnlyOf === undefined || s.partsOnlyOf === name)) return s;
+  const files = new Map(s.files);
+  if (s.partsOnlyOf !== undefined) {
+    const other = `${collectionDir(s.partsOnlyOf)}/parts/`;
+    for (const p of s.files.keys()) if (p.startsWith(other)) files.delete(p);
+  }
+  for (const [p, oid] of await s.repo.listFiles(s.commit, `${collectionDir(name)}/parts/`)) files.set(p, oid);
+  return { repo: s.repo, commit: s.commit, files, partsListed: true, partsOnlyOf: name };
 }
 
 const dirTrees = new WeakMap<SnapshotRef, Promise<Map<string, string>>>();
 
-/**
- * The tree id of a collection's directory in a snapshot (collection.json and parts/), or null
- * when the snapshot has no such collection. Equal ids: the same collection.json and the same parts.
- */
-export async function collectionTreeOf(s: SnapshotRef, name: string): Promise<string | null> {
+/** Every directory under `collections/` in a snapshot (`collections/<dir>` -> tree id), read once per ref. */
+export function collectionTrees(s: SnapshotRef): Promise<Map<string, string>> {
   let trees = dirTrees.get(s);
   if (!trees) {
     trees = (async () => {
@@ -70,7 +89,15 @@ export async function collectionTreeOf(s: SnapshotRef, name: string): Promise<st
     })();
     dirTrees.set(s, trees);
   }
-  return (await trees).get(collectionDir(name)) ?? null;
+  return trees;
+}
+
+/**
+ * The tree id of a collection's directory in a snapshot (collection.json and parts/), or null
+ * when the snapshot has no such collection. Equal ids: the same collection.json and the same parts.
+ */
+export async function collectionTreeOf(s: SnapshotRef, name: string): Promise<string | null> {
+  return (await collectionTrees(s)).get(collectionDir(name)) ?? null;
 }
 
 /**
@@ -84,32 +111,23 @@ export async function partsTreeOf(s: SnapshotRef, name: string): Promise<string 
   return parts?.oid ?? null;
 }
 
+/**
+ * The paths checkManifestTotals looks through for files of collections the manifest does not
+ * list: the snapshot's files, and every file of a `collections/` directory not in `names`
+ * (listed in full even when `s` was opened without part files: strays are rare and small).
+ */
+export async function filesBesideManifest(s: SnapshotRef, names: string[]): Promise<Set<string>> {
+  const dirs = new Set(names.map(collectionDir));
+  const out = new Set(s.files.keys());
+  for (const [dir] of await collectionTrees(s)) {
+    if (!dirs.has(dir)) for (const p of (await s.repo.listFiles(s.commit, `${dir}/`)).keys()) out.add(p);
+  }
+  return out;
+}
+
 /** True when the snapshot holds the collection (its collection.json). */
 export function hasCollection(s: SnapshotRef, name: string): boolean {
   return s.files.has(`${collectionDir(name)}/collection.json`);
-}
-
-const byCollection = new WeakMap<SnapshotRef, Map<string, { path: string; oid: string }[]>>();
-
-/**
- * The files of one collection in a snapshot (collection.json and parts), as tree entries. The
- * snapshot's files are grouped by collection directory once, not scanned once per collection.
- */
-export function collectionFiles(s: SnapshotRef, name: string): { path: string; oid: string }[] {
-  assertPartsListed(s);
-  let groups = byCollection.get(s);
-  if (!groups) {
-    groups = new Map();
-    for (const [path, oid] of s.files) {
-      const m = /^(collections\/[^/]+)\//.exec(path);
-      if (!m) continue;
-      let list = groups.get(m[1]!);
-      if (!list) groups.set(m[1]!, (list = []));
-      list.push({ path, oid });
-    }
-    byCollection.set(s, groups);
-  }
-  return groups.get(collectionDir(name)) ?? [];
 }
 
 export function hasManifest(s: SnapshotRef): boolean {
@@ -183,7 +201,7 @@ export function decodeMeta(entry: CollectionEntry): { options: Document; indexes
 
 /** Blob oid and path of each part of a collection, in `_id` order. */
 export function partBlobs(s: SnapshotRef, entry: CollectionEntry): { path: string; oid: string; documents: number; sha256: string }[] {
-  assertPartsListed(s);
+  assertPartsListed(s, entry.name);
   const dir = collectionDir(entry.name);
   return entry.parts.map((p) => {
     const path = `${dir}/${p.file}`;

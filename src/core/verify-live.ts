@@ -8,7 +8,7 @@ import { assertDatabaseExists, connect, type Connection } from '../mongo/connect
 import { listCollections, type CollectionInfo } from '../mongo/reader.js';
 import { buildDocumentTransform } from './sensitive.js';
 import { liveSide, snapshotSide } from './sides.js';
-import type { SnapshotRef } from './snapshot.js';
+import { withParts, type SnapshotRef } from './snapshot.js';
 import type { VerifyOptions, VerifyReport } from './verify-report.js';
 
 /** Adds a `live` verdict to every row of the report (and rows for collections only in the database). */
@@ -53,8 +53,9 @@ export async function compareLive(
         row.live = 'skipped';
         continue;
       }
-      const from = snapshotSide(snap, entry);
-      const to = await liveSide(conn, info, { config, transform: transformFor(name), against: snap, signal: opts.signal });
+      const one = await withParts(snap, name);
+      const from = snapshotSide(one, entry);
+      const to = await liveSide(conn, info, { config, transform: transformFor(name), against: one, signal: opts.signal });
       const delta = await diffCollection(from, to, { limit: 0 });
       row.counts = delta.counts;
       row.indexes = {

@@ -6,11 +6,11 @@ import type { Document } from 'bson';
 import type { CollectionEntry, Relation } from '../canonical/format.js';
 import { findDanglingReferences, parseRelationEnd } from './references.js';
 import { snapshotSide } from './sides.js';
-import type { SnapshotRef } from './snapshot.js';
+import { withParts, type SnapshotRef } from './snapshot.js';
 import type { VerifyOptions, VerifyRelation } from './verify-report.js';
 
 async function* snapshotDocuments(snap: SnapshotRef, entry: CollectionEntry): AsyncGenerator<Document> {
-  for (const p of snapshotSide(snap, entry).parts) yield* await p.load();
+  for (const p of snapshotSide(await withParts(snap, entry.name), entry).parts) yield* await p.load();
 }
 
 export async function checkRelations(

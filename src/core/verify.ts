@@ -22,7 +22,7 @@ import { SnapshotRepository } from '../store/index.js';
 import { parseRelationEnd } from './references.js';
 import { permissionWarnings } from './repository-permissions.js';
 import { checkCollectionEntry, checkManifestTotals, checkParts, readBlobChecked, type Problem } from './snapshot-integrity.js';
-import type { SnapshotRef } from './snapshot.js';
+import { filesBesideManifest, openSnapshot, withParts, type SnapshotRef } from './snapshot.js';
 import { compareLive } from './verify-live.js';
 import type { VerifyOptions, VerifyReport } from './verify-report.js';
 import { checkRelations } from './verify-relations.js';
@@ -60,15 +60,16 @@ export async function verify(opts: VerifyOptions): Promise<VerifyReport> {
   const problem = (p: Problem) => report.problems.push(p);
   if (opts.checkPermissions !== false) report.warnings.push(...(await permissionWarnings(repo.dir)));
 
-  let files: Map<string, string>;
+  // Part files are listed one collection at a time (withParts), so memory follows one collection.
+  let snap: SnapshotRef;
   try {
-    files = await repo.listFiles(commit);
+    snap = await openSnapshot(repo, commit, { parts: false });
   } catch (err) {
     if (!(err instanceof CorruptSnapshotError)) throw err;
     problem({ kind: 'git-object', message: `commit ${short}: its tree cannot be read: ${err.message}` });
     return finish(report);
   }
-  const snap: SnapshotRef = { repo, commit, files, partsListed: true };
+  const { files } = snap;
   const reader = new BlobReader(repo, problem);
 
   const manifestOid = files.get(MANIFEST_FILE);
@@ -85,16 +86,18 @@ export async function verify(opts: VerifyOptions): Promise<VerifyReport> {
   }
   if (!manifestValue) return finish(report);
 
+  // Entries (with their part lists) are kept only for the checks that need them after the loop.
+  const keepEntries = Boolean(opts.uri) || config.relations.length > 0;
   const entries = new Map<string, CollectionEntry>();
   const corrupt = new Set<string>();
-  const listed = new Set<string>();
+  const unlisted: Problem[] = [];
   let documents = 0;
   const names = Object.keys(manifestValue.collections).sort();
   for (const name of names) {
     opts.signal?.throwIfAborted();
     const before = report.problems.length;
-    const entry = await checkCollection(snap, reader, manifestValue, name, config, listed, problem, opts);
-    if (entry) entries.set(name, entry);
+    const entry = await checkCollectionFiles(snap, reader, manifestValue, name, config, problem, unlisted, opts);
+    if (entry && keepEntries) entries.set(name, entry);
     if (!entry || report.problems.length > before) corrupt.add(name);
     const m = manifestValue.collections[name]!;
     documents += m.documents;
@@ -107,16 +110,13 @@ export async function verify(opts: VerifyOptions): Promise<VerifyReport> {
     });
   }
   report.documents = documents;
-  // The manifest's own total, and files of collections it does not list (the same check restore stops at).
-  const manifestProblems = checkManifestTotals(manifestValue, files.keys());
-  manifestProblems.forEach(problem);
-  const stray = new Set(manifestProblems.map((p) => p.file));
-  for (const p of [...files.keys()].filter((p) => p.startsWith(`${COLLECTIONS_DIR}/`) && !listed.has(p) && !stray.has(p)).sort()) {
-    const dir = p.split('/').slice(0, 2).join('/');
-    const owner = names.find((n) => collectionDir(n) === dir)!;
-    problem({ kind: 'unlisted-file', file: p, collection: owner, message: `${p} is in the tree but not listed in ${dir}/collection.json.` });
-    corrupt.add(owner);
-    report.collections.find((c) => c.name === owner)!.snapshot = 'corrupt';
+  // The manifest's own total, and files of collections it does not list (the same check restore
+  // stops at): the directories it does not list are listed in full, they are strays.
+  checkManifestTotals(manifestValue, await filesBesideManifest(snap, names)).forEach(problem);
+  for (const p of unlisted.sort((a, b) => (a.file! < b.file! ? -1 : a.file! > b.file! ? 1 : 0))) {
+    problem(p);
+    corrupt.add(p.collection!);
+    report.collections.find((c) => c.name === p.collection)!.snapshot = 'corrupt';
   }
 
   if (opts.uri) await compareLive(report, snap, entries, corrupt, config, opts);
@@ -175,6 +175,39 @@ async function readConfig(reader: BlobReader, files: Map<string, string>, short:
   const oid = files.get(CONFIG_FILE);
   if (!oid) return defaultConfig();
   return (await reader.json(CONFIG_FILE, oid, (v) => parseConfig(v, `${CONFIG_FILE} at ${short}`))) ?? defaultConfig();
+}
+
+/**
+ * Checks one collection with its part files listed (withParts): entry and parts, and files in its
+ * directory that collection.json does not list (added to `unlisted`, reported after the loop).
+ */
+async function checkCollectionFiles(
+  shallow: SnapshotRef,
+  reader: BlobReader,
+  manifest: Manifest,
+  name: string,
+  config: RepositoryConfig,
+  problem: (p: Problem) => void,
+  unlisted: Problem[],
+  opts: VerifyOptions,
+): Promise<CollectionEntry | null> {
+  let snap: SnapshotRef;
+  try {
+    snap = await withParts(shallow, name);
+  } catch (err) {
+    if (!(err instanceof CorruptSnapshotError)) throw err;
+    problem({ kind: 'git-object', collection: name, message: `${collectionDir(name)}/parts: its tree cannot be read: ${err.message}` });
+    return null;
+  }
+  const listed = new Set<string>();
+  const entry = await checkCollection(snap, reader, manifest, name, config, listed, problem, opts);
+  const dir = collectionDir(name);
+  for (const p of snap.files.keys()) {
+    if (p.startsWith(`${dir}/`) && !listed.has(p)) {
+      unlisted.push({ kind: 'unlisted-file', file: p, collection: name, message: `${p} is in the tree but not listed in ${dir}/collection.json.` });
+    }
+  }
+  return entry;
 }
 
 /** Checks one collection's entry and parts with the integrity checker; returns the entry when it could be read. */

@@ -89,6 +89,14 @@ describe('restore refuses a manifest that does not add up', () => {
     });
     await expectRefused(ghost, `${ghost} is in the tree but its collection is not listed in ${MANIFEST_FILE}.`);
   });
+
+  it('a directory of part files alone that the manifest does not list: ECORRUPT naming the file, target untouched', async () => {
+    const ghost = `${collectionDir('ghost')}/parts/first.json`;
+    await editHead(async (files, r) => {
+      files.set(ghost, await r.writeBlob('[]\n'));
+    });
+    await expectRefused(ghost, `${ghost} is in the tree but its collection is not listed in ${MANIFEST_FILE}.`);
+  });
 });
 
 describe('a hand-made part with a duplicated field name', () => {

@@ -10,7 +10,7 @@ import { commit, diff } from '../../src/index.js';
 import { isEncryptedValue } from '../../src/crypto/index.js';
 import { diffSnapshots } from '../../src/diff/index.js';
 import { snapshotSides } from '../../src/core/sides.js';
-import { openSnapshot, partBlobs, readCollectionEntry } from '../../src/core/snapshot.js';
+import { openSnapshot, partBlobs, readCollectionEntry, withParts } from '../../src/core/snapshot.js';
 import { SnapshotRepository } from '../../src/store/index.js';
 import { FIXED, useRepositoryAndDatabase } from '../support/temp-repo.js';
 import type { TestDatabase } from '../support/test-db.js';
@@ -106,8 +106,15 @@ describe('collections compared by their trees', () => {
     expect([...shallow.files.keys()].filter((p) => p.includes('/parts/'))).toEqual([]);
     expect([...full.files.keys()].filter((p) => !p.includes('/parts/')).sort()).toEqual([...shallow.files.keys()].sort());
     const entry = await readCollectionEntry(shallow, 'orders');
-    expect(() => partBlobs(shallow, entry)).toThrow(/without its part files/);
+    expect(() => partBlobs(shallow, entry)).toThrow(/without the part files of orders/);
     expect(partBlobs(full, entry)).toHaveLength(entry.parts.length);
+    // withParts lists one collection's part files, exactly those of the full listing.
+    const orders = await withParts(shallow, 'orders');
+    expect(partBlobs(orders, entry)).toEqual(partBlobs(full, entry));
+    expect([...orders.files.keys()].filter((p) => p.includes('/parts/')).every((p) => p.startsWith('collections/orders/parts/'))).toBe(true);
+    const users = await readCollectionEntry(shallow, 'users');
+    expect(() => partBlobs(orders, users)).toThrow(/without the part files of users/);
+    expect(partBlobs(await withParts(orders, 'users'), users)).toEqual(partBlobs(full, users));
     await s.close();
   });
 });

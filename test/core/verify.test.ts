@@ -131,12 +131,34 @@ describe('verify: the snapshot', () => {
       files.delete(missing);
       files.set('collections/products/parts/extra.json', other);
       files.set('collections/ghost/collection.json', other);
+      // A directory of parts alone, without collection.json.
+      files.set('collections/ghost2/parts/x.json', other);
     });
     const r = await verify({ repo });
     expect(r.problems.filter((p) => p.kind === 'missing-file').map((p) => p.file)).toEqual([missing]);
     expect(r.problems.filter((p) => p.kind === 'unlisted-file').map((p) => [p.file, p.collection])).toEqual([
       ['collections/ghost/collection.json', undefined],
+      ['collections/ghost2/parts/x.json', undefined],
       ['collections/products/parts/extra.json', 'products'],
+    ]);
+  });
+
+  it('a parts tree that cannot be read is a problem of its collection; the other collections are still checked', async () => {
+    const c = await commit({ repo, uri: shop.dbUri, ...FIXED });
+    const r0 = await SnapshotRepository.open(repo);
+    const tree = (await r0.treeOid(c.commit!, 'collections/users/parts'))!;
+    await r0.close();
+    await chmod(objectPath(tree), 0o600);
+    await writeFile(objectPath(tree), deflateSync(Buffer.from('tree 5\0junk!')));
+    const r = await verify({ repo });
+    expect(r.ok).toBe(false);
+    expect(r.problems.map((p) => [p.kind, p.collection])).toEqual([['git-object', 'users']]);
+    expect(r.problems[0]!.message).toContain('collections/users/parts');
+    expect(r.collections.map((x) => [x.name, x.snapshot])).toEqual([
+      ['orders', 'ok'],
+      ['producers', 'ok'],
+      ['products', 'ok'],
+      ['users', 'corrupt'],
     ]);
   });
 });

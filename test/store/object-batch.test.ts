@@ -165,3 +165,24 @@ async function treeIds(repo: SnapshotRepository, root: string): Promise<string[]
   }
   return out;
 }
+
+describe('PackEntryTable', () => {
+  it('finds every entry by id through growth, knows absent ids, and hands packIndex the ids in pack order', async () => {
+    const { createHash } = await import('node:crypto');
+    const { PackEntryTable } = await import('../../src/store/object-batch.js');
+    const table = new PackEntryTable();
+    const ids = Array.from({ length: 5000 }, (_, i) => createHash('sha1').update(`object ${i}`).digest('hex'));
+    // Offsets past 4 GiB and CRCs past 2^31 survive.
+    ids.forEach((id, i) => table.add(id, 12 + i * 5_000_000, 100 + i, 0xfffffff0 - i));
+    expect(table.count).toBe(5000);
+    ids.forEach((id, i) => {
+      const at = table.find(id);
+      expect(at).toBe(i);
+      expect([table.offset(at), table.length(at)]).toEqual([12 + i * 5_000_000, 100 + i]);
+    });
+    for (let i = 0; i < 200; i++) expect(table.find(createHash('sha1').update(`absent ${i}`).digest('hex'))).toBe(-1);
+    const entries = table.indexEntries();
+    expect(entries.map((e) => e.id.toString('hex'))).toEqual(ids);
+    expect(entries[4999]).toMatchObject({ offset: 12 + 4999 * 5_000_000, crc: 0xfffffff0 - 4999 });
+  });
+});
