@@ -179,3 +179,34 @@ export const PREVIOUS_GITATTRIBUTES = [
 export function metadataText(value: unknown): string {
   return JSON.stringify(value, null, 2) + '\n';
 }
+
+/**
+ * collection.json's bytes: `metadataText(entry)` byte for byte, but written part by part into
+ * one buffer. A collection of millions of documents lists ~100,000 parts: neither a string of
+ * the whole file nor one object per part beyond `entry.parts` is built.
+ */
+export function collectionEntryBytes(entry: CollectionEntry): Buffer {
+  const { parts, ...rest } = entry;
+  // `parts` last, as dbsnap writes it; anything else is written the plain way.
+  if (Object.keys(entry).at(-1) !== 'parts' || parts.length === 0) return Buffer.from(metadataText(entry), 'utf8');
+  const head = metadataText({ ...rest, parts: [] });
+  const emptyParts = '  "parts": []\n}\n';
+  let out = Buffer.allocUnsafe(head.length + parts.length * 200);
+  let at = 0;
+  const put = (text: string) => {
+    const need = Buffer.byteLength(text, 'utf8');
+    if (at + need > out.length) {
+      const bigger = Buffer.allocUnsafe(Math.max(out.length * 2, at + need));
+      out.copy(bigger, 0, 0, at);
+      out = bigger;
+    }
+    at += out.write(text, at, 'utf8');
+  };
+  put(head.slice(0, head.length - emptyParts.length));
+  put('  "parts": [\n');
+  parts.forEach((part, i) => {
+    put(`    ${JSON.stringify(part, null, 2).replace(/\n/g, '\n    ')}${i === parts.length - 1 ? '\n' : ',\n'}`);
+  });
+  put('  ]\n}\n');
+  return out.subarray(0, at);
+}

@@ -9,6 +9,7 @@ import { encodeCollection, type EncodedCollection, type EncodeOptions } from '..
 import {
   ATTRIBUTES_FILE,
   collectionDir,
+  collectionEntryBytes,
   COLLECTIONS_DIR,
   CONFIG_FILE,
   FORMAT_VERSION,
@@ -55,11 +56,11 @@ export async function writeCollectionParts(
   docs: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
   opts: EncodeOptions,
 ): Promise<{ encoded: EncodedCollection; partsTree: string | null }> {
-  const files: TreeEntryInput[] = [];
+  const files: { name: string; oid: string }[] = [];
   const encoded = await encodeCollection(docs, opts, async (part) => {
-    files.push({ path: part.name, oid: await repo.writeBlob(part.data) });
+    files.push({ name: part.name, oid: await repo.writeBlob(part.data) });
   });
-  return { encoded, partsTree: files.length ? await repo.writeTree(files) : null };
+  return { encoded, partsTree: files.length ? await repo.writeFileTree(files) : null };
 }
 
 /** The collection.json entry for a spec and its encoded documents. */
@@ -87,7 +88,7 @@ export function partEntriesOf(encoded: EncodedCollection): CollectionEntry['part
 
 /** Writes a collection's directory: collection.json from `entry`, beside the parts tree written before. */
 export async function writeCollectionDir(repo: SnapshotRepository, entry: CollectionEntry, partsTree: string | null): Promise<WrittenCollection> {
-  const files: TreeEntryInput[] = [{ path: 'collection.json', oid: await repo.writeBlob(metadataText(entry)) }];
+  const files: TreeEntryInput[] = [{ path: 'collection.json', oid: await repo.writeBlob(collectionEntryBytes(entry)) }];
   if (partsTree) files.push({ path: 'parts', oid: partsTree, mode: '40000' });
   return {
     name: entry.name,

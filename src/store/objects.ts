@@ -104,15 +104,35 @@ export function compareTreeEntryNames(a: { name: Buffer; isTree: boolean }, b: {
   return ca - cb;
 }
 
-/** Serialises one tree level; entries may come in any order. */
+/**
+ * Serialises one tree level; entries may come in any order. Written into one buffer: a parts
+ * tree has tens of thousands of entries, and four small Buffers each cost more than the tree.
+ */
 export function formatTree(entries: { mode: string; name: string; oid: string }[]): Buffer {
-  const prepared = entries.map((e) => ({ ...e, nameBytes: Buffer.from(e.name, 'utf8'), isTree: e.mode === '40000' }));
-  prepared.sort((a, b) => compareTreeEntryNames({ name: a.nameBytes, isTree: a.isTree }, { name: b.nameBytes, isTree: b.isTree }));
-  const parts: Buffer[] = [];
-  for (const e of prepared) {
-    parts.push(Buffer.from(`${e.mode} `, 'latin1'), e.nameBytes, Buffer.from([0]), Buffer.from(e.oid, 'hex'));
+  let sorted: { mode: string; name: string; oid: string }[];
+  if (entries.every((e) => /^[\x00-\x7f]*$/.test(e.name))) {
+    // ASCII: code-unit order is byte order; a tree sorts as if its name ended in "/" (git's rule).
+    const keyed = entries.map((e) => ({ key: e.mode === '40000' ? `${e.name}/` : e.name, e }));
+    keyed.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    sorted = keyed.map((k) => k.e);
+  } else {
+    const prepared = entries.map((e) => ({ e, nameBytes: Buffer.from(e.name, 'utf8'), isTree: e.mode === '40000' }));
+    prepared.sort((a, b) => compareTreeEntryNames({ name: a.nameBytes, isTree: a.isTree }, { name: b.nameBytes, isTree: b.isTree }));
+    sorted = prepared.map((p) => p.e);
   }
-  return Buffer.concat(parts);
+  let size = 0;
+  for (const e of sorted) size += e.mode.length + 1 + Buffer.byteLength(e.name, 'utf8') + 1 + 20;
+  const out = Buffer.alloc(size);
+  let at = 0;
+  for (const e of sorted) {
+    at += out.write(`${e.mode} `, at, 'latin1');
+    at += out.write(e.name, at, 'utf8');
+    out[at++] = 0;
+    const written = out.write(e.oid, at, 20, 'hex');
+    if (written !== 20) throw new InvalidArgumentError(`tree entry ${e.name}: "${e.oid}" is not a full object id.`, { name: e.name });
+    at += written;
+  }
+  return out;
 }
 
 export function parseTree(content: Buffer, oid: string): TreeEntry[] {

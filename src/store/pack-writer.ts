@@ -72,48 +72,122 @@ export async function* writePack(source: ObjectReader, objects: ObjectToSend[], 
   yield hash.digest();
 }
 
-/** One object of a pack as its index records it. */
-export interface PackIndexEntry {
-  id: Buffer;
-  offset: number;
-  crc: number;
-}
+/**
+ * The entries of a pack being written, in pack order: 20-byte ids in one buffer, start, length
+ * and CRC-32 in typed arrays, and an open-addressing table over the ids' first four bytes (SHA-1
+ * output: uniform) to find an entry by id. About 45 bytes per object, where id strings in a Set,
+ * a Map and four arrays cost ~200 (a 5M-document commit adds ~160,000 objects); no Buffer per
+ * object either, which would pin an 8 KB pool slab each (measured: +56 MB at 1M documents).
+ */
+export class PackEntryTable {
+  /** Entries added so far. */
+  count = 0;
+  private ids = Buffer.allocUnsafeSlow(20 * 1024);
+  private offsets = new Float64Array(1024);
+  private lengths = new Float64Array(1024);
+  private crcs = new Uint32Array(1024);
+  /** Entry number + 1 per slot, 0 = empty; at most half full. */
+  private slots = new Uint32Array(2048);
+  private readonly probe = Buffer.alloc(20);
 
-/** The version-2 `.idx` of a pack holding `entries`, whose trailer is `checksum`. */
-export function packIndex(entries: PackIndexEntry[], checksum: Buffer): Buffer {
-  const sorted = [...entries].sort((a, b) => Buffer.compare(a.id, b.id));
-  const n = sorted.length;
-  const big = sorted.filter((e) => e.offset >= 0x80000000);
-  const idx = Buffer.alloc(8 + 1024 + n * 28 + big.length * 8 + 40);
-  idx.writeUInt32BE(IDX_MAGIC, 0);
-  idx.writeUInt32BE(2, 4);
-  const fanout = new Uint32Array(256);
-  for (const e of sorted) fanout[e.id[0]!]!++;
-  let running = 0;
-  for (let i = 0; i < 256; i++) {
-    running += fanout[i]!;
-    idx.writeUInt32BE(running, 8 + i * 4);
-  }
-  const idsAt = 8 + 1024;
-  const crcAt = idsAt + n * 20;
-  const offAt = crcAt + n * 4;
-  const bigAt = offAt + n * 4;
-  let bigIndex = 0;
-  sorted.forEach((e, i) => {
-    e.id.copy(idx, idsAt + i * 20);
-    idx.writeUInt32BE(e.crc >>> 0, crcAt + i * 4);
-    if (e.offset >= 0x80000000) {
-      idx.writeUInt32BE((0x80000000 | bigIndex) >>> 0, offAt + i * 4);
-      idx.writeBigUInt64BE(BigInt(e.offset), bigAt + bigIndex * 8);
-      bigIndex++;
-    } else {
-      idx.writeUInt32BE(e.offset, offAt + i * 4);
+  /** The entry number of `oid` (40 hex digits), or -1. */
+  find(oid: string): number {
+    this.probe.write(oid, 0, 20, 'hex');
+    const mask = this.slots.length - 1;
+    for (let s = this.probe.readUInt32BE(0) & mask; ; s = (s + 1) & mask) {
+      const e = this.slots[s]!;
+      if (e === 0) return -1;
+      if (this.ids.compare(this.probe, 0, 20, (e - 1) * 20, e * 20) === 0) return e - 1;
     }
-  });
-  const trailerAt = bigAt + big.length * 8;
-  checksum.copy(idx, trailerAt);
-  createHash('sha1').update(idx.subarray(0, trailerAt + 20)).digest().copy(idx, trailerAt + 20);
-  return idx;
+  }
+
+  add(oid: string, offset: number, length: number, crc: number): void {
+    if (this.count === this.offsets.length) this.grow();
+    const i = this.count++;
+    this.ids.write(oid, i * 20, 20, 'hex');
+    this.offsets[i] = offset;
+    this.lengths[i] = length;
+    this.crcs[i] = crc;
+    this.place(i);
+  }
+
+  offset(i: number): number {
+    return this.offsets[i]!;
+  }
+
+  length(i: number): number {
+    return this.lengths[i]!;
+  }
+
+  /**
+   * The version-2 `.idx` of a pack holding these entries, whose trailer is `checksum`: entries
+   * sorted by id through a permutation, written straight from the table (no object per entry).
+   */
+  index(checksum: Buffer): Buffer {
+    const n = this.count;
+    const order = new Uint32Array(n);
+    for (let i = 0; i < n; i++) order[i] = i;
+    order.sort((a, b) => this.ids.compare(this.ids, b * 20, b * 20 + 20, a * 20, a * 20 + 20));
+    let big = 0;
+    for (let i = 0; i < n; i++) if (this.offsets[i]! >= 0x80000000) big++;
+    const idx = Buffer.alloc(8 + 1024 + n * 28 + big * 8 + 40);
+    idx.writeUInt32BE(IDX_MAGIC, 0);
+    idx.writeUInt32BE(2, 4);
+    const fanout = new Uint32Array(256);
+    for (let i = 0; i < n; i++) fanout[this.ids[i * 20]!]!++;
+    let running = 0;
+    for (let i = 0; i < 256; i++) {
+      running += fanout[i]!;
+      idx.writeUInt32BE(running, 8 + i * 4);
+    }
+    const idsAt = 8 + 1024;
+    const crcAt = idsAt + n * 20;
+    const offAt = crcAt + n * 4;
+    const bigAt = offAt + n * 4;
+    let bigIndex = 0;
+    for (let k = 0; k < n; k++) {
+      const e = order[k]!;
+      this.ids.copy(idx, idsAt + k * 20, e * 20, e * 20 + 20);
+      idx.writeUInt32BE(this.crcs[e]! >>> 0, crcAt + k * 4);
+      const offset = this.offsets[e]!;
+      if (offset >= 0x80000000) {
+        idx.writeUInt32BE((0x80000000 | bigIndex) >>> 0, offAt + k * 4);
+        idx.writeBigUInt64BE(BigInt(offset), bigAt + bigIndex * 8);
+        bigIndex++;
+      } else {
+        idx.writeUInt32BE(offset, offAt + k * 4);
+      }
+    }
+    const trailerAt = bigAt + big * 8;
+    checksum.copy(idx, trailerAt);
+    createHash('sha1').update(idx.subarray(0, trailerAt + 20)).digest().copy(idx, trailerAt + 20);
+    return idx;
+  }
+
+  private place(i: number): void {
+    const mask = this.slots.length - 1;
+    let s = this.ids.readUInt32BE(i * 20) & mask;
+    while (this.slots[s] !== 0) s = (s + 1) & mask;
+    this.slots[s] = i + 1;
+  }
+
+  private grow(): void {
+    const n = this.offsets.length * 2;
+    const ids = Buffer.allocUnsafeSlow(n * 20);
+    this.ids.copy(ids, 0, 0, this.count * 20);
+    this.ids = ids;
+    const offsets = new Float64Array(n);
+    offsets.set(this.offsets);
+    this.offsets = offsets;
+    const lengths = new Float64Array(n);
+    lengths.set(this.lengths);
+    this.lengths = lengths;
+    const crcs = new Uint32Array(n);
+    crcs.set(this.crcs);
+    this.crcs = crcs;
+    this.slots = new Uint32Array(n * 2);
+    for (let i = 0; i < this.count; i++) this.place(i);
+  }
 }
 
 export class PackWriter {
@@ -122,8 +196,7 @@ export class PackWriter {
   private pendingBytes = 0;
   private offset = 12;
   private written = 0;
-  private readonly entries: PackIndexEntry[] = [];
-  private readonly offsets = new Map<string, number>();
+  private readonly entries = new PackEntryTable();
 
   private constructor(
     private readonly fh: fsp.FileHandle,
@@ -146,7 +219,8 @@ export class PackWriter {
 
   /** Where `oid`'s entry starts in this pack, if it was written. */
   offsetOf(oid: string): number | undefined {
-    return this.offsets.get(oid);
+    const i = this.entries.find(oid);
+    return i < 0 ? undefined : this.entries.offset(i);
   }
 
   private push(buf: Buffer): void {
@@ -169,7 +243,7 @@ export class PackWriter {
 
   /** Appends one entry made of `parts` (header bytes, then the zlib stream). */
   private async addEntry(oid: string, parts: Buffer[]): Promise<void> {
-    if (this.offsets.has(oid)) throw new InternalError(`object ${oid} written twice to one pack`, { object: oid });
+    if (this.entries.find(oid) >= 0) throw new InternalError(`object ${oid} written twice to one pack`, { object: oid });
     let crc = 0;
     let length = 0;
     for (const p of parts) {
@@ -177,8 +251,7 @@ export class PackWriter {
       length += p.length;
       this.push(p);
     }
-    this.entries.push({ id: Buffer.from(oid, 'hex'), offset: this.offset, crc });
-    this.offsets.set(oid, this.offset);
+    this.entries.add(oid, this.offset, length, crc);
     this.offset += length;
     this.written++;
     await this.flushIfFull();
@@ -191,7 +264,7 @@ export class PackWriter {
 
   /** A delta against an object already in this pack (`deflated` is the deflated delta). */
   async addDelta(oid: string, baseOid: string, deltaSize: number, deflated: Buffer): Promise<void> {
-    const baseOffset = this.offsets.get(baseOid);
+    const baseOffset = this.offsetOf(baseOid);
     if (baseOffset === undefined) throw new InternalError(`delta base ${baseOid} of ${oid} is not written yet`, { object: oid, base: baseOid });
     await this.addEntry(oid, [entryHeader(OFS_DELTA, deltaSize), ofsDistance(this.offset - baseOffset), deflated]);
   }
@@ -205,7 +278,7 @@ export class PackWriter {
       await this.addEntry(oid, [entryHeader(typeCode, size), compressed]);
       return;
     }
-    const baseOffset = this.offsets.get(baseOid!);
+    const baseOffset = this.offsetOf(baseOid!);
     if (baseOffset !== undefined) {
       await this.addEntry(oid, [entryHeader(OFS_DELTA, size), ofsDistance(this.offset - baseOffset), compressed]);
     } else {
@@ -226,7 +299,7 @@ export class PackWriter {
     await this.fh.sync();
     await this.fh.close();
 
-    const idx = packIndex(this.entries, checksum);
+    const idx = this.entries.index(checksum);
     const tmpIdx = tempPathFor(this.tmpPack, 'tmp_idx_');
     const fh = await fsp.open(tmpIdx, 'wx', FILE_MODE);
     try {

@@ -21,7 +21,7 @@ import { isAncestor, mergeBase } from './object-walk.js';
 import { assertValidRef, RefStore } from './refs.js';
 import { WorkTree, type LocalChange } from './work-tree.js';
 import { createBareRepository } from './repository-init.js';
-import { writeTree, type TreeEntryInput } from './tree-write.js';
+import { writeFileTree, writeTree, type TreeEntryInput } from './tree-write.js';
 import { listFiles, readFile, readTreeEntries, subtree } from './tree-read.js';
 import { resolveCommit } from './rev-parse.js';
 import { createBranch, deleteBranch, listBranches, switchBranch } from './branches.js';
@@ -145,6 +145,11 @@ export class SnapshotRepository {
    */
   async writeTree(entries: TreeEntryInput[]): Promise<string> {
     return writeTree(this.objects, entries);
+  }
+
+  /** Stores one tree of files only (no directories), e.g. a collection's parts/; returns its id. */
+  async writeFileTree(entries: { name: string; oid: string }[]): Promise<string> {
+    return writeFileTree(this.objects, entries);
   }
 
   /**

@@ -167,22 +167,42 @@ async function treeIds(repo: SnapshotRepository, root: string): Promise<string[]
 }
 
 describe('PackEntryTable', () => {
-  it('finds every entry by id through growth, knows absent ids, and hands packIndex the ids in pack order', async () => {
+  it('finds every entry by id through growth, knows absent ids, and writes the version-2 index git reads', async () => {
     const { createHash } = await import('node:crypto');
-    const { PackEntryTable } = await import('../../src/store/object-batch.js');
+    const { PackEntryTable } = await import('../../src/store/pack-writer.js');
     const table = new PackEntryTable();
     const ids = Array.from({ length: 5000 }, (_, i) => createHash('sha1').update(`object ${i}`).digest('hex'));
-    // Offsets past 4 GiB and CRCs past 2^31 survive.
-    ids.forEach((id, i) => table.add(id, 12 + i * 5_000_000, 100 + i, 0xfffffff0 - i));
+    // Offsets past 2 GiB (the index's large-offset table) and CRCs past 2^31 survive.
+    const offsetOf = (i: number) => 12 + i * 500_000;
+    ids.forEach((id, i) => table.add(id, offsetOf(i), 100 + i, 0xfffffff0 - i));
     expect(table.count).toBe(5000);
     ids.forEach((id, i) => {
       const at = table.find(id);
       expect(at).toBe(i);
-      expect([table.offset(at), table.length(at)]).toEqual([12 + i * 5_000_000, 100 + i]);
+      expect([table.offset(at), table.length(at)]).toEqual([offsetOf(i), 100 + i]);
     });
     for (let i = 0; i < 200; i++) expect(table.find(createHash('sha1').update(`absent ${i}`).digest('hex'))).toBe(-1);
-    const entries = table.indexEntries();
-    expect(entries.map((e) => e.id.toString('hex'))).toEqual(ids);
-    expect(entries[4999]).toMatchObject({ offset: 12 + 4999 * 5_000_000, crc: 0xfffffff0 - 4999 });
+
+    const checksum = Buffer.alloc(20, 7);
+    const idx = table.index(checksum);
+    const n = ids.length;
+    const sorted = ids.map((id, i) => ({ id, i })).sort((a, b) => (a.id < b.id ? -1 : 1));
+    const big = sorted.filter((e) => offsetOf(e.i) >= 0x80000000);
+    expect(big.length).toBeGreaterThan(0);
+    expect(idx.length).toBe(8 + 1024 + n * 28 + big.length * 8 + 40);
+    expect(idx.readUInt32BE(8 + 255 * 4)).toBe(n);
+    const idsAt = 8 + 1024;
+    const crcAt = idsAt + n * 20;
+    const offAt = crcAt + n * 4;
+    const bigAt = offAt + n * 4;
+    sorted.forEach((e, k) => {
+      expect(idx.toString('hex', idsAt + k * 20, idsAt + k * 20 + 20)).toBe(e.id);
+      expect(idx.readUInt32BE(crcAt + k * 4)).toBe(0xfffffff0 - e.i);
+      const off = idx.readUInt32BE(offAt + k * 4);
+      const actual = off & 0x80000000 ? Number(idx.readBigUInt64BE(bigAt + (off & 0x7fffffff) * 8)) : off;
+      expect(actual).toBe(offsetOf(e.i));
+    });
+    expect(idx.subarray(bigAt + big.length * 8, bigAt + big.length * 8 + 20)).toEqual(checksum);
+    expect(idx.subarray(idx.length - 20).toString('hex')).toBe(createHash('sha1').update(idx.subarray(0, idx.length - 20)).digest('hex'));
   });
 });

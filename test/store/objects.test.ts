@@ -42,6 +42,31 @@ describe('git object encoding', () => {
     expect(compareTreeEntryNames(n('a', true), n('a0', false))).toBeLessThan(0);
   });
 
+  it('writes the same bytes as git\'s byte-wise order for any mix of files and subtrees', () => {
+    // The reference: every name compared as UTF-8 bytes (compareTreeEntryNames), entry by entry.
+    const reference = (entries: { mode: string; name: string; oid: string }[]) =>
+      Buffer.concat(
+        [...entries]
+          .sort((a, b) => compareTreeEntryNames({ name: Buffer.from(a.name), isTree: a.mode === '40000' }, { name: Buffer.from(b.name), isTree: b.mode === '40000' }))
+          .flatMap((e) => [Buffer.from(`${e.mode} ${e.name}\0`), Buffer.from(e.oid, 'hex')]),
+      );
+    const alphabet = ['a', 'b', '-', '.', '/', '0', 'Z', '~', '_', 'é', '😀'];
+    let seed = 7;
+    const next = (n: number) => (seed = (seed * 1103515245 + 12345) % 2 ** 31) % n;
+    for (let round = 0; round < 200; round++) {
+      const ascii = round % 2 === 0;
+      const names = new Set<string>();
+      while (names.size < 1 + next(40)) {
+        let name = '';
+        for (let k = 0, len = 1 + next(4); k < len; k++) name += alphabet[next(ascii ? 9 : alphabet.length)]!.replace('/', '-');
+        names.add(name);
+      }
+      const entries = [...names].map((name, i) => ({ mode: next(3) === 0 ? '40000' : '100644', name, oid: createHash('sha1').update(`${round} ${i}`).digest('hex') }));
+      expect(formatTree(entries)).toEqual(reference(entries));
+    }
+    expect(() => formatTree([{ mode: '100644', name: 'x', oid: 'abc' }])).toThrow(/not a full object id/);
+  });
+
   it('sorts by UTF-8 bytes, not UTF-16 code units', () => {
     const oid = 'ce013625030ba8dba906f756967f9e9ca394464a';
     // U+FF61 is one UTF-16 unit above the surrogate U+1F600 uses, but its UTF-8 bytes sort lower.

@@ -231,6 +231,13 @@ describe('objects', () => {
       ['collection.json', 'blob', a],
       ['parts', 'tree', parts],
     ]);
+    // The same parts tree from a list of file names alone; bad names are refused.
+    expect(await repo.writeFileTree([{ name: '0a1b2c3d4e5f.json', oid: a }, { name: 'first.json', oid: b }])).toBe(parts);
+    for (const bad of ['', '.', '..', '.GIT', 'a/b', 'x\0y']) {
+      await expect(repo.writeFileTree([{ name: bad, oid: a }])).rejects.toMatchObject({ code: 'EINVALIDARG' });
+    }
+    await expect(repo.writeFileTree([{ name: 'x', oid: a }, { name: 'x', oid: b }])).rejects.toMatchObject({ code: 'EINVALIDARG' });
+    await expect(repo.writeFileTree([{ name: 'x', oid: 'abc' }])).rejects.toMatchObject({ code: 'EINVALIDARG' });
     // A directory entry and a file under it are one path twice.
     await expect(repo.writeTree([{ path: 'x', oid: parts, mode: '40000' }, { path: 'x/y', oid: a }])).rejects.toMatchObject({ code: 'EINVALIDARG' });
     if (NATIVE_GIT) {

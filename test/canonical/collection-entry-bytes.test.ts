@@ -1,0 +1,48 @@
+import { createHash } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { collectionEntryBytes, metadataText, type CollectionEntry } from '../../src/canonical/format.js';
+
+const sha = (s: string) => createHash('sha256').update(s).digest('hex');
+
+function entry(parts: number, extra: Partial<CollectionEntry> = {}): CollectionEntry {
+  return {
+    name: 'orders',
+    type: 'collection',
+    options: { validator: { $jsonSchema: { required: ['a', 'ü "quoted"\n'] } } },
+    indexes: [{ v: { $numberInt: '2' }, key: { _id: { $numberInt: '1' } }, name: '_id_' }],
+    documents: parts * 32,
+    sha256: sha('all'),
+    bsonMd5: 'd41d8cd98f00b204e9800998ecf8427e',
+    parts: Array.from({ length: parts }, (_, i) => ({
+      file: i === 0 ? 'parts/first.json' : `parts/${sha(String(i)).slice(0, 12)}.json`,
+      documents: 1 + (i % 40),
+      bytes: 1000 + i * 7,
+      sha256: sha(`part ${i}`),
+    })),
+    ...extra,
+  };
+}
+
+describe('collectionEntryBytes', () => {
+  it('is metadataText byte for byte, for any number of parts', () => {
+    for (const n of [0, 1, 2, 3, 1000, 20_000]) {
+      const e = entry(n);
+      expect(collectionEntryBytes(e).equals(Buffer.from(metadataText(e), 'utf8'))).toBe(true);
+    }
+  });
+
+  it('is metadataText byte for byte for an encrypted collection (no bsonMd5), a view, and non-ASCII names', () => {
+    const { bsonMd5: _omit, ...noMd5 } = entry(5);
+    for (const e of [noMd5 as CollectionEntry, entry(0, { type: 'view', options: { viewOn: 'orders', pipeline: [] } }), entry(3, { name: 'ünïcödé 😀 "x"' })]) {
+      expect(collectionEntryBytes(e).toString('utf8')).toBe(metadataText(e));
+    }
+  });
+
+  it('writes an entry whose parts are not its last key the plain way, still byte for byte', () => {
+    const { parts, ...rest } = entry(4);
+    const partsFirst = { parts, ...rest } as CollectionEntry;
+    const { name, ...others } = partsFirst;
+    const nameLast = { ...others, name } as CollectionEntry;
+    for (const x of [partsFirst, nameLast]) expect(collectionEntryBytes(x).toString('utf8')).toBe(metadataText(x));
+  });
+});
