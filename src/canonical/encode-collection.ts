@@ -6,6 +6,7 @@
 import { createMd5, createSha256, sha256Hex } from '../crypto/hash.js';
 import type { Document } from 'bson';
 import { writeDocument, writeDocumentObject, partFileText } from './document-writer.js';
+import type { PartEntries } from './format.js';
 import { PartCutter } from './parts.js';
 
 export interface EncodedPart {
@@ -41,11 +42,73 @@ export interface EncodedCollection {
    * what a server's `dbHash` reports for a collection holding exactly these documents.
    */
   bsonMd5?: string;
-  /** What collection.json lists of each part (held until the collection is done, so kept small). */
-  parts: EncodedPartSummary[];
+  /** What collection.json lists of each part, in order. */
+  parts: PartSummaries;
 }
 
 export type EncodedPartSummary = Pick<EncodedPart, 'name' | 'documents' | 'bytes' | 'sha256'>;
+
+/**
+ * The parts of a collection being encoded, as collection.json will list them, held compactly
+ * until the collection is done: names, counts in typed arrays, SHA-256 digests as bytes in one
+ * buffer (~90 bytes per part instead of ~220 for an object with a hex string). A collection of
+ * a few million documents has ~100,000 parts.
+ */
+export class PartSummaries implements Iterable<EncodedPartSummary> {
+  private readonly names: string[] = [];
+  private documents = new Uint32Array(256);
+  private bytes = new Float64Array(256);
+  private digests = Buffer.allocUnsafeSlow(256 * 32);
+
+  get length(): number {
+    return this.names.length;
+  }
+
+  add(part: EncodedPartSummary): void {
+    const i = this.names.length;
+    if (i === this.documents.length) this.grow();
+    this.names.push(part.name);
+    this.documents[i] = part.documents;
+    this.bytes[i] = part.bytes;
+    this.digests.write(part.sha256, i * 32, 32, 'hex');
+  }
+
+  name(i: number): string {
+    return this.names[i]!;
+  }
+
+  get(i: number): EncodedPartSummary {
+    return { name: this.names[i]!, documents: this.documents[i]!, bytes: this.bytes[i]!, sha256: this.digests.toString('hex', i * 32, i * 32 + 32) };
+  }
+
+  *[Symbol.iterator](): Iterator<EncodedPartSummary> {
+    for (let i = 0; i < this.names.length; i++) yield this.get(i);
+  }
+
+  /** The parts as collection.json's entries (`parts/<name>`), made one at a time as they are read. */
+  asEntries(): PartEntries {
+    const list = this;
+    return {
+      length: list.length,
+      *[Symbol.iterator]() {
+        for (const p of list) yield { file: `parts/${p.name}`, documents: p.documents, bytes: p.bytes, sha256: p.sha256 };
+      },
+    };
+  }
+
+  private grow(): void {
+    const n = this.documents.length * 2;
+    const documents = new Uint32Array(n);
+    documents.set(this.documents);
+    this.documents = documents;
+    const bytes = new Float64Array(n);
+    bytes.set(this.bytes);
+    this.bytes = bytes;
+    const digests = Buffer.allocUnsafeSlow(n * 32);
+    this.digests.copy(digests);
+    this.digests = digests;
+  }
+}
 
 /** Encodes a `_id`-ordered stream of raw BSON documents, handing each finished part to `onPart`. */
 export async function encodeCollection(
@@ -56,7 +119,7 @@ export async function encodeCollection(
   const cutter = new PartCutter({ partBits: opts.partBits, maxPartBytes: opts.maxPartBytes });
   const whole = createSha256();
   const bson = opts.transform ? null : createMd5();
-  const parts: EncodedPartSummary[] = [];
+  const parts = new PartSummaries();
   let documents = 0;
   const writeOpts = { sortKeys: opts.sortKeys };
 
@@ -74,7 +137,7 @@ export async function encodeCollection(
       sha256: sha256Hex(buf),
       firstId: cut.firstId,
     };
-    parts.push({ name: part.name, documents: part.documents, bytes: part.bytes, sha256: part.sha256 });
+    parts.add(part);
     await onPart(part);
   };
 

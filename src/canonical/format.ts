@@ -118,6 +118,15 @@ export interface PartEntry {
   sha256: string;
 }
 
+/** A list of part entries as collectionEntryBytes takes it: an array, or a compact list read in order. */
+export interface PartEntries {
+  readonly length: number;
+  [Symbol.iterator](): Iterator<PartEntry>;
+}
+
+/** A collection.json entry about to be written: its parts may be a compact list (PartEntries). */
+export type WritableCollectionEntry = Omit<CollectionEntry, 'parts'> & { parts: PartEntries };
+
 export interface CollectionEntry {
   name: string;
   type: CollectionType;
@@ -185,10 +194,10 @@ export function metadataText(value: unknown): string {
  * one buffer. A collection of millions of documents lists ~100,000 parts: neither a string of
  * the whole file nor one object per part beyond `entry.parts` is built.
  */
-export function collectionEntryBytes(entry: CollectionEntry): Buffer {
+export function collectionEntryBytes(entry: WritableCollectionEntry): Buffer {
   const { parts, ...rest } = entry;
   // `parts` last, as dbsnap writes it; anything else is written the plain way.
-  if (Object.keys(entry).at(-1) !== 'parts' || parts.length === 0) return Buffer.from(metadataText(entry), 'utf8');
+  if (Object.keys(entry).at(-1) !== 'parts' || parts.length === 0) return Buffer.from(metadataText({ ...entry, parts: [...parts] }), 'utf8');
   const head = metadataText({ ...rest, parts: [] });
   const emptyParts = '  "parts": []\n}\n';
   let out = Buffer.allocUnsafe(head.length + parts.length * 200);
@@ -204,9 +213,10 @@ export function collectionEntryBytes(entry: CollectionEntry): Buffer {
   };
   put(head.slice(0, head.length - emptyParts.length));
   put('  "parts": [\n');
-  parts.forEach((part, i) => {
-    put(`    ${JSON.stringify(part, null, 2).replace(/\n/g, '\n    ')}${i === parts.length - 1 ? '\n' : ',\n'}`);
-  });
+  let i = 0;
+  for (const part of parts) {
+    put(`    ${JSON.stringify(part, null, 2).replace(/\n/g, '\n    ')}${++i === parts.length ? '\n' : ',\n'}`);
+  }
   put('  ]\n}\n');
   return out.subarray(0, at);
 }

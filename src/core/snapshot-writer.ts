@@ -18,6 +18,8 @@ import {
   PREVIOUS_GITATTRIBUTES,
   metadataText,
   type CollectionEntry,
+  type PartEntries,
+  type WritableCollectionEntry,
   type Manifest,
   type ManifestCollection,
   type RepositoryConfig,
@@ -56,19 +58,29 @@ export async function writeCollectionParts(
   docs: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
   opts: EncodeOptions,
 ): Promise<{ encoded: EncodedCollection; partsTree: string | null }> {
-  const files: { name: string; oid: string }[] = [];
+  // Blob ids as bytes, in part order (beside encoded.parts' names) until the tree is written.
+  let oids = Buffer.allocUnsafeSlow(256 * 20);
+  let count = 0;
   const encoded = await encodeCollection(docs, opts, async (part) => {
-    files.push({ name: part.name, oid: await repo.writeBlob(part.data) });
+    const oid = await repo.writeBlob(part.data);
+    if (count * 20 === oids.length) {
+      const bigger = Buffer.allocUnsafeSlow(oids.length * 2);
+      oids.copy(bigger);
+      oids = bigger;
+    }
+    oids.write(oid, count++ * 20, 20, 'hex');
   });
-  return { encoded, partsTree: files.length ? await repo.writeFileTree(files) : null };
+  if (count === 0) return { encoded, partsTree: null };
+  const files = Array.from({ length: count }, (_, i) => ({ name: encoded.parts.name(i), oid: oids.toString('hex', i * 20, i * 20 + 20) }));
+  return { encoded, partsTree: await repo.writeFileTree(files) };
 }
 
 /** The collection.json entry for a spec and its encoded documents. */
 export function collectionEntry(
   spec: CollectionSpec,
   encoded: Pick<EncodedCollection, 'documents' | 'sha256' | 'bsonMd5'>,
-  parts: CollectionEntry['parts'],
-): CollectionEntry {
+  parts: PartEntries,
+): WritableCollectionEntry {
   return {
     name: spec.name,
     type: spec.type,
@@ -81,13 +93,8 @@ export function collectionEntry(
   };
 }
 
-/** Part entries of collection.json from an encoding's parts. */
-export function partEntriesOf(encoded: EncodedCollection): CollectionEntry['parts'] {
-  return encoded.parts.map((p) => ({ file: `parts/${p.name}`, documents: p.documents, bytes: p.bytes, sha256: p.sha256 }));
-}
-
 /** Writes a collection's directory: collection.json from `entry`, beside the parts tree written before. */
-export async function writeCollectionDir(repo: SnapshotRepository, entry: CollectionEntry, partsTree: string | null): Promise<WrittenCollection> {
+export async function writeCollectionDir(repo: SnapshotRepository, entry: WritableCollectionEntry, partsTree: string | null): Promise<WrittenCollection> {
   const files: TreeEntryInput[] = [{ path: 'collection.json', oid: await repo.writeBlob(collectionEntryBytes(entry)) }];
   if (partsTree) files.push({ path: 'parts', oid: partsTree, mode: '40000' });
   return {
@@ -118,7 +125,7 @@ export async function writeCollection(
     sortKeys: config.sortKeys,
     ...opts,
   });
-  return writeCollectionDir(repo, collectionEntry(spec, encoded, partEntriesOf(encoded)), partsTree);
+  return writeCollectionDir(repo, collectionEntry(spec, encoded, encoded.parts.asEntries()), partsTree);
 }
 
 /** Blob ids of .gitattributes files an earlier dbsnap wrote, replaced by the current one on commit. */

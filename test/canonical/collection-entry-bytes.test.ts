@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { collectionEntryBytes, metadataText, type CollectionEntry } from '../../src/canonical/format.js';
+import { PartSummaries } from '../../src/canonical/encode-collection.js';
 
 const sha = (s: string) => createHash('sha256').update(s).digest('hex');
 
@@ -44,5 +45,15 @@ describe('collectionEntryBytes', () => {
     const { name, ...others } = partsFirst;
     const nameLast = { ...others, name } as CollectionEntry;
     for (const x of [partsFirst, nameLast]) expect(collectionEntryBytes(x).toString('utf8')).toBe(metadataText(x));
+  });
+
+  it('writes a compact part list (PartSummaries) as the same bytes as its array, through growth', () => {
+    const e = entry(1500);
+    const list = new PartSummaries();
+    for (const p of e.parts) list.add({ name: p.file.slice('parts/'.length), documents: p.documents, bytes: p.bytes, sha256: p.sha256 });
+    expect(list.length).toBe(1500);
+    expect(list.name(1499)).toBe(e.parts[1499]!.file.slice('parts/'.length));
+    expect(Array.from(list.asEntries())).toEqual(e.parts);
+    expect(collectionEntryBytes({ ...e, parts: list.asEntries() }).equals(Buffer.from(metadataText(e), 'utf8'))).toBe(true);
   });
 });

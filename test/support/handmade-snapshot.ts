@@ -27,9 +27,10 @@ export async function commitHandmadeSnapshot(repoDir: string, collection: string
     rewritten.set(part.name, { sha256: createHash('sha256').update(buf).digest('hex'), bytes: buf.length });
     tree.push({ path: `${dir}/parts/${part.name}`, oid: await repo.writeBlob(text) });
   });
+  let parts = Array.from(encoded.parts);
   if (rewrite) {
     encoded.sha256 = whole.digest('hex');
-    encoded.parts = encoded.parts.map((p) => ({ ...p, ...rewritten.get(p.name)! }));
+    parts = parts.map((p) => ({ ...p, ...rewritten.get(p.name)! }));
   }
   const entry: CollectionEntry = {
     name: collection,
@@ -38,7 +39,7 @@ export async function commitHandmadeSnapshot(repoDir: string, collection: string
     indexes: [{ v: { $numberInt: '2' }, key: { _id: { $numberInt: '1' } }, name: '_id_' }],
     documents: encoded.documents,
     sha256: encoded.sha256,
-    parts: encoded.parts.map((p) => ({ file: `parts/${p.name}`, documents: p.documents, bytes: p.bytes, sha256: p.sha256 })),
+    parts: parts.map((p) => ({ file: `parts/${p.name}`, documents: p.documents, bytes: p.bytes, sha256: p.sha256 })),
   };
   tree.push({ path: `${dir}/collection.json`, oid: await repo.writeBlob(metadataText(entry)) });
   const manifest = {
