@@ -33,7 +33,8 @@ export async function writeCommitTree(
   const collections: CommittedCollection[] = [];
   for (const name of names) {
     const headTree = headSnap ? await collectionTreeOf(headSnap, name) : null;
-    const w = results.get(name) ?? (await keptFromHead(headSnap!, headManifest!, name, headTree));
+    const r = results.get(name);
+    const w = r ?? (await keptFromHead(headSnap!, headManifest!, name, headTree));
     written.push(w);
     collections.push({
       name,
@@ -41,7 +42,7 @@ export async function writeCommitTree(
       documents: w.record.documents,
       parts: w.record.parts,
       changed: w.tree !== headTree,
-      source: results.get(name)?.source ?? 'kept',
+      source: r?.source ?? 'kept',
     });
   }
   const { tree, manifest } = await writeSnapshotTree(repo, {

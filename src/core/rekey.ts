@@ -91,7 +91,7 @@ export async function rekey(opts: RekeyOptions): Promise<RekeyResult> {
         ...entry,
         documents: encoded.documents,
         sha256: encoded.sha256,
-        parts: Array.from(encoded.parts, (p) => ({ file: `parts/${p.name}`, documents: p.documents, bytes: p.bytes, sha256: p.sha256 })),
+        parts: [...encoded.parts.asEntries()],
       };
       files.push({ path: `${dir}/collection.json`, oid: await repo.writeBlob(metadataText(next)) });
       replaced.set(dir, files);

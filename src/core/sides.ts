@@ -19,7 +19,7 @@ import { SnapshotRepository } from '../store/index.js';
 import { unchangedCollections, type ChangeDetection } from './unchanged-collections.js';
 import type { ProgressCallback } from './progress.js';
 import { buildDocumentTransform } from './sensitive.js';
-import { collectionTreeOf, withParts, decodeMeta, hasManifest, loadPart, partBlobs, readCollectionEntry, readManifest, type SnapshotRef } from './snapshot.js';
+import { collectionTreeOf, decodeMeta, hasManifest, loadPart, partBlobs, readCollectionEntry, readManifest, withParts, type SnapshotRef } from './snapshot.js';
 
 function asEntry(doc: Document): DocumentEntry {
   return { id: documentId(doc), doc: () => doc };

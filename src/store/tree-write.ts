@@ -21,6 +21,11 @@ interface TreeNode {
   dirs: Map<string, TreeNode>;
 }
 
+/** A path component git refuses in a tree: empty, `.`, `..`, `.git` (any case), or holding NUL. */
+function isForbiddenName(name: string): boolean {
+  return name === '' || name === '.' || name === '..' || name.toLowerCase() === '.git' || name.includes('\0');
+}
+
 /**
  * Builds the nested trees for a flat list of files, stores them and returns the root tree id.
  * @throws InvalidArgumentError for empty, absolute, `.`/`..`/`.git` or duplicate paths, or a
@@ -31,7 +36,7 @@ export async function writeTree(objects: ObjectDatabase, entries: TreeEntryInput
   for (const entry of entries) {
     if (!isOid(entry.oid)) throw new InvalidArgumentError(`tree entry ${entry.path}: "${entry.oid}" is not a full object id.`, { path: entry.path });
     const parts = entry.path.split('/');
-    if (parts.some((p) => p === '' || p === '.' || p === '..' || p.toLowerCase() === '.git' || p.includes('\0'))) {
+    if (parts.some(isForbiddenName)) {
       throw new InvalidArgumentError(`invalid path "${entry.path}" in tree: empty, ".", "..", ".git" components and NUL are not allowed.`, { path: entry.path });
     }
     let node = root;
@@ -58,7 +63,7 @@ export async function writeFileTree(objects: ObjectDatabase, entries: { name: st
   const seen = new Set<string>();
   for (const { name, oid } of entries) {
     if (!isOid(oid)) throw new InvalidArgumentError(`tree entry ${name}: "${oid}" is not a full object id.`, { path: name });
-    if (name === '' || name === '.' || name === '..' || name.toLowerCase() === '.git' || name.includes('/') || name.includes('\0')) {
+    if (isForbiddenName(name) || name.includes('/')) {
       throw new InvalidArgumentError(`invalid file name "${name}" in tree: empty, ".", "..", ".git", "/" and NUL are not allowed.`, { path: name });
     }
     if (seen.has(name)) throw new InvalidArgumentError(`file "${name}" appears twice in the tree.`, { path: name });
