@@ -1,5 +1,6 @@
 /**
- * One contender, one process: `node --import tsx bench/child.ts <contender> <params-json>`.
+ * One contender, one process: `node .bench-child/bench/child.js <contender> <params-json>` (this
+ * file transpiled by bench/child-build.ts, so no TypeScript loader is measured with it).
  * Prints `BENCH_RESULT <json>` ({ ms, maxRssBytes, info }) or `BENCH_ERROR <message>` as its
  * last line, so peak RSS belongs to this contender alone.
  */

@@ -19,6 +19,7 @@ import { BSON, MongoClient } from 'mongodb';
 import { generateShop, loadShop, mutateShop } from '../test/support/shop.js';
 import type { ContenderParams } from './contenders/types.js';
 import { loadBigDocuments, loadManyCollections, type LoadedDatabase } from './databases.js';
+import { buildChild } from './child-build.js';
 import { summarizeProfile } from './profile.js';
 import {
   docHistoryTargets,
@@ -229,7 +230,8 @@ interface ScriptRun {
 }
 
 /**
- * Runs one of the bench's TypeScript scripts under tsx in a child process: each stdout line goes
+ * Runs one of the bench's scripts in a child process (TypeScript under tsx; a .js file, such as
+ * the transpiled contender child, with node alone): each stdout line goes
  * to `onLine`, stderr is kept (its tail) and echoed live with `echoStderr`, and the child is
  * killed after `timeoutMs`. Resolves when its output streams are closed.
  */
@@ -238,7 +240,8 @@ async function runScript(
   argv: string[],
   opts: { nodeArgs?: string[]; env: NodeJS.ProcessEnv; timeoutMs: number; onLine: (line: string) => void; echoStderr?: boolean },
 ): Promise<ScriptRun> {
-  const child = spawn(process.execPath, ['--import', 'tsx', ...(opts.nodeArgs ?? []), join(ROOT, script), ...argv], {
+  const loader = script.endsWith('.ts') ? ['--import', 'tsx'] : [];
+  const child = spawn(process.execPath, [...loader, ...(opts.nodeArgs ?? []), resolve(ROOT, script), ...argv], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
     env: opts.env,
@@ -259,12 +262,14 @@ async function runScript(
   return { code, timedOut, stderrTail };
 }
 
+/** bench/child.ts transpiled to JavaScript (bench/child-build.ts), built on first use. */
+let childScript: string | undefined;
+
 async function runChild(id: string, params: ContenderParams, args: Args, round: number): Promise<ChildOutcome> {
-  // No --cpu-prof-name: tsx's module hooks run on a worker thread that writes a profile too, and
-  // a fixed name lets the idle worker's overwrite the main thread's.
   const nodeArgs = args.profile.has(id) ? ['--cpu-prof', '--cpu-prof-dir', join(args.workdir, 'profiles', `${id}-r${round}`)] : [];
   let last = '';
-  const r = await runScript('bench/child.ts', [id, JSON.stringify(params)], {
+  childScript ??= await buildChild(ROOT);
+  const r = await runScript(childScript, [id, JSON.stringify(params)], {
     nodeArgs,
     env: { ...process.env, BENCH_APOSTROPHE_PREFIX: args.depsPrefix },
     timeoutMs: args.timeoutSec * 1000,
@@ -372,7 +377,7 @@ interface Growth {
 }
 
 const LABELS: Record<string, { label: string; floor?: string }> = {
-  idle: { label: 'idle child (tsx, driver and dist/ loaded; RSS baseline)' },
+  idle: { label: 'idle child (driver and dist/ loaded; RSS baseline)' },
   'floor-server': { label: 'floor-server (sorted raw find, bytes discarded)', floor: 'floor-dump' },
   'floor-dump': { label: 'floor-dump (sorted raw find -> one .bson file per collection)' },
   'floor-read': { label: 'floor-read (driver -> canonical EJSON lines)', floor: 'floor-dump' },

@@ -111,7 +111,7 @@ export const gcRepository: Contender = async (p) => {
   };
 };
 
-/** Loads what every dbsnap child loads (tsx, the driver, dist/) and does nothing: the RSS every child starts from. */
+/** Loads what every dbsnap child loads (the driver, dist/) and does nothing: the RSS every child starts from. */
 export const idle: Contender = async () => {
   await lib();
   await import('mongodb');
