@@ -19,49 +19,65 @@ import { SnapshotRepository } from '../store/index.js';
 import { unchangedCollections, type ChangeDetection } from './unchanged-collections.js';
 import type { ProgressCallback } from './progress.js';
 import { buildDocumentTransform } from './sensitive.js';
-import { collectionTreeOf, decodeMeta, hasManifest, loadPart, partBlobs, readCollectionEntry, readManifest, withParts, type SnapshotRef } from './snapshot.js';
+import { collectionTreeOf, decodeMeta, hasManifest, partBlobs, readCollectionEntry, readManifest, withParts, type SnapshotRef } from './snapshot.js';
 
 function asEntry(doc: Document): DocumentEntry {
   return { id: documentId(doc), doc: () => doc };
 }
 
+/** Where a collection's parts are: one object shared by all of them. */
+interface PartsSource {
+  repo: SnapshotRepository;
+  commit: string;
+  /** `collections/<dir>/` */
+  dir: string;
+}
+
 /**
- * A part of a snapshot, read from git only when the diff needs it. A class, not closures: a
- * collection of a few million documents has ~100,000 parts on each side of a diff.
+ * A part of a snapshot, read from git only when the diff needs it. A class holding its name, blob
+ * id and count and one shared PartsSource, not closures or paths: a collection of a few million
+ * documents has ~100,000 parts on each side of a diff. It holds no SnapshotRef, so the listing of
+ * the parts tree it was made from is not kept alive by it.
  */
 class SnapshotPart implements PartRef {
-  readonly name: string;
   constructor(
-    private readonly snap: SnapshotRef,
-    private readonly path: string,
+    private readonly source: PartsSource,
+    /** Path relative to the collection directory, as collection.json lists it (`parts/<name>`). */
+    private readonly file: string,
     readonly blobId: string,
     readonly count: number,
-  ) {
-    this.name = basename(path);
+  ) {}
+
+  get name(): string {
+    return basename(this.file);
   }
 
-  load(): Promise<Document[]> {
-    return loadPart(this.snap, this.path, this.blobId);
+  private get where(): string {
+    return `${this.source.dir}${this.file} (snapshot ${this.source.commit.slice(0, 7)})`;
+  }
+
+  async load(): Promise<Document[]> {
+    return readPartFile((await this.source.repo.readBlob(this.blobId)).toString('utf8'), this.where);
   }
 
   async loadEntries(): Promise<DocumentEntry[]> {
-    const source = `${this.path} (snapshot ${this.snap.commit.slice(0, 7)})`;
-    const text = (await this.snap.repo.readBlob(this.blobId)).toString('utf8');
-    return partEntries(text, source) ?? readPartFile(text, source).map(asEntry);
+    const text = (await this.source.repo.readBlob(this.blobId)).toString('utf8');
+    return partEntries(text, this.where) ?? readPartFile(text, this.where).map(asEntry);
   }
 }
 
-function snapshotPart(snap: SnapshotRef, path: string, oid: string, count: number): PartRef {
-  return new SnapshotPart(snap, path, oid, count);
+function partsSource(snap: SnapshotRef, collection: string): PartsSource {
+  return { repo: snap.repo, commit: snap.commit, dir: `${collectionDir(collection)}/` };
 }
 
 /** One collection of a snapshot as a diff side; its parts load lazily from git. */
 export function snapshotSide(snap: SnapshotRef, entry: CollectionEntry): CollectionSide {
   const meta = decodeMeta(entry);
+  const source = partsSource(snap, entry.name);
   return {
     name: entry.name,
     meta: { type: entry.type, options: meta.options, indexes: meta.indexes },
-    parts: partBlobs(snap, entry).map((p) => snapshotPart(snap, p.path, p.oid, p.documents)),
+    parts: partBlobs(snap, entry).map((p) => new SnapshotPart(source, p.file, p.oid, p.documents)),
   };
 }
 
@@ -135,6 +151,7 @@ export async function liveSide(conn: Connection, info: CollectionInfo, opts: Liv
   const dir = collectionDir(info.name);
   const prefix = `${dir}/parts/`;
   const parts: PartRef[] = [];
+  let inSnapshot: PartsSource | undefined;
   const total = opts.onProgress ? await estimatedCount(conn, info.name) : 0;
   opts.onProgress?.({ phase: 'read', collection: info.name, done: 0, total });
   const encoded = await encodeCollection(
@@ -153,7 +170,7 @@ export async function liveSide(conn: Connection, info: CollectionInfo, opts: Liv
       const path = `${prefix}${part.name}`;
       if (against && against.files.get(path) === blobId) {
         // Identical to the snapshot's part: read it from there if the diff ever needs it.
-        parts.push(snapshotPart(against, path, blobId, part.documents));
+        parts.push(new SnapshotPart((inSnapshot ??= partsSource(against, info.name)), `parts/${part.name}`, blobId, part.documents));
         return;
       }
       const text = part.text;

@@ -199,8 +199,8 @@ export function decodeMeta(entry: CollectionEntry): { options: Document; indexes
   };
 }
 
-/** Blob oid and path of each part of a collection, in `_id` order. */
-export function partBlobs(s: SnapshotRef, entry: CollectionEntry): { path: string; oid: string; documents: number; sha256: string }[] {
+/** Blob oid and path (`file`: relative to the collection directory) of each part of a collection, in `_id` order. */
+export function partBlobs(s: SnapshotRef, entry: CollectionEntry): { path: string; file: string; oid: string; documents: number; sha256: string }[] {
   assertPartsListed(s, entry.name);
   const dir = collectionDir(entry.name);
   return entry.parts.map((p) => {
@@ -212,7 +212,7 @@ export function partBlobs(s: SnapshotRef, entry: CollectionEntry): { path: strin
         { commit: s.commit, path },
       );
     }
-    return { path, oid, documents: p.documents, sha256: p.sha256 };
+    return { path, file: p.file, oid, documents: p.documents, sha256: p.sha256 };
   });
 }
 

@@ -184,6 +184,12 @@ export class PackFile {
   /** Entry offsets in pack order, to find where each entry ends. */
   private sortedOffsets: Float64Array | null = null;
   private readonly windows = new Map<number, Promise<Buffer>>();
+  /**
+   * Buffers of evicted windows, read into again. A pass over a pack of hundreds of MB loads a
+   * window per 256 KiB; fresh buffers would outlive the young generation in the cache and wait
+   * as garbage for a full collection, tens of MB at a time.
+   */
+  private readonly spareWindows: Buffer[] = [];
   private readonly cache = new BaseCache();
   private idleTimer: NodeJS.Timeout | null = null;
 
@@ -313,17 +319,27 @@ export class PackFile {
     } else {
       win = (async () => {
         const len = Math.min(WINDOW_SIZE, this.packSize - w * WINDOW_SIZE);
-        const buf = Buffer.allocUnsafe(len);
+        const buf = this.spareWindows.pop() ?? Buffer.allocUnsafeSlow(WINDOW_SIZE);
         const { bytesRead } = await fh.read(buf, 0, len, w * WINDOW_SIZE);
         return buf.subarray(0, bytesRead);
       })();
       this.windows.set(w, win);
-      if (this.windows.size > WINDOWS) this.windows.delete(this.windows.keys().next().value!);
+      if (this.windows.size > WINDOWS) {
+        const [oldest, evicted] = this.windows.entries().next().value!;
+        this.windows.delete(oldest);
+        // Every reader that awaited the evicted window before now copies its bytes out first
+        // (promise reactions run in the order they were registered); then its buffer is reused.
+        evicted.then(
+          (b) => void this.spareWindows.push(Buffer.from(b.buffer, b.byteOffset, WINDOW_SIZE)),
+          () => {},
+        );
+      }
     }
     const buf = await win;
     const from = start - w * WINDOW_SIZE;
     if (from + (end - start) > buf.length) this.damaged('truncated', { offset: start });
-    return buf.subarray(from, from + (end - start));
+    // A copy: the window's buffer is reused once the window is evicted.
+    return Buffer.from(buf.subarray(from, from + (end - start)));
   }
 
   /** The raw bytes of the entry at `offset` (header + compressed data), for copying into a new pack. */

@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import { promises as fsp } from 'node:fs';
 import * as os from 'node:os';
@@ -354,5 +355,89 @@ describe('damaged packs', () => {
     await fsp.writeFile(pack, bytes.subarray(0, bytes.length - 100));
     const err2 = await (await SnapshotRepository.open(dir)).readBlob(part).catch((e) => e);
     expect(err2).toMatchObject({ code: 'ECORRUPT', data: { file: pack } });
+  });
+});
+
+describe('pack windows', () => {
+  it('objects read back exactly while windows are evicted and their buffers reused, in any order and many at once', async () => {
+    // ~13 MB of pack: more than the 32 windows of 256 KiB a pack keeps, so windows are evicted
+    // and their buffers read into again while other reads still wait on them.
+    const { repo } = await SnapshotRepository.init(tmp);
+    const random = rng(7);
+    const blobs: { oid: string; text: string }[] = [];
+    repo.startBatch(600);
+    for (let i = 0; i < 600; i++) {
+      const len = 16_000 + Math.floor(random() * 24_000);
+      const text = crypto.randomBytes(Math.ceil(len * 0.75)).toString('base64').slice(0, len);
+      blobs.push({ oid: await repo.writeBlob(text), text });
+    }
+    await repo.finishBatch();
+    const [pack] = (await packs(tmp)).filter((n) => n.endsWith('.pack'));
+    expect((await fsp.stat(path.join(tmp, 'objects', 'pack', pack!))).size).toBeGreaterThan(10 * 1024 * 1024);
+
+    const reader = await SnapshotRepository.open(tmp);
+    const order = [...blobs.keys()];
+    for (let round = 0; round < 3; round++) {
+      // Round 0 in pack order, then shuffled; 12 reads in flight at once.
+      if (round > 0) order.sort(() => random() - 0.5);
+      let next = 0;
+      let checked = 0;
+      const worker = async () => {
+        for (let i = next++; i < order.length; i = next++) {
+          const b = blobs[order[i]!]!;
+          expect((await reader.readBlob(b.oid)).toString('utf8')).toBe(b.text);
+          checked++;
+        }
+      };
+      await Promise.all(Array.from({ length: 12 }, worker));
+      expect(checked).toBe(600);
+    }
+  });
+
+  it('delta chains read back exactly while the windows holding their entries are evicted', async () => {
+    // 400 random texts, then each edited in a second commit, packed by gc: the edited versions
+    // become deltas, so a read holds a delta's entry while it reads the base from another window.
+    const dir = path.join(tmp, 'repo');
+    const { repo } = await SnapshotRepository.init(dir);
+    const random = rng(11);
+    const files: { oid: string; text: string }[] = [];
+    const versions: { path: string; oid: string }[][] = [[], []];
+    for (let i = 0; i < 400; i++) {
+      const len = 30_000 + Math.floor(random() * 20_000);
+      const base = crypto.randomBytes(Math.ceil(len * 0.75)).toString('base64').slice(0, len);
+      const at = Math.floor(random() * (len - 10));
+      const edited = `${base.slice(0, at)}EDITED${i}${base.slice(at + 6)}`;
+      for (const [k, text] of [base, edited].entries()) {
+        const oid = await repo.writeBlob(text);
+        files.push({ oid, text });
+        versions[k]!.push({ path: `collections/c/parts/f${String(i).padStart(3, '0')}.json`, oid });
+      }
+    }
+    let parent: string | undefined;
+    for (const v of versions) {
+      parent = await repo.writeCommit({ tree: await repo.writeTree(v), parents: parent ? [parent] : [], message: 'big', author: AUTHOR });
+    }
+    await repo.updateRef('refs/heads/main', parent!);
+    const r = await gc({ repo: dir });
+    expect(r.deltas).toBeGreaterThanOrEqual(350);
+    const [pack] = (await packs(dir)).filter((n) => n.endsWith('.pack'));
+    expect((await fsp.stat(path.join(dir, 'objects', 'pack', pack!))).size).toBeGreaterThan(9 * 1024 * 1024);
+
+    const order = [...files.keys()];
+    for (let round = 0; round < 3; round++) {
+      const reader = await SnapshotRepository.open(dir);
+      order.sort(() => random() - 0.5);
+      let next = 0;
+      let checked = 0;
+      const worker = async () => {
+        for (let i = next++; i < order.length; i = next++) {
+          const f = files[order[i]!]!;
+          expect((await reader.readBlob(f.oid)).toString('utf8')).toBe(f.text);
+          checked++;
+        }
+      };
+      await Promise.all(Array.from({ length: 32 }, worker));
+      expect(checked).toBe(800);
+    }
   });
 });
