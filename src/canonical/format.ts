@@ -189,6 +189,35 @@ export function metadataText(value: unknown): string {
   return JSON.stringify(value, null, 2) + '\n';
 }
 
+/** A collection.json entry without its part list (what collectionHeadOf reads). */
+export type CollectionHead = Omit<CollectionEntry, 'parts'>;
+
+const PARTS_KEY = Buffer.from('\n  "parts": [');
+
+/**
+ * collection.json without its part list, parsed from the bytes before the top-level `"parts"`
+ * key, which dbsnap writes last (collectionEntryBytes). A collection of millions of documents
+ * lists ~100,000 parts; a caller that needs its counts, options and indexes need not build an
+ * object per part. No string value can hold the marker (JSON escapes newlines) and nested keys
+ * are indented deeper, so the last match is the top-level key. Returns null when the bytes are
+ * not laid out that way or the head lacks a field; the caller then parses the whole file.
+ */
+export function collectionHeadOf(bytes: Buffer): CollectionHead | null {
+  const at = bytes.lastIndexOf(PARTS_KEY);
+  if (at < 0) return null;
+  let head: unknown;
+  try {
+    head = JSON.parse(`${bytes.toString('utf8', 0, at + 1)}  "parts": []\n}`);
+  } catch {
+    return null;
+  }
+  const h = head as Partial<CollectionEntry> | null;
+  if (!h || typeof h !== 'object' || typeof h.name !== 'string' || typeof h.type !== 'string' || typeof h.documents !== 'number') return null;
+  if (!h.options || typeof h.options !== 'object' || !Array.isArray(h.indexes)) return null;
+  const { parts: _parts, ...rest } = h as CollectionEntry;
+  return rest;
+}
+
 /**
  * collection.json's bytes: `metadataText(entry)` byte for byte, but written part by part into
  * one buffer. A collection of millions of documents lists ~100,000 parts: neither a string of

@@ -15,6 +15,6 @@ import { openSnapshot } from './snapshot.js';
  */
 export async function commitChanges(repo: SnapshotRepository, parent: string | null, commit: string): Promise<SnapshotDiff> {
   const [before, after] = await Promise.all([parent ? openSnapshot(repo, parent, { parts: false }) : null, openSnapshot(repo, commit, { parts: false })]);
-  const { names, sidesOf } = await snapshotPairSides(before, after);
+  const { names, sidesOf } = await snapshotPairSides(before, after, undefined, { counts: true });
   return diffEachCollection(names, sidesOf, { limit: 0, encryptedMarker: isEncryptedValue, fromLabel: parent ?? '(none)', toLabel: commit });
 }

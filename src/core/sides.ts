@@ -12,6 +12,7 @@ import { readPartFile } from '../canonical/document-reader.js';
 import { encodeCollection } from '../canonical/encode-collection.js';
 import { collectionDir, type CollectionEntry, type Manifest, type RepositoryConfig } from '../canonical/format.js';
 import { partEntries } from '../canonical/part-entries.js';
+import { InternalError } from '../errors/index.js';
 import type { CollectionSide, DocumentEntry, PartRef, SidesOf } from '../diff/index.js';
 import type { Connection } from '../mongo/connection.js';
 import { estimatedCount, listCollections, listIndexes, readRawDocuments, type CollectionInfo } from '../mongo/reader.js';
@@ -19,7 +20,7 @@ import { SnapshotRepository } from '../store/index.js';
 import { unchangedCollections, type ChangeDetection } from './unchanged-collections.js';
 import type { ProgressCallback } from './progress.js';
 import { buildDocumentTransform } from './sensitive.js';
-import { collectionTreeOf, decodeMeta, hasManifest, partBlobs, readCollectionEntry, readManifest, withParts, type SnapshotRef } from './snapshot.js';
+import { collectionTreeOf, decodeMeta, hasManifest, partBlobs, readCollectionEntry, readCollectionHead, readManifest, withParts, type SnapshotRef } from './snapshot.js';
 
 function asEntry(doc: Document): DocumentEntry {
   return { id: documentId(doc), doc: () => doc };
@@ -97,15 +98,35 @@ export async function snapshotSides(snap: SnapshotRef, only?: string[]): Promise
 }
 
 /**
+ * All of a collection's documents as one part that is never read: the side of a collection that
+ * exists in one snapshot only, for a diff that keeps no documents (limit 0). Such a diff counts
+ * a one-sided part by its `count` and never loads it.
+ */
+class CountedPart implements PartRef {
+  readonly name = '';
+  readonly blobId = '';
+  constructor(readonly count: number) {}
+
+  load(): Promise<Document[]> {
+    return Promise.reject(new InternalError('a counted part has no documents to load: it serves diffs with limit 0 only.'));
+  }
+}
+
+/**
  * Two snapshots as the names of their collections and each collection's pair of sides, for
  * diffEachCollection. A collection whose directory tree is the same in both is unchanged without
  * reading anything; otherwise each side lists only that collection's part files. So snapshots
  * opened with `{ parts: false }` suffice, and memory follows one collection.
+ *
+ * With `counts` (for a diff with limit 0, which keeps no documents), a collection in one
+ * snapshot only is read from its collection.json's head alone: neither its part list nor its
+ * parts tree (a first commit's summary lists no part at all).
  */
 export async function snapshotPairSides(
   a: SnapshotRef | null,
   b: SnapshotRef,
   only?: string[],
+  opts: { counts?: boolean } = {},
 ): Promise<{ names: string[]; sidesOf: SidesOf }> {
   const [ma, mb] = await Promise.all([a && hasManifest(a) ? readManifest(a) : null, hasManifest(b) ? readManifest(b) : null]);
   const names = [...new Set([...Object.keys(ma?.collections ?? {}), ...Object.keys(mb?.collections ?? {})])].filter(
@@ -116,9 +137,17 @@ export async function snapshotPairSides(
     const one = await withParts(s, name);
     return snapshotSide(one, await readCollectionEntry(one, name));
   };
+  const countedIn = async (s: SnapshotRef, name: string): Promise<CollectionSide> => {
+    const head = await readCollectionHead(s, name);
+    const meta = decodeMeta(head);
+    return { name, meta: { type: head.type, options: meta.options, indexes: meta.indexes }, parts: head.documents > 0 ? [new CountedPart(head.documents)] : [] };
+  };
   const sidesOf: SidesOf = async (name) => {
-    const treeA = a && ma?.collections[name] ? await collectionTreeOf(a, name) : null;
-    const treeB = mb?.collections[name] ? await collectionTreeOf(b, name) : null;
+    const inA = Boolean(a && ma?.collections[name]);
+    const inB = Boolean(mb?.collections[name]);
+    if (opts.counts && inA !== inB) return inA ? [await countedIn(a!, name), null] : [null, await countedIn(b, name)];
+    const treeA = inA ? await collectionTreeOf(a!, name) : null;
+    const treeB = inB ? await collectionTreeOf(b, name) : null;
     if (treeA !== null && treeA === treeB) {
       // Same collection.json and parts: nothing to compare.
       const meta = { type: mb!.collections[name]!.type, options: {}, indexes: [] };

@@ -8,12 +8,14 @@ import { readPartFile } from '../canonical/document-reader.js';
 import {
   checkManifest,
   collectionDir,
+  collectionHeadOf,
   COLLECTIONS_DIR,
   CONFIG_FILE,
   defaultConfig,
   MANIFEST_FILE,
   parseConfig,
   type CollectionEntry,
+  type CollectionHead,
   type Manifest,
   type RepositoryConfig,
 } from '../canonical/format.js';
@@ -191,8 +193,21 @@ export async function readCollectionEntry(s: SnapshotRef, name: string): Promise
   return (await readJson(s, `${collectionDir(name)}/collection.json`)) as CollectionEntry;
 }
 
+/**
+ * A collection's collection.json without its part list (collectionHeadOf), for a caller that
+ * needs its counts, options and indexes only; a file laid out otherwise is parsed whole.
+ */
+export async function readCollectionHead(s: SnapshotRef, name: string): Promise<CollectionHead> {
+  const path = `${collectionDir(name)}/collection.json`;
+  const oid = s.files.get(path);
+  const head = oid ? collectionHeadOf(await s.repo.readBlob(oid)) : null;
+  if (head) return head;
+  const { parts: _parts, ...rest } = await readCollectionEntry(s, name);
+  return rest;
+}
+
 /** Decoded options and index specs of a collection entry (stored as canonical Extended JSON). */
-export function decodeMeta(entry: CollectionEntry): { options: Document; indexes: Document[] } {
+export function decodeMeta(entry: Pick<CollectionEntry, 'options' | 'indexes'>): { options: Document; indexes: Document[] } {
   return {
     options: EJSON.deserialize(entry.options as Document, { relaxed: false }) as Document,
     indexes: entry.indexes.map((i) => EJSON.deserialize(i as Document, { relaxed: false }) as Document),

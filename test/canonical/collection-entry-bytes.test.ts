@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { collectionEntryBytes, metadataText, type CollectionEntry } from '../../src/canonical/format.js';
+import { collectionEntryBytes, collectionHeadOf, metadataText, type CollectionEntry } from '../../src/canonical/format.js';
 import { PartSummaries } from '../../src/canonical/encode-collection.js';
 
 const sha = (s: string) => createHash('sha256').update(s).digest('hex');
@@ -55,5 +55,40 @@ describe('collectionEntryBytes', () => {
     expect(list.name(1499)).toBe(e.parts[1499]!.file.slice('parts/'.length));
     expect(Array.from(list.asEntries())).toEqual(e.parts);
     expect(collectionEntryBytes({ ...e, parts: list.asEntries() }).equals(Buffer.from(metadataText(e), 'utf8'))).toBe(true);
+  });
+});
+
+describe('collectionHeadOf (collection.json without its part list)', () => {
+  const headOf = (e: CollectionEntry) => {
+    const { parts: _parts, ...rest } = e;
+    return rest;
+  };
+
+  it('is the entry without parts, for what dbsnap writes, whatever the options and indexes hold', () => {
+    const tricky = {
+      // A string holding the marker (its newline is escaped in JSON) and a nested "parts" key.
+      validator: { $jsonSchema: { description: '\n  "parts": [', properties: { parts: { bsonType: 'array' } } } },
+      comment: '  "parts": [] }',
+    };
+    for (const e of [entry(0), entry(1), entry(500), entry(3, { options: tricky }), entry(2, { name: 'ünïcödé 😀 "x"' }), entry(0, { type: 'view', options: { viewOn: 'orders', pipeline: [] } })]) {
+      expect(collectionHeadOf(collectionEntryBytes(e))).toEqual(headOf(e));
+    }
+    const { bsonMd5: _omit, ...noMd5 } = entry(5);
+    expect(collectionHeadOf(collectionEntryBytes(noMd5 as CollectionEntry))).toEqual(headOf(noMd5 as CollectionEntry));
+  });
+
+  it('is null for a file laid out otherwise, so the caller parses it whole', () => {
+    const e = entry(3);
+    const { parts, documents, ...rest } = e;
+    const documentsAfterParts = { ...rest, parts, documents };
+    for (const text of [
+      JSON.stringify(e), // not indented: no marker
+      metadataText(documentsAfterParts), // the head lacks documents
+      metadataText({ ...e, options: 'not an object' }),
+      '{\n  "name": \n  "parts": [\n  ]\n}\n', // a head that is not JSON
+      'null',
+    ]) {
+      expect(collectionHeadOf(Buffer.from(text, 'utf8'))).toBeNull();
+    }
   });
 });

@@ -10,6 +10,7 @@ import { commit, diff } from '../../src/index.js';
 import { isEncryptedValue } from '../../src/crypto/index.js';
 import { diffSnapshots } from '../../src/diff/index.js';
 import { snapshotSides } from '../../src/core/sides.js';
+import { commitChanges } from '../../src/core/commit-changes.js';
 import { openSnapshot, partBlobs, readCollectionEntry, withParts } from '../../src/core/snapshot.js';
 import { SnapshotRepository } from '../../src/store/index.js';
 import { FIXED, useRepositoryAndDatabase } from '../support/temp-repo.js';
@@ -17,6 +18,8 @@ import type { TestDatabase } from '../support/test-db.js';
 import { loadShop } from '../support/shop.js';
 
 let repo = '';
+/** The first snapshot (its parent is the `dbsnap init` commit). */
+let firstCommit = '';
 let t: TestDatabase;
 useRepositoryAndDatabase('collection_trees', (r) => ({ repo, t } = r));
 
@@ -49,6 +52,7 @@ beforeAll(async () => {
   await loadShop(t.db, { totalDocs: 3000, seed: 11 });
   const first = await commit({ repo, uri: t.dbUri, message: 'first', useServerHashes: true, ...FIXED });
   expect(first.committed).toBe(true);
+  firstCommit = first.commit!;
   await t.db.collection('users').updateOne({}, { $set: { note: 'changed by collection-trees.test' } });
 });
 afterEach(() => vi.restoreAllMocks());
@@ -97,6 +101,24 @@ describe('collections compared by their trees', () => {
     });
     expect(d).toEqual(full);
     await s.close();
+  });
+
+  it("a first commit's summary reads no parts tree and no part, and counts what a full diff counts", async () => {
+    const r = await SnapshotRepository.open(repo);
+    const first = firstCommit;
+    const init = (await r.readCommit(first)).parents[0]!;
+    const names = ['orders', 'producers', 'products', 'users'];
+    const partsOf = new Set<string>();
+    for (const name of names) for (const oid of await partObjects(first, name)) partsOf.add(oid);
+    const { result: summary, read } = await objectsReadBy(() => commitChanges(r, init, first));
+    expect([...read].filter((oid) => partsOf.has(oid))).toEqual([]);
+    const full = await diff({ repo, from: init, to: first, limit: 1 });
+    expect(summary.totals).toEqual(full.totals);
+    expect(summary.totals.documents.added).toBe(3000);
+    expect(summary.collections.map((c) => [c.name, c.status, c.counts.added, c.indexes.added.length])).toEqual(
+      full.collections.map((c) => [c.name, c.status, c.counts.added, c.indexes.added.length]),
+    );
+    await r.close();
   });
 
   it('a snapshot opened without its part files lists none and refuses to hand out part blobs', async () => {
