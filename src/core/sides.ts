@@ -41,16 +41,17 @@ interface PartsSource {
  * the parts tree it was made from is not kept alive by it.
  */
 class SnapshotPart implements PartRef {
+  /** The file name, taken once: the diff engine compares and looks parts up by it. */
+  readonly name: string;
+
   constructor(
     private readonly source: PartsSource,
     /** Path relative to the collection directory, as collection.json lists it (`parts/<name>`). */
     private readonly file: string,
     readonly blobId: string,
     readonly count: number,
-  ) {}
-
-  get name(): string {
-    return basename(this.file);
+  ) {
+    this.name = basename(file);
   }
 
   private get where(): string {
