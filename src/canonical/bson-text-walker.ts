@@ -4,23 +4,140 @@
  *
  * It walks the BSON buffer directly instead of deserializing: decoding into JS objects and then
  * stringifying them costs two passes and an allocation per value, and committing a large database
- * spends most of its time here.
+ * spends most of its time here. It writes the text as UTF-8 bytes into one reused output buffer:
+ * BSON strings are UTF-8 already, so most of them are copied as they are, and no JS string is
+ * built per value (concatenating them, flattening the result and encoding it as UTF-8 for the
+ * part file cost more than the walk itself).
  *
- * The walker keeps its cursor in module state (`buf`, `pos`) because passing and returning it
- * through every recursive call measurably slows the hot loop; all entry points are synchronous,
- * so no two walks can interleave.
+ * The walker keeps its cursors in module state (`buf`, `pos`, `out`, `o`) because passing and
+ * returning them through every recursive call measurably slows the hot loop; all entry points are
+ * synchronous, so no two walks can interleave.
  */
+import { isUtf8 } from 'node:buffer';
 import type { DocumentText, WriteDocumentOptions } from './document-writer.js';
 import { ESCAPE_KEY } from './extended-json-values.js';
 import { decimalText, doubleText } from './scalar-text.js';
-import { EMPTY, HEX2, INDENT, MAX_INDENT, toBuffer } from './bson-text-tables.js';
-import { dateText, int32At, int64TextAt, objectIdText, valueSize } from './bson-value-bytes.js';
+import { EMPTY, HEX2, MAX_INDENT, toBuffer, TWO_32, type SliceBuffer } from './bson-text-tables.js';
+import { int32At, valueSize } from './bson-value-bytes.js';
+import { MAX_ISO_DATE_MS } from './scalar-text.js';
 import { fail, under, walkFormatError, WalkError } from './walk-error.js';
 
 let buf = EMPTY;
 let pos = 0;
 let end = 0;
 let sortKeys = false;
+
+// ---- The output: UTF-8 bytes appended at `o` ----
+
+type OutBuffer = SliceBuffer & { utf8Write(s: string, offset: number, length: number): number; latin1Write(s: string, offset: number, length: number): number };
+let out = Buffer.allocUnsafeSlow(1 << 16) as OutBuffer;
+let o = 0;
+/** UTF-8 bytes written beyond one per UTF-16 code unit (0 for ASCII text). */
+let extra = 0;
+
+/** Makes room for `n` more bytes. */
+function room(n: number): void {
+  if (o + n > out.length) grow(o + n);
+}
+
+function grow(need: number): void {
+  let size = out.length * 2;
+  while (size < need) size *= 2;
+  const bigger = Buffer.allocUnsafeSlow(size) as OutBuffer;
+  out.copy(bigger, 0, 0, o);
+  out = bigger;
+}
+
+/** Writes a JS string as UTF-8 (ASCII, the usual case, byte by byte). */
+function text(s: string): void {
+  const n = s.length;
+  room(n);
+  if (n > 32) {
+    for (let i = 0; i < n; i++) {
+      if (s.charCodeAt(i) > 0x7f) return textUtf8(s);
+    }
+    o += out.latin1Write(s, o, n);
+    return;
+  }
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c > 0x7f) return textUtf8(s);
+    out[o + i] = c;
+  }
+  o += n;
+}
+
+function textUtf8(s: string): void {
+  room(s.length * 3);
+  const written = out.utf8Write(s, o, out.length - o);
+  extra += written - s.length;
+  o += written;
+}
+
+function byte(c: number): void {
+  room(1);
+  out[o++] = c;
+}
+
+/** Writes the indentation of `depth`. */
+function indent(depth: number): void {
+  const n = depth * 2;
+  room(n);
+  for (let i = 0; i < n; i++) out[o + i] = 0x20;
+  o += n;
+}
+
+/** Copies `buf[start, stop)` (valid UTF-8) to the output. */
+function copy(start: number, stop: number, nonAscii: boolean): void {
+  const n = stop - start;
+  room(n);
+  if (n > 64) buf.copy(out, o, start, stop);
+  else for (let i = 0; i < n; i++) out[o + i] = buf[start + i];
+  o += n;
+  if (nonAscii) extra += utf8Extra(start, stop);
+}
+
+/** UTF-8 bytes minus UTF-16 code units of the valid UTF-8 in `buf[start, stop)`. */
+function utf8Extra(start: number, stop: number): number {
+  let e = 0;
+  for (let p = start; p < stop; p++) {
+    const c = buf[p];
+    if (c >= 0x80 && c < 0xc0) e++;
+    else if (c >= 0xf0) e--;
+  }
+  return e;
+}
+
+const DIGITS = new Uint8Array(24);
+
+/** Writes a safe integer in decimal, exactly as String(n). */
+function integer(n: number): void {
+  // Digit by digit only in int32 range, where division by 10 is exact.
+  if (n > 0x7fffffff || n < -0x7fffffff) return text(String(n));
+  room(11);
+  if (n < 0) {
+    out[o++] = 0x2d;
+    n = -n;
+  }
+  let k = 0;
+  do {
+    const q = (n / 10) | 0;
+    DIGITS[k++] = 0x30 + (n - q * 10);
+    n = q;
+  } while (n > 0);
+  while (k > 0) out[o++] = DIGITS[--k];
+}
+
+/** Writes 0 <= n < 100 as two digits. */
+function twoDigits(n: number): void {
+  const t = (n / 10) | 0;
+  out[o++] = 0x30 + t;
+  out[o++] = 0x30 + n - t * 10;
+}
+
+const HEX_CHARS = new Uint8Array(16);
+for (let i = 0; i < 16; i++) HEX_CHARS[i] = '0123456789abcdef'.charCodeAt(i);
+
 
 /** Reads the cstring at `pos`, advances past its NUL, returns it decoded. */
 function readCString(): string {
@@ -56,7 +173,7 @@ const KEY_CACHE_SIZE = 4096;
 const keyCacheBytes: (Uint8Array | undefined)[] = new Array(KEY_CACHE_SIZE);
 const keyCacheText: string[] = new Array(KEY_CACHE_SIZE);
 
-/** Reads the key at `pos` as JSON text (quoted, escaped). */
+/** Reads the key at `pos` as JSON text (quoted, escaped); see writeKey for writing it. */
 function readKeyText(): string {
   const start = pos;
   let p = pos;
@@ -141,42 +258,123 @@ function readString(): string {
   return buf.latin1Slice(start, stop);
 }
 
-/** Reads a BSON string at `pos` as JSON text (quoted, escaped): `JSON.stringify(readString())`, faster. */
-function stringText(): string {
+/** Writes the BSON string at `pos` as JSON text (quoted, escaped): `JSON.stringify(readString())`, faster. */
+function writeString(): void {
   const start = skipString();
   const stop = pos - 1;
+  let nonAscii = false;
   for (let p = start; p < stop; p++) {
     const c = buf[p];
-    if (c < 0x20 || c > 0x7e || c === 0x22 || c === 0x5c) {
-      return JSON.stringify(checkedUtf8(start, stop));
+    if (c < 0x20 || c === 0x22 || c === 0x5c) {
+      text(JSON.stringify(checkedUtf8(start, stop)));
+      return;
     }
+    if (c > 0x7f) nonAscii = true;
   }
-  return '"' + buf.latin1Slice(start, stop) + '"';
+  // JSON.stringify leaves every character but quote, backslash and controls as it is, and valid
+  // UTF-8 holds no lone surrogate (the one other thing it escapes): the bytes are the text.
+  if (nonAscii && !isUtf8(buf.subarray(start, stop))) fail('string is not valid UTF-8 and cannot be stored losslessly');
+  byte(0x22);
+  copy(start, stop, nonAscii);
+  byte(0x22);
 }
 
 function checkEnd(p: number): void {
   if (p > end) fail('value runs past the end of its document');
 }
 
+/** Writes `{"$oid": "<hex>"}` for the 12 ObjectId bytes at `p`. */
+function writeObjectId(p: number): void {
+  text('{"$oid": "');
+  room(26);
+  for (let i = 0; i < 12; i++) {
+    const b = buf[p + i];
+    out[o++] = HEX_CHARS[b >> 4];
+    out[o++] = HEX_CHARS[b & 15];
+  }
+  out[o++] = 0x22;
+  out[o++] = 0x7d;
+}
+
+/** Writes the exact decimal text of the int64 at `p`. */
+function writeInt64(p: number): void {
+  const n = int32At(buf, p + 4) * TWO_32 + (int32At(buf, p) >>> 0);
+  if (Number.isSafeInteger(n)) integer(n);
+  else text(buf.readBigInt64LE(p).toString());
+}
+
+/**
+ * Writes the `{"$date": ...}` text of the UTC datetime at `p`: ISO text when in range (as
+ * `new Date(ms).toISOString()`, by Howard Hinnant's `civil_from_days`), else its int64.
+ */
+function writeDate(p: number): void {
+  const ms = int32At(buf, p + 4) * TWO_32 + (int32At(buf, p) >>> 0);
+  if (!(ms >= 0 && ms <= MAX_ISO_DATE_MS)) {
+    text('{"$date": {"$numberLong": "');
+    writeInt64(p);
+    text('"}}');
+    return;
+  }
+  const days = Math.floor(ms / 86400000);
+  let rest = ms - days * 86400000;
+  const z = days + 719468;
+  const era = Math.floor(z / 146097);
+  const doe = z - era * 146097;
+  const yoe = Math.floor((doe - Math.floor(doe / 1460) + Math.floor(doe / 36524) - Math.floor(doe / 146096)) / 365);
+  const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100));
+  const mp = Math.floor((5 * doy + 2) / 153);
+  const day = doy - Math.floor((153 * mp + 2) / 5) + 1;
+  const month = mp < 10 ? mp + 3 : mp - 9;
+  const year = yoe + era * 400 + (month <= 2 ? 1 : 0);
+  const milli = rest % 1000;
+  rest = (rest - milli) / 1000;
+  const second = rest % 60;
+  rest = (rest - second) / 60;
+  const minute = rest % 60;
+  const hour = (rest - minute) / 60;
+  text('{"$date": "');
+  room(27);
+  // 1970 <= year <= 9999: always four digits.
+  twoDigits((year / 100) | 0);
+  twoDigits(year % 100);
+  out[o++] = 0x2d;
+  twoDigits(month);
+  out[o++] = 0x2d;
+  twoDigits(day);
+  out[o++] = 0x54;
+  twoDigits(hour);
+  out[o++] = 0x3a;
+  twoDigits(minute);
+  out[o++] = 0x3a;
+  twoDigits(second);
+  out[o++] = 0x2e;
+  out[o++] = 0x30 + ((milli / 100) | 0);
+  twoDigits(milli % 100);
+  out[o++] = 0x5a;
+  out[o++] = 0x22;
+  out[o++] = 0x7d;
+}
+
 /**
  * Writes the value of BSON type `type` at `pos` (advancing `pos` past it). `depth` is the
  * indentation level of the line the value starts on; `compact` writes documents and arrays on one line.
  */
-function valueText(type: number, depth: number, compact: boolean): string {
+function writeValue(type: number, depth: number, compact: boolean): void {
   const p = pos;
   switch (type) {
     case 0x01: {
       checkEnd(p + 8);
       pos = p + 8;
-      return doubleText(buf.readDoubleLE(p));
+      text(doubleText(buf.readDoubleLE(p)));
+      return;
     }
     case 0x02:
-      return stringText();
+      return writeString();
     case 0x03:
-      return documentText(depth, compact, false);
+      return writeDocumentValue(depth, compact, false);
     case 0x04:
       if (depth >= MAX_INDENT - 2) fail('documents nested too deeply');
-      return membersText(depth, compact, false, true);
+      return writeMembers(depth, compact, false, true);
     case 0x05: {
       let len = int32At(buf, p);
       const subtype = buf[p + 4];
@@ -190,77 +388,101 @@ function valueText(type: number, depth: number, compact: boolean): string {
         start += 4;
         len -= 4;
       }
-      return (
-        '{"$binary": {"base64": "' + buf.base64Slice(start, start + len) + '", "subType": "' + HEX2[subtype] + '"}}'
-      );
+      text('{"$binary": {"base64": "');
+      text(buf.base64Slice(start, start + len));
+      text('", "subType": "');
+      text(HEX2[subtype]);
+      text('"}}');
+      return;
     }
     case 0x06:
-      return '{"$undefined": true}';
+      return text('{"$undefined": true}');
     case 0x07:
       checkEnd(p + 12);
       pos = p + 12;
-      return objectIdText(buf, p);
+      return writeObjectId(p);
     case 0x08: {
       checkEnd(p + 1);
       pos = p + 1;
       const b = buf[p];
-      if (b === 1) return 'true';
-      if (b === 0) return 'false';
+      if (b === 1) return text('true');
+      if (b === 0) return text('false');
       return fail(`boolean byte ${b} is neither 0 nor 1`);
     }
     case 0x09:
       checkEnd(p + 8);
       pos = p + 8;
-      return dateText(buf, p);
+      return writeDate(p);
     case 0x0a:
-      return 'null';
+      return text('null');
     case 0x0b: {
       const pattern = readCString();
       const options = readCString();
-      return (
-        '{"$regularExpression": {"pattern": ' + JSON.stringify(pattern) + ', "options": ' + JSON.stringify(options) + '}}'
-      );
+      text('{"$regularExpression": {"pattern": ');
+      text(JSON.stringify(pattern));
+      text(', "options": ');
+      text(JSON.stringify(options));
+      return text('}}');
     }
     case 0x0c: {
       const ns = readString();
       checkEnd(pos + 12);
-      const oid = objectIdText(buf, pos);
+      const at = pos;
       pos += 12;
-      return '{"$dbPointer": {"$ref": ' + JSON.stringify(ns) + ', "$id": ' + oid + '}}';
+      text('{"$dbPointer": {"$ref": ');
+      text(JSON.stringify(ns));
+      text(', "$id": ');
+      writeObjectId(at);
+      return text('}}');
     }
     case 0x0d:
-      return '{"$code": ' + JSON.stringify(readString()) + '}';
+      text('{"$code": ');
+      text(JSON.stringify(readString()));
+      return byte(0x7d);
     case 0x0e:
-      return '{"$symbol": ' + JSON.stringify(readString()) + '}';
+      text('{"$symbol": ');
+      text(JSON.stringify(readString()));
+      return byte(0x7d);
     case 0x0f: {
       const total = int32At(buf, p);
       if (total < 14 || p + total > end) fail('bad code-with-scope length');
       pos = p + 4;
       const code = readString();
-      const scope = documentText(depth, true, false);
+      text('{"$code": ');
+      text(JSON.stringify(code));
+      text(', "$scope": ');
+      writeDocumentValue(depth, true, false);
       if (pos !== p + total) fail('code-with-scope length does not match its parts');
-      return '{"$code": ' + JSON.stringify(code) + ', "$scope": ' + scope + '}';
+      return byte(0x7d);
     }
     case 0x10:
       checkEnd(p + 4);
       pos = p + 4;
-      return String(int32At(buf, p));
+      return integer(int32At(buf, p));
     case 0x11:
       checkEnd(p + 8);
       pos = p + 8;
-      return '{"$timestamp": {"t": ' + (int32At(buf, p + 4) >>> 0) + ', "i": ' + (int32At(buf, p) >>> 0) + '}}';
+      text('{"$timestamp": {"t": ');
+      integer(int32At(buf, p + 4) >>> 0);
+      text(', "i": ');
+      integer(int32At(buf, p) >>> 0);
+      return text('}}');
     case 0x12:
       checkEnd(p + 8);
       pos = p + 8;
-      return '{"$numberLong": "' + int64TextAt(buf, p) + '"}';
+      text('{"$numberLong": "');
+      writeInt64(p);
+      return text('"}');
     case 0x13:
       checkEnd(p + 16);
       pos = p + 16;
-      return '{"$numberDecimal": "' + decimalText(buf, p) + '"}';
+      text('{"$numberDecimal": "');
+      text(decimalText(buf, p));
+      return text('"}');
     case 0xff:
-      return '{"$minKey": 1}';
+      return text('{"$minKey": 1}');
     case 0x7f:
-      return '{"$maxKey": 1}';
+      return text('{"$maxKey": 1}');
     default:
       return fail(`unknown BSON type 0x${HEX2[type & 0xff] ?? '??'}`);
   }
@@ -292,20 +514,49 @@ function firstKeyNeedsEscape(): boolean {
   return !(buf[p + 2] === 0x72 && buf[p + 3] === 0x65 && buf[p + 4] === 0x66 && buf[p + 5] === 0);
 }
 
-function escapedText(inner: string, depth: number, compact: boolean): string {
-  if (compact) return '{"' + ESCAPE_KEY + '": ' + inner + '}';
-  return '{\n' + INDENT[depth + 1] + '"' + ESCAPE_KEY + '": ' + inner + '\n' + INDENT[depth] + '}';
+const ESCAPE_OPEN = '"' + ESCAPE_KEY + '": ';
+
+/** Writes what comes before an escaped document's text (see escapeClose). */
+function escapeOpen(depth: number, compact: boolean): void {
+  if (compact) {
+    byte(0x7b);
+  } else {
+    text('{\n');
+    indent(depth + 1);
+  }
+  text(ESCAPE_OPEN);
+}
+
+function escapeClose(depth: number, compact: boolean): void {
+  if (!compact) {
+    byte(0x0a);
+    indent(depth);
+  }
+  byte(0x7d);
 }
 
 /** Writes the embedded document at `pos`; `top` marks the part-file level (its `_id` is kept on one line). */
-function documentText(depth: number, compact: boolean, top: boolean): string {
+function writeDocumentValue(depth: number, compact: boolean, top: boolean): void {
   if (depth >= MAX_INDENT - 2) fail('documents nested too deeply');
-  if (sortKeys) return sortedDocumentText(depth, compact, top);
-  if (firstKeyNeedsEscape()) return escapedText(membersText(depth + 1, compact, top, false), depth, compact);
-  return membersText(depth, compact, top, false);
+  if (sortKeys) return writeSortedDocument(depth, compact, top);
+  if (firstKeyNeedsEscape()) {
+    escapeOpen(depth, compact);
+    writeMembers(depth + 1, compact, top, false);
+    return escapeClose(depth, compact);
+  }
+  writeMembers(depth, compact, top, false);
 }
 
-let idText = '';
+/** Where the top-level `_id` value's text starts and ends in `out` (-1: not written yet). */
+let idStart = -1;
+let idEnd = -1;
+
+function writeId(type: number, depth: number): void {
+  const start = o;
+  writeValue(type, depth, true);
+  idStart = start;
+  idEnd = o;
+}
 
 // A BSON document may hold one field name twice ({a: 1, a: 2}: MongoDB stores what it is sent).
 // JSON parsers, the driver and dbsnap's reader keep one of them, so such a document cannot be
@@ -322,49 +573,82 @@ function checkUniqueKey(keys: string[], key: string): void {
   keys.push(key);
 }
 
+/** Writes the separator before member `n` of a document or array. */
+function separator(n: number, depth: number, compact: boolean, array: boolean): void {
+  if (compact) {
+    if (n === 0) byte(array ? 0x5b : 0x7b);
+    else {
+      room(2);
+      out[o++] = 0x2c;
+      out[o++] = 0x20;
+    }
+    return;
+  }
+  room(2);
+  if (n === 0) out[o++] = array ? 0x5b : 0x7b;
+  else out[o++] = 0x2c;
+  out[o++] = 0x0a;
+  indent(depth + 1);
+}
+
+/** Writes the end of a document or array of `n` members. */
+function close(n: number, depth: number, compact: boolean, array: boolean): void {
+  if (n === 0) {
+    room(2);
+    out[o++] = array ? 0x5b : 0x7b;
+    out[o++] = array ? 0x5d : 0x7d;
+    return;
+  }
+  if (!compact) {
+    byte(0x0a);
+    indent(depth);
+  }
+  byte(array ? 0x5d : 0x7d);
+}
+
 /**
  * Writes the members of the document or array at `pos`: `{` key: value, ... `}` or `[` value, ... `]`,
  * one per line at `depth + 1` or (`compact`) on one line. `top` marks the part-file level, whose
  * `_id` is kept on one line.
  */
-function membersText(depth: number, compact: boolean, top: boolean, array: boolean): string {
+function writeMembers(depth: number, compact: boolean, top: boolean, array: boolean): void {
   const stop = enterDocument();
   const saved = end;
   end = stop;
-  let out = '';
   let type: number;
-  const inner = INDENT[depth + 1];
   let n = 0;
   const keys = array ? null : keysAt(depth);
   while ((type = buf[pos++]) !== 0) {
     if (pos >= end) fail(array ? 'array ends inside an element' : 'document ends inside an element');
-    let member: string;
     if (keys === null) {
       skipArrayKey(n);
+      separator(n, depth, compact, true);
       try {
-        member = valueText(type, depth + 1, compact);
+        writeValue(type, depth + 1, compact);
       } catch (err) {
         under(String(n), err);
       }
     } else {
       const key = readKeyText();
       checkUniqueKey(keys, key);
+      separator(n, depth, compact, false);
+      text(key);
+      room(2);
+      out[o++] = 0x3a;
+      out[o++] = 0x20;
       try {
-        member = key + ': ' + (top && key === '"_id"' ? (idText = valueText(type, depth + 1, true)) : valueText(type, depth + 1, compact));
+        if (top && key === '"_id"') writeId(type, depth + 1);
+        else writeValue(type, depth + 1, compact);
       } catch (err) {
         under(key, err);
       }
     }
-    if (compact) out += (n === 0 ? (array ? '[' : '{') : ', ') + member;
-    else out += (n === 0 ? (array ? '[\n' : '{\n') : ',\n') + inner + member;
     n++;
   }
   pos--;
   end = saved;
   leaveDocument(stop);
-  if (n === 0) return array ? '[]' : '{}';
-  const close = array ? ']' : '}';
-  return compact ? out + close : out + '\n' + INDENT[depth] + close;
+  close(n, depth, compact, array);
 }
 
 interface Field {
@@ -378,7 +662,7 @@ function compareKeys(a: Field, b: Field): number {
   return a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
 }
 
-function sortedDocumentText(depth: number, compact: boolean, top: boolean): string {
+function writeSortedDocument(depth: number, compact: boolean, top: boolean): void {
   const stop = enterDocument();
   const saved = end;
   end = stop;
@@ -409,32 +693,31 @@ function sortedDocumentText(depth: number, compact: boolean, top: boolean): stri
   }
   const escape = fields.length > 0 && fields[0].key[0] === '$' && fields[0].key !== '$ref';
   const d = escape ? depth + 1 : depth;
-  const inner = INDENT[d + 1];
-  let out = '';
+  if (escape) escapeOpen(depth, compact);
   for (let n = 0; n < fields.length; n++) {
     const f = fields[n];
     pos = f.at;
-    let value: string;
+    separator(n, d, compact, false);
+    text(f.keyText);
+    text(': ');
     try {
       if (top && f.key === '_id') {
         const was = sortKeys;
         sortKeys = false;
-        value = idText = valueText(f.type, d + 1, true);
+        writeId(f.type, d + 1);
         sortKeys = was;
       } else {
-        value = valueText(f.type, d + 1, compact);
+        writeValue(f.type, d + 1, compact);
       }
     } catch (err) {
       under(f.keyText, err);
     }
-    if (compact) out += (n === 0 ? '{' : ', ') + f.keyText + ': ' + value;
-    else out += (n === 0 ? '{\n' : ',\n') + inner + f.keyText + ': ' + value;
   }
+  close(fields.length, d, compact, false);
+  if (escape) escapeClose(depth, compact);
   pos = last;
   end = saved;
   leaveDocument(stop);
-  const text = fields.length === 0 ? '{}' : compact ? out + '}' : out + '\n' + INDENT[d] + '}';
-  return escape ? escapedText(text, depth, compact) : text;
 }
 
 function readKeyTextAt(p: number): string {
@@ -443,6 +726,55 @@ function readKeyTextAt(p: number): string {
   const text = readKeyText();
   pos = saved;
   return text;
+}
+
+/** The `_id` text written so far ('' when none). */
+function idTextWritten(): string {
+  return idEnd >= 0 ? out.utf8Slice(idStart, idEnd) : '';
+}
+
+/** Walks one top-level document into `out` from offset 0. */
+function walk(bson: Uint8Array, opts: WriteDocumentOptions | undefined): void {
+  buf = toBuffer(bson);
+  pos = 0;
+  end = buf.length;
+  sortKeys = opts?.sortKeys === true;
+  o = 0;
+  extra = 0;
+  idStart = -1;
+  idEnd = -1;
+  if (end < 5) fail('document shorter than 5 bytes');
+  const len = int32At(buf, 0);
+  if (len !== end) fail(`document length ${len} does not match its ${end} bytes`);
+  indent(1);
+  writeDocumentValue(1, false, true);
+}
+
+/** One top-level document's text as UTF-8 bytes (see {@link writeDocumentBytes}). */
+export interface DocumentBytes {
+  /** The text's UTF-8 bytes: a view of the writer's buffer, valid until its next call. Copy what you keep. */
+  bytes: Buffer;
+  /** Length of the text in UTF-16 code units (what `text.length` of {@link writeDocument} would be). */
+  units: number;
+  /** One-line text of the `_id` value, as in {@link DocumentText}. */
+  idText: string;
+}
+
+/**
+ * {@link writeDocument} without the JS string: the text as UTF-8 bytes, which is what part files
+ * store and hash. The bytes live in the writer's own buffer and are overwritten by the next call.
+ */
+export function writeDocumentBytes(bson: Uint8Array, opts?: WriteDocumentOptions): DocumentBytes {
+  try {
+    walk(bson, opts);
+    return { bytes: out.subarray(0, o), units: o - extra, idText: idTextWritten() };
+  } catch (err) {
+    if (err instanceof WalkError) throw walkFormatError(err, idTextWritten());
+    throw err;
+  } finally {
+    // Drop the reference so a large input buffer can be collected.
+    buf = EMPTY;
+  }
 }
 
 /**
@@ -460,26 +792,13 @@ function readKeyTextAt(p: number): string {
  * // idText: '1'
  */
 export function writeDocument(bson: Uint8Array, opts?: WriteDocumentOptions): DocumentText {
-  buf = toBuffer(bson);
-  pos = 0;
-  end = buf.length;
-  sortKeys = opts?.sortKeys === true;
-  idText = '';
   try {
-    if (end < 5) fail('document shorter than 5 bytes');
-    const len = int32At(buf, 0);
-    if (len !== end) fail(`document length ${len} does not match its ${end} bytes`);
-    const text = INDENT[1] + documentText(1, false, true);
-    // Concatenation builds a rope of thousands of pieces; callers keep many document texts alive
-    // until a part file is joined, and retained ropes cost several times the writing itself in GC.
-    // Reading a character from the middle makes V8 flatten the rope into one flat string now.
-    text.charCodeAt(text.length >> 1);
-    return { text, idText };
+    walk(bson, opts);
+    return { text: out.utf8Slice(0, o), idText: idTextWritten() };
   } catch (err) {
-    if (err instanceof WalkError) throw walkFormatError(err, idText);
+    if (err instanceof WalkError) throw walkFormatError(err, idTextWritten());
     throw err;
   } finally {
-    // Drop the reference so a large input buffer can be collected.
     buf = EMPTY;
   }
 }

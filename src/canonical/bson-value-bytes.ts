@@ -1,36 +1,10 @@
-// Fixed-layout BSON values read at a byte offset: int32, int64, ObjectId and Date text, each type's byte size.
+// Fixed-layout BSON values read at a byte offset: int32, and each type's byte size.
 import { fail } from './walk-error.js';
-import { HEX2, TWO_32 } from './bson-text-tables.js';
-import { isoDateText, MAX_ISO_DATE_MS } from './scalar-text.js';
+import { HEX2 } from './bson-text-tables.js';
 
 /** The little-endian int32 at `p`. */
 export function int32At(buf: Uint8Array, p: number): number {
   return buf[p] | (buf[p + 1] << 8) | (buf[p + 2] << 16) | (buf[p + 3] << 24);
-}
-
-/** The exact decimal text of the int64 at `p`. */
-export function int64TextAt(buf: Buffer, p: number): string {
-  const high = int32At(buf, p + 4);
-  const n = high * TWO_32 + (int32At(buf, p) >>> 0);
-  return Number.isSafeInteger(n) ? String(n) : buf.readBigInt64LE(p).toString();
-}
-
-/** The `{"$oid": ...}` text of the 12 ObjectId bytes at `p`. */
-export function objectIdText(buf: Uint8Array, p: number): string {
-  return (
-    '{"$oid": "' +
-    HEX2[buf[p]] + HEX2[buf[p + 1]] + HEX2[buf[p + 2]] + HEX2[buf[p + 3]] +
-    HEX2[buf[p + 4]] + HEX2[buf[p + 5]] + HEX2[buf[p + 6]] + HEX2[buf[p + 7]] +
-    HEX2[buf[p + 8]] + HEX2[buf[p + 9]] + HEX2[buf[p + 10]] + HEX2[buf[p + 11]] +
-    '"}'
-  );
-}
-
-/** The `{"$date": ...}` text of the UTC datetime at `p`: ISO text when in range, else its int64. */
-export function dateText(buf: Buffer, p: number): string {
-  const ms = int32At(buf, p + 4) * TWO_32 + (int32At(buf, p) >>> 0);
-  if (ms >= 0 && ms <= MAX_ISO_DATE_MS) return '{"$date": "' + isoDateText(ms) + '"}';
-  return '{"$date": {"$numberLong": "' + int64TextAt(buf, p) + '"}}';
 }
 
 /** Byte length of the value of `type` at `p` (used to collect fields before sorting them). */

@@ -5,16 +5,18 @@
  */
 import { createMd5, createSha256, sha256Hex } from '../crypto/hash.js';
 import type { Document } from 'bson';
-import { writeDocument, writeDocumentObject, partFileText } from './document-writer.js';
+import { serializeDocument } from './bson-serializer.js';
+import { writeDocumentBytes } from './bson-text-walker.js';
 import type { PartEntries } from './format.js';
-import { PartCutter } from './parts.js';
+import { PartCutter, type CutPart } from './parts.js';
 
 export interface EncodedPart {
   /** File name, e.g. `first.json`. */
   name: string;
-  text: string;
-  /** `text` as UTF-8 bytes (what is hashed and stored), so writers need not encode it again. */
+  /** The part file's bytes (UTF-8 text): what is hashed and stored. */
   data: Buffer;
+  /** `data` decoded, on each read (the commit path never reads it). */
+  readonly text: string;
   documents: number;
   /** Byte length of the UTF-8 text. */
   bytes: number;
@@ -110,9 +112,56 @@ export class PartSummaries implements Iterable<EncodedPartSummary> {
   }
 }
 
+interface FinishedPart {
+  cut: CutPart;
+  buf: Buffer;
+}
+
+/**
+ * The text of the part being filled, as UTF-8 bytes: the document texts joined into a JSON array
+ * (`[`, one document per element, `]`, a newline; see partFileText), in one reused buffer.
+ */
+class PartText {
+  private buf = Buffer.allocUnsafeSlow(1 << 16);
+  private length = 0;
+  private documents = 0;
+
+  add(doc: Uint8Array): void {
+    const need = this.length + doc.length + 2;
+    if (need + 4 > this.buf.length) {
+      const bigger = Buffer.allocUnsafeSlow(Math.max(this.buf.length * 2, need + 4));
+      this.buf.copy(bigger, 0, 0, this.length);
+      this.buf = bigger;
+    }
+    // '[\n' before the first document, ',\n' before the others.
+    this.buf[this.length++] = this.documents === 0 ? 0x5b : 0x2c;
+    this.buf[this.length++] = 0x0a;
+    this.buf.set(doc, this.length);
+    this.length += doc.length;
+    this.documents++;
+  }
+
+  /** The finished part file's bytes (a copy of their own); empties the buffer for the next part. */
+  finish(): Buffer {
+    const tail = this.documents === 0 ? '[]\n' : '\n]\n';
+    const part = Buffer.allocUnsafe(this.length + tail.length);
+    this.buf.copy(part, 0, 0, this.length);
+    part.write(tail, this.length, 'latin1');
+    this.length = 0;
+    this.documents = 0;
+    return part;
+  }
+}
+
+/**
+ * An `_id`-ordered stream of raw BSON documents, one at a time or a batch at a time (a server
+ * reply's documents: a batch costs one step of an async iteration instead of one per document).
+ */
+export type RawDocuments = AsyncIterable<Uint8Array | readonly Uint8Array[]> | Iterable<Uint8Array>;
+
 /** Encodes a `_id`-ordered stream of raw BSON documents, handing each finished part to `onPart`. */
 export async function encodeCollection(
-  docs: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
+  docs: RawDocuments,
   opts: EncodeOptions,
   onPart: (part: EncodedPart) => Promise<void> | void,
 ): Promise<EncodedCollection> {
@@ -123,16 +172,16 @@ export async function encodeCollection(
   let documents = 0;
   const writeOpts = { sortKeys: opts.sortKeys };
 
-  const emit = async (cut: { name: string; texts: string[]; firstId: string } | null) => {
-    if (!cut) return;
-    const text = partFileText(cut.texts);
-    const buf = Buffer.from(text, 'utf8');
+  const text = new PartText();
+  const emit = async ({ cut, buf }: FinishedPart) => {
     whole.update(buf);
     const part: EncodedPart = {
       name: cut.name,
-      text,
       data: buf,
-      documents: cut.texts.length,
+      get text() {
+        return buf.toString('utf8');
+      },
+      documents: cut.documents,
       bytes: buf.length,
       sha256: sha256Hex(buf),
       firstId: cut.firstId,
@@ -141,15 +190,32 @@ export async function encodeCollection(
     await onPart(part);
   };
 
-  for await (const raw of docs) {
+  // Synchronous per document; only a finished part is awaited (its blob being written).
+  const push = (raw: Uint8Array): FinishedPart | null => {
     bson?.update(raw);
     const source = opts.transform ? opts.transform(raw) : raw;
-    const { text, idText } =
-      source instanceof Uint8Array ? writeDocument(source, writeOpts) : writeDocumentObject(source, writeOpts);
+    const doc = writeDocumentBytes(source instanceof Uint8Array ? source : serializeDocument(source), writeOpts);
     documents++;
-    await emit(cutter.push(text, idText));
+    const cut = cutter.push(doc.idText, doc.units);
+    // A document that completes a part is the first of the next one: the part's bytes are taken
+    // before this document's are added.
+    const done = cut ? { cut, buf: text.finish() } : null;
+    text.add(doc.bytes);
     opts.onDocument?.(documents);
+    return done;
+  };
+  for await (const item of docs) {
+    if (item instanceof Uint8Array) {
+      const cut = push(item);
+      if (cut) await emit(cut);
+      continue;
+    }
+    for (const raw of item) {
+      const cut = push(raw);
+      if (cut) await emit(cut);
+    }
   }
-  await emit(cutter.finish());
+  const last = cutter.finish();
+  if (last) await emit({ cut: last, buf: text.finish() });
   return { documents, sha256: whole.digestHex(), ...(bson ? { bsonMd5: bson.digestHex() } : {}), parts };
 }

@@ -19,8 +19,8 @@ export interface PartCutterOptions {
 export interface CutPart {
   /** File name without directory, e.g. `first.json` or `3fa9c2d1e0b4.json`. */
   name: string;
-  /** Document texts, as writeDocument returned them. */
-  texts: string[];
+  /** Number of documents in the part. */
+  documents: number;
   /** idText of the first document. */
   firstId: string;
 }
@@ -58,23 +58,27 @@ export class PartCutter {
     this.mask = (1 << opts.partBits) - 1;
   }
 
-  /** Adds one document; returns the part it completed, if it started a new one. */
-  push(text: string, idText: string): CutPart | null {
+  /**
+   * Adds the next document, given by its `_id` text and the length of its text in UTF-16 code
+   * units (`text.length` of writeDocument's text); returns the part it completed, if it starts a
+   * new one (the document itself is the first of the new part).
+   */
+  push(idText: string, units: number): CutPart | null {
     let done: CutPart | null = null;
     if (this.current === null) {
       const boundary = (idBoundaryHash(idText) & this.mask) === 0;
-      this.current = { name: this.unique(boundary ? partNameForId(idText) : FIRST_PART_NAME), texts: [], firstId: idText };
+      this.current = { name: this.unique(boundary ? partNameForId(idText) : FIRST_PART_NAME), documents: 0, firstId: idText };
       this.currentBytes = 0;
     } else if (
       (idBoundaryHash(idText) & this.mask) === 0 ||
-      this.currentBytes + text.length > this.opts.maxPartBytes
+      this.currentBytes + units > this.opts.maxPartBytes
     ) {
       done = this.current;
-      this.current = { name: this.unique(partNameForId(idText)), texts: [], firstId: idText };
+      this.current = { name: this.unique(partNameForId(idText)), documents: 0, firstId: idText };
       this.currentBytes = 0;
     }
-    this.current.texts.push(text);
-    this.currentBytes += text.length + 2;
+    this.current.documents++;
+    this.currentBytes += units + 2;
     return done;
   }
 

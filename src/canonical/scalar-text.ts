@@ -22,39 +22,6 @@ export function doubleText(x: number): string {
   return x > 0 ? '{"$numberDouble": "Infinity"}' : '{"$numberDouble": "-Infinity"}';
 }
 
-const PAD2: string[] = [];
-for (let i = 0; i < 100; i++) PAD2.push(String(i).padStart(2, '0'));
-const PAD3: string[] = [];
-for (let i = 0; i < 1000; i++) PAD3.push(String(i).padStart(3, '0'));
-
-/**
- * `new Date(ms).toISOString()` for 0 <= ms <= MAX_ISO_DATE_MS, without allocating a Date (days to
- * civil date by Howard Hinnant's `civil_from_days`).
- */
-export function isoDateText(ms: number): string {
-  const days = Math.floor(ms / 86400000);
-  let rest = ms - days * 86400000;
-  const z = days + 719468;
-  const era = Math.floor(z / 146097);
-  const doe = z - era * 146097;
-  const yoe = Math.floor((doe - Math.floor(doe / 1460) + Math.floor(doe / 36524) - Math.floor(doe / 146096)) / 365);
-  const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100));
-  const mp = Math.floor((5 * doy + 2) / 153);
-  const day = doy - Math.floor((153 * mp + 2) / 5) + 1;
-  const month = mp < 10 ? mp + 3 : mp - 9;
-  const year = yoe + era * 400 + (month <= 2 ? 1 : 0);
-  const milli = rest % 1000;
-  rest = (rest - milli) / 1000;
-  const second = rest % 60;
-  rest = (rest - second) / 60;
-  const minute = rest % 60;
-  const hour = (rest - minute) / 60;
-  return (
-    year + '-' + PAD2[month] + '-' + PAD2[day] + 'T' + PAD2[hour] + ':' + PAD2[minute] + ':' + PAD2[second] + '.' + PAD3[milli] + 'Z'
-  );
-}
-
-
 const TWO_32 = 4294967296;
 
 function int32In(b: Uint8Array, p: number): number {

@@ -196,7 +196,7 @@ export async function liveSide(conn: Connection, info: CollectionInfo, opts: Liv
       },
     },
     (part) => {
-      const blobId = SnapshotRepository.hashBlob(part.text);
+      const blobId = SnapshotRepository.hashBlob(part.data);
       const path = `${prefix}${part.name}`;
       if (against && against.files.get(path) === blobId) {
         // Identical to the snapshot's part: read it from there if the diff ever needs it.

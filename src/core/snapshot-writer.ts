@@ -5,7 +5,7 @@
  * (docs/FORMAT.md).
  */
 import { EJSON, type Document } from 'bson';
-import { encodeCollection, type EncodedCollection, type EncodeOptions } from '../canonical/encode-collection.js';
+import { encodeCollection, type EncodedCollection, type EncodeOptions, type RawDocuments } from '../canonical/encode-collection.js';
 import {
   ATTRIBUTES_FILE,
   collectionDir,
@@ -55,7 +55,7 @@ export const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca49
 /** Encodes `_id`-ordered raw documents into part blobs and their parts/ tree (null: no documents). */
 export async function writeCollectionParts(
   repo: SnapshotRepository,
-  docs: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
+  docs: RawDocuments,
   opts: EncodeOptions,
 ): Promise<{ encoded: EncodedCollection; partsTree: string | null }> {
   // Blob ids as bytes, in part order (beside encoded.parts' names) until the tree is written.
@@ -114,7 +114,7 @@ export async function writeCollectionDir(repo: SnapshotRepository, entry: Writab
 export async function writeCollection(
   repo: SnapshotRepository,
   spec: CollectionSpec,
-  docs: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
+  docs: RawDocuments,
   config: Pick<RepositoryConfig, 'partBits' | 'maxPartBytes' | 'sortKeys'>,
   opts: Pick<EncodeOptions, 'transform' | 'onDocument'> = {},
 ): Promise<WrittenCollection> {

@@ -71,14 +71,16 @@ export interface ReadOptions {
 }
 
 /**
- * Every document of a collection as raw BSON, in `_id` order. The sort happens on the server
- * (the `_id` index makes it a streaming scan), so memory does not grow with the collection.
+ * Every document of a collection as raw BSON, in `_id` order, a server reply at a time. The sort
+ * happens on the server (the `_id` index makes it a streaming scan), so memory does not grow with
+ * the collection. Each yielded batch holds the documents the driver has buffered: taking them
+ * together costs one step of the async iteration per reply instead of one per document.
  */
 export async function* readRawDocuments(
   conn: Connection,
   collection: string,
   opts: ReadOptions = {},
-): AsyncGenerator<Uint8Array> {
+): AsyncGenerator<Uint8Array[]> {
   const cursor = conn.db.collection(collection).find(
     {},
     {
@@ -91,10 +93,12 @@ export async function* readRawDocuments(
   );
   let last: Uint8Array | undefined;
   try {
-    for await (const doc of cursor) {
+    while (!opts.signal?.aborted && (await cursor.hasNext())) {
       if (opts.signal?.aborted) break;
-      last = doc as unknown as Uint8Array;
-      yield last;
+      const batch = cursor.readBufferedDocuments() as unknown as Uint8Array[];
+      if (batch.length === 0) continue;
+      last = batch[batch.length - 1];
+      yield batch;
     }
   } catch (err) {
     if (isBsonError(err)) throw await invalidDocument(conn, collection, last, err, opts);

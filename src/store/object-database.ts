@@ -49,6 +49,13 @@ export class ObjectDatabase {
   private readonly gitCache = {};
   /** While set, new objects go into one pack (see object-batch.ts) instead of loose files. */
   private batch: ObjectBatch | null = null;
+  /**
+   * Loose objects per fan-out directory, listed once while a batch is open: a commit's first
+   * write into a directory lists it, the next ones look the name up instead of a `stat` per new
+   * object. It lives only as long as the batch, so objects removed later (gc, prune) are never
+   * taken for present.
+   */
+  private looseListing: Map<string, Set<string>> | null = null;
 
   constructor(readonly gitdir: string) {
     this.objectsDir = path.join(gitdir, 'objects');
@@ -181,14 +188,31 @@ export class ObjectDatabase {
     const oid = hashObject(type, content);
     if (!this.packsScanned) await this.refreshPacks();
     if (this.batch?.has(oid)) return { oid, written: false };
-    // The same check as has(oid, false), with a synchronous stat (see writeFileViaTempSync).
-    if (this.packedIn(Buffer.from(oid, 'hex')) || fs.statSync(this.loosePath(oid), { throwIfNoEntry: false })) return { oid, written: false };
+    // The same check as has(oid, false), without a thread-pool round trip (see writeFileViaTempSync).
+    if (this.packedIn(Buffer.from(oid, 'hex')) || this.looseExists(oid)) return { oid, written: false };
     if (this.batch) {
       await this.batch.add(oid, type, content);
       return { oid, written: true };
     }
     await this.writeLooseObject(oid, type, content);
     return { oid, written: true };
+  }
+
+  /** True if the object is stored loose: a stat, or in a batch the listing of its fan-out directory. */
+  private looseExists(oid: string): boolean {
+    if (!this.looseListing) return fs.statSync(this.loosePath(oid), { throwIfNoEntry: false }) !== undefined;
+    const fanout = oid.slice(0, 2);
+    let names = this.looseListing.get(fanout);
+    if (!names) {
+      try {
+        names = new Set(fs.readdirSync(path.join(this.objectsDir, fanout)));
+      } catch (err) {
+        if (!isErrno(err, 'ENOENT') && !isErrno(err, 'ENOTDIR')) throw err;
+        names = new Set();
+      }
+      this.looseListing.set(fanout, names);
+    }
+    return names.has(oid.slice(2));
   }
 
   /**
@@ -199,6 +223,7 @@ export class ObjectDatabase {
   startBatch(minPackObjects?: number): void {
     if (this.batch) throw new InternalError('an object batch is already open', {});
     this.batch = new ObjectBatch(path.join(this.objectsDir, 'pack'), (oid, type, content) => this.writeLooseObject(oid, type, content), minPackObjects);
+    this.looseListing = new Map();
   }
 
   /** Writes the open batch's objects durably (no-op without one); returns the pack's name if it made one. */
@@ -206,6 +231,7 @@ export class ObjectDatabase {
     const batch = this.batch;
     if (!batch) return { objects: 0, pack: null };
     this.batch = null;
+    this.looseListing = null;
     try {
       const done = await batch.finish();
       if (done.pack) await this.refreshPacks();
@@ -220,6 +246,7 @@ export class ObjectDatabase {
   abortBatch(): void {
     this.batch?.abort();
     this.batch = null;
+    this.looseListing = null;
   }
 
   private async writeLooseObject(oid: string, type: ObjectType, content: Buffer): Promise<void> {

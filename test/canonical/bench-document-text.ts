@@ -6,6 +6,7 @@
  */
 import { BSON, EJSON } from 'bson';
 import { partFileText, readPartFile, writeDocument } from '../../src/canonical/index.js';
+import { writeDocumentBytes } from '../../src/canonical/bson-text-walker.js';
 import { sampleDocuments } from './sample-documents.js';
 
 /**
@@ -45,6 +46,9 @@ rate('JSON.stringify(EJSON.serialize(doc))', count, () => {
 });
 rate('writeDocument(raw)', count, () => {
   texts = raws.map((b) => writeDocument(b).text);
+});
+rate('writeDocumentBytes(raw) (what commit uses)', count, () => {
+  for (const b of raws) writeDocumentBytes(b);
 });
 rate('writeDocument(raw, {sortKeys})', count, () => {
   for (const b of raws) writeDocument(b, { sortKeys: true });

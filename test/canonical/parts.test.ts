@@ -4,12 +4,21 @@ import { FIRST_PART_NAME, idBoundaryHash, PartCutter, partNameForId } from '../.
 function cut(ids: string[], bits = 3, max = 1 << 20) {
   const cutter = new PartCutter({ partBits: bits, maxPartBytes: max });
   const parts: { name: string; ids: string[] }[] = [];
+  let current: string[] = [];
   for (const id of ids) {
-    const done = cutter.push(`doc ${id}`, id);
-    if (done) parts.push({ name: done.name, ids: done.texts.map((t) => t.slice(4)) });
+    const done = cutter.push(id, `doc ${id}`.length);
+    if (done) {
+      expect(done.documents).toBe(current.length);
+      parts.push({ name: done.name, ids: current });
+      current = [];
+    }
+    current.push(id);
   }
   const last = cutter.finish();
-  if (last) parts.push({ name: last.name, ids: last.texts.map((t) => t.slice(4)) });
+  if (last) {
+    expect(last.documents).toBe(current.length);
+    parts.push({ name: last.name, ids: current });
+  }
   return parts;
 }
 
