@@ -249,3 +249,56 @@ export function collectionEntryBytes(entry: WritableCollectionEntry): Buffer {
   put('  ]\n}\n');
   return out.subarray(0, at);
 }
+
+const ENTRY_OPEN = Buffer.from('    {\n      "file": "');
+const ENTRY_DOCUMENTS = Buffer.from('",\n      "documents": ');
+const ENTRY_BYTES = Buffer.from(',\n      "bytes": ');
+const ENTRY_SHA256 = Buffer.from(',\n      "sha256": "');
+const ENTRY_CLOSE = Buffer.from('"\n    }');
+const LIST_END = Buffer.from('\n  ]\n}\n');
+
+/**
+ * Reads collection.json's part list from its bytes without an object per part: calls `each`
+ * with every part's file (`parts/<name>`) and document count, in list order. Only the layout
+ * collectionEntryBytes writes is read (keys in its order, no escapes in file names); for any
+ * other returns false, possibly after some calls, and the caller parses the file whole.
+ */
+export function scanPartList(bytes: Buffer, each: (file: string, documents: number) => void): boolean {
+  const key = bytes.lastIndexOf(PARTS_KEY);
+  if (key < 0) return false;
+  let p = key + PARTS_KEY.length;
+  const at = (literal: Buffer): boolean => {
+    if (p + literal.length > bytes.length || bytes.compare(literal, 0, literal.length, p, p + literal.length) !== 0) return false;
+    p += literal.length;
+    return true;
+  };
+  const digits = (): number => {
+    const start = p;
+    let n = 0;
+    while (p < bytes.length && bytes[p]! >= 0x30 && bytes[p]! <= 0x39 && p - start < 16) n = n * 10 + (bytes[p++]! - 0x30);
+    return p === start || (bytes[start] === 0x30 && p - start > 1) ? -1 : n;
+  };
+  if (bytes[p] === 0x5d) return bytes.toString('latin1', p) === ']\n}\n';
+  if (bytes[p++] !== 0x0a) return false;
+  for (;;) {
+    if (!at(ENTRY_OPEN)) return false;
+    const start = p;
+    while (p < bytes.length && bytes[p] !== 0x22 && bytes[p] !== 0x5c && bytes[p]! >= 0x20) p++;
+    if (bytes[p] !== 0x22) return false;
+    const file = bytes.toString('utf8', start, p);
+    if (!at(ENTRY_DOCUMENTS)) return false;
+    const documents = digits();
+    if (documents < 0 || !at(ENTRY_BYTES) || digits() < 0 || !at(ENTRY_SHA256)) return false;
+    for (const stop = p + 64; p < stop; p++) {
+      const c = bytes[p];
+      if (c === undefined || !((c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66))) return false;
+    }
+    if (!at(ENTRY_CLOSE)) return false;
+    each(file, documents);
+    if (bytes[p] === 0x2c && bytes[p + 1] === 0x0a) {
+      p += 2;
+      continue;
+    }
+    return at(LIST_END) && p === bytes.length;
+  }
+}

@@ -5,7 +5,7 @@
 export { SnapshotRepository, branchRef, DEFAULT_BRANCH, type CommitInfo, type TreeEntryInput, type TagInfo } from './repository.js';
 export { acquireLock, releaseHeldLocksSync, LOCK_FILE_NAME, type LockInfo, type RepositoryLock } from './lock.js';
 export { ensureDir, writeFileAtomic } from './files.js';
-export { EMPTY_TREE_OID, type GitIdentity, type TreeEntry } from './objects.js';
+export { EMPTY_TREE_OID, TreeIndex, type GitIdentity, type TreeEntry } from './objects.js';
 export { assertValidTagName, checkRefFormat } from './refs.js';
 export { tagPathConflict, tagPathConflictError } from './tags.js';
 export type { StoreStats } from './object-database.js';

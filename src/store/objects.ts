@@ -155,6 +155,103 @@ export function parseTree(content: Buffer, oid: string): TreeEntry[] {
   return entries;
 }
 
+/**
+ * A tree's file entries looked up by name over the tree object's own bytes: an offset per entry,
+ * no object or string per entry (a collection's parts tree holds ~100,000). Subtrees and
+ * submodules are left out. Git sorts a tree's files by the bytes of their names.
+ */
+export class TreeIndex {
+  /** Per file entry: where its name starts, its NUL. */
+  private readonly names: Uint32Array;
+  private readonly nuls: Uint32Array;
+  readonly size: number;
+
+  constructor(
+    private readonly content: Buffer,
+    oid: string,
+  ) {
+    const names: number[] = [];
+    const nuls: number[] = [];
+    let i = 0;
+    while (i < content.length) {
+      const space = content.indexOf(0x20, i);
+      const nul = content.indexOf(0, space + 1);
+      if (space < 0 || nul < 0 || nul + 21 > content.length) {
+        throw new CorruptSnapshotError(`git tree ${oid} is truncated or malformed; the repository is damaged.`, { oid });
+      }
+      // Files as parseTree types them: anything but a tree (40000, old 040000) or a submodule (160000).
+      const c0 = content[i];
+      const file = !(c0 === 0x34 || (c0 === 0x30 && content[i + 1] === 0x34) || (c0 === 0x31 && content[i + 1] === 0x36));
+      if (file) {
+        names.push(space + 1);
+        nuls.push(nul);
+      }
+      i = nul + 21;
+    }
+    this.names = Uint32Array.from(names);
+    this.nuls = Uint32Array.from(nuls);
+    this.size = names.length;
+    for (let j = 1; j < this.size; j++) {
+      if (content.compare(content, this.names[j]!, this.nuls[j]!, this.names[j - 1]!, this.nuls[j - 1]!) >= 0) {
+        // Not sorted as git sorts (a tree written by hand): look names up in a map instead.
+        this.byName = new Map();
+        for (let k = 0; k < this.size; k++) this.byName.set(content.toString('utf8', this.names[k]!, this.nuls[k]!), k);
+        break;
+      }
+    }
+  }
+
+  /** Set only for a tree whose files are not in git's order. */
+  private byName: Map<string, number> | null = null;
+
+  /** Index of the file `name`, or -1. */
+  find(name: string): number {
+    if (this.byName) return this.byName.get(name) ?? -1;
+    const key = Buffer.from(name, 'utf8');
+    let lo = 0;
+    let hi = this.size - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      const c = this.compareName(mid, key);
+      if (c === 0) return mid;
+      if (c < 0) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return -1;
+  }
+
+  /** Entry `i`'s name against `key`, by bytes (names are short: a loop beats a native call). */
+  private compareName(i: number, key: Buffer): number {
+    const content = this.content;
+    const start = this.names[i]!;
+    const n = this.nuls[i]! - start;
+    const m = Math.min(n, key.length);
+    for (let k = 0; k < m; k++) {
+      const d = content[start + k]! - key[k]!;
+      if (d !== 0) return d;
+    }
+    return n - key.length;
+  }
+
+  /** The name of entry `i`. */
+  name(i: number): string {
+    return this.content.toString('utf8', this.names[i]!, this.nuls[i]!);
+  }
+
+  /** True when entries `i` of this index and `j` of `other` name the same blob id. */
+  sameOid(i: number, other: TreeIndex, j: number): boolean {
+    const a = this.nuls[i]! + 1;
+    const b = other.nuls[j]! + 1;
+    return this.content.compare(other.content, b, b + 20, a, a + 20) === 0;
+  }
+
+  /** The blob id of entry `i` as hex. */
+  oid(i: number): string {
+    const at = this.nuls[i]! + 1;
+    return this.content.toString('hex', at, at + 20);
+  }
+}
+
 function checkIdentity(who: GitIdentity, role: string): void {
   if (/[<>\n\0]/.test(who.name) || /[<>\n\0]/.test(who.email)) {
     throw new InvalidArgumentError(`${role} name and email must not contain '<', '>', newlines or NUL (got "${who.name} <${who.email}>").`, { role });

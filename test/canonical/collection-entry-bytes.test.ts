@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { collectionEntryBytes, collectionHeadOf, metadataText, type CollectionEntry } from '../../src/canonical/format.js';
+import { collectionEntryBytes, collectionHeadOf, metadataText, scanPartList, type CollectionEntry } from '../../src/canonical/format.js';
 import { PartSummaries } from '../../src/canonical/encode-collection.js';
 
 const sha = (s: string) => createHash('sha256').update(s).digest('hex');
@@ -89,6 +89,44 @@ describe('collectionHeadOf (collection.json without its part list)', () => {
       'null',
     ]) {
       expect(collectionHeadOf(Buffer.from(text, 'utf8'))).toBeNull();
+    }
+  });
+});
+
+describe('scanPartList', () => {
+  const scanned = (bytes: Buffer) => {
+    const out: { file: string; documents: number }[] = [];
+    const ok = scanPartList(bytes, (file, documents) => out.push({ file, documents }));
+    return ok ? out : null;
+  };
+
+  it('reads every part file and count of what dbsnap writes, in order, for any number of parts', () => {
+    for (const n of [0, 1, 2, 1000]) {
+      const e = entry(n);
+      expect(scanned(collectionEntryBytes(e))).toEqual(e.parts.map((p) => ({ file: p.file, documents: p.documents })));
+    }
+    // A non-ASCII collection name and options holding the marker text change nothing.
+    const odd = entry(3, { name: 'ünïcödé 😀 "x"', options: { comment: '\n  "parts": [' } as CollectionEntry['options'] });
+    expect(scanned(collectionEntryBytes(odd))).toEqual(odd.parts.map((p) => ({ file: p.file, documents: p.documents })));
+  });
+
+  it('refuses any other layout rather than guess (the caller parses the file whole)', () => {
+    const good = collectionEntryBytes(entry(3)).toString('utf8');
+    const variants = [
+      good.replace('"documents": 1,', '"documents": 01,'),
+      good.replace('"documents": 1,', '"documents": -1,'),
+      good.replace('"bytes": 1000,', '"bytes": 1000.5,'),
+      good.replace(/"sha256": "([0-9a-f]{64})"\n    }/, '"sha256": "$1", "extra": 1\n    }'),
+      good.replace('"file": "parts/first.json"', '"file": "parts\\/first.json"'),
+      good.replace(/("bytes": 1000,\n      "sha256": ")[0-9a-f]{3}/, '$1XYZ'),
+      good.replace('\n  ]\n}\n', '\n  ]\n}\n\n'),
+      good.slice(0, -10),
+      JSON.stringify(entry(3)),
+      metadataText({ ...entry(3), parts: entry(3).parts.map(({ file, documents, bytes, sha256 }) => ({ documents, file, bytes, sha256 })) }),
+    ];
+    for (const [k, v] of variants.entries()) {
+      expect(v, `variant ${k}`).not.toBe(good);
+      expect(scanned(Buffer.from(v, 'utf8')), `variant ${k}`).toBeNull();
     }
   });
 });

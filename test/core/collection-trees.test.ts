@@ -9,7 +9,7 @@ import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { commit, diff } from '../../src/index.js';
 import { isEncryptedValue } from '../../src/crypto/index.js';
 import { diffSnapshots } from '../../src/diff/index.js';
-import { snapshotSides } from '../../src/core/sides.js';
+import { snapshotPairSides, snapshotSides } from '../../src/core/sides.js';
 import { commitChanges } from '../../src/core/commit-changes.js';
 import { openSnapshot, partBlobs, readCollectionEntry, withParts } from '../../src/core/snapshot.js';
 import { SnapshotRepository } from '../../src/store/index.js';
@@ -137,6 +137,48 @@ describe('collections compared by their trees', () => {
     const users = await readCollectionEntry(shallow, 'users');
     expect(() => partBlobs(orders, users)).toThrow(/without the part files of users/);
     expect(partBlobs(await withParts(orders, 'users'), users)).toEqual(partBlobs(full, users));
+    await s.close();
+  });
+
+  it("a changed collection's two sides hold only the parts that differ, and diff as a full listing does", async () => {
+    const s = await SnapshotRepository.open(repo);
+    const [a, b] = await Promise.all([openSnapshot(s, 'HEAD~1', { parts: false }), openSnapshot(s, 'HEAD', { parts: false })]);
+    const entry = await readCollectionEntry(b, 'users');
+    expect(entry.parts.length).toBeGreaterThan(10);
+    const [from, to] = await (await snapshotPairSides(a, b)).sidesOf('users');
+    // One document changed: one part differs, under the same name on both sides.
+    expect(from!.parts.map((p) => p.name)).toEqual(to!.parts.map((p) => p.name));
+    expect(from!.parts).toHaveLength(1);
+    expect(from!.parts[0]!.blobId).not.toBe(to!.parts[0]!.blobId);
+    const full = await withParts(b, 'users');
+    const listed = partBlobs(full, entry).find((p) => p.file === `parts/${to!.parts[0]!.name}`)!;
+    expect([to!.parts[0]!.blobId, to!.parts[0]!.count]).toEqual([listed.oid, listed.documents]);
+    expect(to!.meta.indexes.length).toBeGreaterThan(0);
+    await s.close();
+  });
+
+  it('documents added, removed and changed across many parts (boundaries moving) diff exactly as a full listing does', async () => {
+    const orders = t.db.collection('orders');
+    const all = await orders.find({}, { projection: { _id: 1 } }).sort({ _id: 1 }).toArray();
+    const removed = all.filter((_, i) => i % 37 === 5).map((d) => d._id);
+    await orders.deleteMany({ _id: { $in: removed } });
+    const changed = all.filter((_, i) => i % 53 === 7).map((d) => d._id);
+    await orders.updateMany({ _id: { $in: changed } }, { $set: { note: 'moved boundaries' } });
+    await orders.insertMany(Array.from({ length: 200 }, (_, i) => ({ _id: `added-${String(i).padStart(4, '0')}` as unknown as never, n: i })));
+    const c = await commit({ repo, uri: t.dbUri, message: 'boundaries', useServerHashes: true, changes: true, ...FIXED });
+    expect(c.committed).toBe(true);
+    const d = await diff({ repo, from: 'HEAD~1', to: 'HEAD', limit: 10000 });
+    expect(d.totals.documents).toEqual({ added: 200, removed: removed.length, changed: changed.filter((id) => !removed.some((r) => r.equals(id))).length });
+    const s = await SnapshotRepository.open(repo);
+    const [a, b] = await Promise.all([openSnapshot(s, 'HEAD~1'), openSnapshot(s, 'HEAD')]);
+    const full = await diffSnapshots(await snapshotSides(a), await snapshotSides(b), {
+      limit: 10000,
+      encryptedMarker: isEncryptedValue,
+      fromLabel: 'HEAD~1',
+      toLabel: 'HEAD',
+    });
+    expect(d).toEqual(full);
+    expect(c.changes!.totals).toEqual(full.totals);
     await s.close();
   });
 });
