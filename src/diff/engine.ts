@@ -220,8 +220,8 @@ async function mergeDocuments(from: PartCursor, to: PartCursor, sink: ChangeSink
           to.skipPart();
           continue;
         }
-        await from.loadPart();
-        await to.loadPart();
+        // Both sides' reads (and inflates) overlap.
+        await Promise.all([from.loadPart(), to.loadPart()]);
         continue;
       }
     }

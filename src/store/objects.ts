@@ -207,7 +207,10 @@ export class TreeIndex {
   /** Index of the file `name`, or -1. */
   find(name: string): number {
     if (this.byName) return this.byName.get(name) ?? -1;
-    const key = Buffer.from(name, 'utf8');
+    // Names dbsnap gives parts are ASCII: compared by code unit, no Buffer per lookup.
+    let ascii = true;
+    for (let k = 0; k < name.length; k++) if (name.charCodeAt(k) > 0x7f) ascii = false;
+    const key = ascii ? name : Buffer.from(name, 'utf8');
     let lo = 0;
     let hi = this.size - 1;
     while (lo <= hi) {
@@ -220,15 +223,22 @@ export class TreeIndex {
     return -1;
   }
 
-  /** Entry `i`'s name against `key`, by bytes (names are short: a loop beats a native call). */
-  private compareName(i: number, key: Buffer): number {
+  /** Entry `i`'s name against `key` (an ASCII string or UTF-8 bytes), by bytes. */
+  private compareName(i: number, key: string | Buffer): number {
     const content = this.content;
     const start = this.names[i]!;
     const n = this.nuls[i]! - start;
     const m = Math.min(n, key.length);
-    for (let k = 0; k < m; k++) {
-      const d = content[start + k]! - key[k]!;
-      if (d !== 0) return d;
+    if (typeof key === 'string') {
+      for (let k = 0; k < m; k++) {
+        const d = content[start + k]! - key.charCodeAt(k);
+        if (d !== 0) return d;
+      }
+    } else {
+      for (let k = 0; k < m; k++) {
+        const d = content[start + k]! - key[k]!;
+        if (d !== 0) return d;
+      }
     }
     return n - key.length;
   }
