@@ -7,23 +7,15 @@ import { cpuNow, type Contender } from './types.js';
 
 type Dbsnap = typeof import('../../src/index.js');
 
-/**
- * dist/ loaded before a contender starts its clock, and with `driver` the MongoDB driver too.
- * dbsnap loads the driver on first use (a command that needs no server never loads it). The
- * floors import it statically, so without this every dbsnap row that reads or writes a database
- * paid the driver's loading (~130 ms) inside its clock and no floor did. Offline rows (diff,
- * verify, gc) do not load it, as the executable does not.
- */
-async function lib(opts: { driver?: boolean } = {}): Promise<Dbsnap> {
-  const [dist] = await Promise.all([import('../../dist/index.js' as string), opts.driver ? import('mongodb') : null]);
-  return dist as Dbsnap;
+async function lib(): Promise<Dbsnap> {
+  return (await import('../../dist/index.js' as string)) as Dbsnap;
 }
 
 const identity = { name: 'Bench', email: 'bench@example.com' };
 
 /** Commit into a repository `init` created just before the clock starts (commit into an empty repository). */
 export const commitFirst: Contender = async (p) => {
-  const { init, commit } = await lib({ driver: true });
+  const { init, commit } = await lib();
   await init({ repo: p.repo, author: identity });
   const cpu = cpuNow();
   const started = performance.now();
@@ -33,7 +25,7 @@ export const commitFirst: Contender = async (p) => {
 
 /** Commit again: with nothing changed or after mutateShop, depending on when the parent runs it. */
 export const commitAgain: Contender = async (p) => {
-  const { commit } = await lib({ driver: true });
+  const { commit } = await lib();
   const cpu = cpuNow();
   const started = performance.now();
   const r = await commit({ repo: p.repo, uri: p.uri, db: p.db, author: identity, changes: true });
@@ -48,7 +40,7 @@ export const commitAgain: Contender = async (p) => {
 export const commitAgainBy =
   (way: 'read' | 'stream'): Contender =>
   async (p) => {
-    const { commit } = await lib({ driver: true });
+    const { commit } = await lib();
     const cpu = cpuNow();
     const started = performance.now();
     const r = await commit({
@@ -82,7 +74,7 @@ export const diffSnapshots: Contender = async (p) => {
 
 /** Restore HEAD into an empty database: replace mode, which always verifies what it loaded. */
 export const restoreSnapshot: Contender = async (p) => {
-  const m = await lib({ driver: true });
+  const m = await lib();
   if (typeof (m as { restore?: unknown }).restore !== 'function') {
     throw new Error('n/a (restore not available)');
   }
