@@ -135,8 +135,12 @@ export function formatTree(entries: { mode: string; name: string; oid: string }[
   return out;
 }
 
-export function parseTree(content: Buffer, oid: string): TreeEntry[] {
-  const entries: TreeEntry[] = [];
+/**
+ * Walks a raw tree object's entries: `each` gets where the entry starts (its mode), the space
+ * after the mode and the NUL after the name; the 20-byte id follows the NUL.
+ * @throws CorruptSnapshotError for a truncated or malformed tree.
+ */
+function eachTreeEntry(content: Buffer, oid: string, each: (start: number, space: number, nul: number) => void): void {
   let i = 0;
   while (i < content.length) {
     const space = content.indexOf(0x20, i);
@@ -144,14 +148,21 @@ export function parseTree(content: Buffer, oid: string): TreeEntry[] {
     if (space < 0 || nul < 0 || nul + 21 > content.length) {
       throw new CorruptSnapshotError(`git tree ${oid} is truncated or malformed; the repository is damaged.`, { oid });
     }
+    each(i, space, nul);
+    i = nul + 21;
+  }
+}
+
+export function parseTree(content: Buffer, oid: string): TreeEntry[] {
+  const entries: TreeEntry[] = [];
+  eachTreeEntry(content, oid, (i, space, nul) => {
     // Native git writes tree modes without a leading zero ("40000"); normalise old "040000".
     const mode = content.toString('latin1', i, space).replace(/^0+/, '');
     const name = content.toString('utf8', space + 1, nul);
     const entryOid = content.toString('hex', nul + 1, nul + 21);
     const type = mode === '40000' ? 'tree' : mode === '160000' ? 'commit' : 'blob';
     entries.push({ mode, name, oid: entryOid, type });
-    i = nul + 21;
-  }
+  });
   return entries;
 }
 
@@ -172,13 +183,7 @@ export class TreeIndex {
   ) {
     const names: number[] = [];
     const nuls: number[] = [];
-    let i = 0;
-    while (i < content.length) {
-      const space = content.indexOf(0x20, i);
-      const nul = content.indexOf(0, space + 1);
-      if (space < 0 || nul < 0 || nul + 21 > content.length) {
-        throw new CorruptSnapshotError(`git tree ${oid} is truncated or malformed; the repository is damaged.`, { oid });
-      }
+    eachTreeEntry(content, oid, (i, space, nul) => {
       // Files as parseTree types them: anything but a tree (40000, old 040000) or a submodule (160000).
       const c0 = content[i];
       const file = !(c0 === 0x34 || (c0 === 0x30 && content[i + 1] === 0x34) || (c0 === 0x31 && content[i + 1] === 0x36));
@@ -186,8 +191,7 @@ export class TreeIndex {
         names.push(space + 1);
         nuls.push(nul);
       }
-      i = nul + 21;
-    }
+    });
     this.names = Uint32Array.from(names);
     this.nuls = Uint32Array.from(nuls);
     this.size = names.length;

@@ -48,6 +48,17 @@ async function objectsReadBy<T>(run: () => Promise<T>): Promise<{ result: T; rea
   }
 }
 
+/** HEAD~1..HEAD diffed from every part of both snapshots (full listings, no tree shortcuts). */
+async function fullDiff(limit: number) {
+  const s = await SnapshotRepository.open(repo);
+  try {
+    const [a, b] = await Promise.all([openSnapshot(s, 'HEAD~1'), openSnapshot(s, 'HEAD')]);
+    return await diffSnapshots(await snapshotSides(a), await snapshotSides(b), { limit, encryptedMarker: isEncryptedValue, fromLabel: 'HEAD~1', toLabel: 'HEAD' });
+  } finally {
+    await s.close();
+  }
+}
+
 beforeAll(async () => {
   await loadShop(t.db, { totalDocs: 3000, seed: 11 });
   const first = await commit({ repo, uri: t.dbUri, message: 'first', useServerHashes: true, ...FIXED });
@@ -91,16 +102,7 @@ describe('collections compared by their trees', () => {
       ['users', 'changed'],
     ]);
     // The same answer as diffing every part of both snapshots.
-    const s = await SnapshotRepository.open(repo);
-    const [a, b] = await Promise.all([openSnapshot(s, 'HEAD~1'), openSnapshot(s, 'HEAD')]);
-    const full = await diffSnapshots(await snapshotSides(a), await snapshotSides(b), {
-      limit: 5,
-      encryptedMarker: isEncryptedValue,
-      fromLabel: 'HEAD~1',
-      toLabel: 'HEAD',
-    });
-    expect(d).toEqual(full);
-    await s.close();
+    expect(d).toEqual(await fullDiff(5));
   });
 
   it("a first commit's summary reads no parts tree and no part, and counts what a full diff counts", async () => {
@@ -169,16 +171,8 @@ describe('collections compared by their trees', () => {
     expect(c.committed).toBe(true);
     const d = await diff({ repo, from: 'HEAD~1', to: 'HEAD', limit: 10000 });
     expect(d.totals.documents).toEqual({ added: 200, removed: removed.length, changed: changed.filter((id) => !removed.some((r) => r.equals(id))).length });
-    const s = await SnapshotRepository.open(repo);
-    const [a, b] = await Promise.all([openSnapshot(s, 'HEAD~1'), openSnapshot(s, 'HEAD')]);
-    const full = await diffSnapshots(await snapshotSides(a), await snapshotSides(b), {
-      limit: 10000,
-      encryptedMarker: isEncryptedValue,
-      fromLabel: 'HEAD~1',
-      toLabel: 'HEAD',
-    });
+    const full = await fullDiff(10000);
     expect(d).toEqual(full);
     expect(c.changes!.totals).toEqual(full.totals);
-    await s.close();
   });
 });
