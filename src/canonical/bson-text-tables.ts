@@ -1,7 +1,5 @@
 // The lookup tables and buffer view the BSON -> text walker (bson-text-walker.ts) reads from.
 export const MAX_INDENT = 256;
-export const INDENT: string[] = [];
-for (let i = 0, s = ''; i <= MAX_INDENT; i++, s += '  ') INDENT.push(s);
 
 export const HEX2: string[] = [];
 for (let i = 0; i < 256; i++) HEX2.push(i.toString(16).padStart(2, '0'));

@@ -173,7 +173,7 @@ const KEY_CACHE_SIZE = 4096;
 const keyCacheBytes: (Uint8Array | undefined)[] = new Array(KEY_CACHE_SIZE);
 const keyCacheText: string[] = new Array(KEY_CACHE_SIZE);
 
-/** Reads the key at `pos` as JSON text (quoted, escaped); see writeKey for writing it. */
+/** Reads the key at `pos` as JSON text (quoted, escaped). */
 function readKeyText(): string {
   const start = pos;
   let p = pos;

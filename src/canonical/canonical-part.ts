@@ -3,7 +3,7 @@
  * encoding"), without re-serialising: one pass over the text that accepts only what the document
  * writer emits, token by token (layout, separators, indentation, type wrappers), and compares each
  * scalar with the writer's own text for the value it stands for (`String(n)`, doubleText,
- * isoDateText, decimalText, base64 of the decoded bytes).
+ * the writer's ISO date, decimalText, base64 of the decoded bytes).
  *
  * Verify used to parse every part into documents, serialise them to BSON and write them back to
  * text to compare (about half of its CPU). The check here answers only "yes, canonical" or "cannot
@@ -173,7 +173,7 @@ function digits(count: number): number {
 
 /**
  * A date as the writer writes one from 1970 to 9999: `YYYY-MM-DDTHH:MM:SS.mmmZ`, every field in
- * range (what isoDateText gives for exactly one instant, read back by Date.parse to that instant).
+ * range (what the writer gives for exactly one instant, read back by Date.parse to that instant).
  */
 function isoDate(): void {
   const year = digits(4);
