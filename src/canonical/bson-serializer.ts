@@ -22,17 +22,13 @@ import {
 } from 'bson';
 import { InvalidArgumentError } from '../errors/index.js';
 import { DbPointer, INT64_MAX, INT64_MIN, OUT_OF_RANGE_DATE_MS } from './bson-special-values.js';
+import { KEEP_AT_MOST, withRoom } from './byte-buffer.js';
 
 let out: Buffer = Buffer.allocUnsafe(64 * 1024);
 let o = 0;
 
 function ensure(n: number): void {
-  if (o + n <= out.length) return;
-  let size = out.length * 2;
-  while (size < o + n) size *= 2;
-  const bigger = Buffer.allocUnsafe(size);
-  out.copy(bigger, 0, 0, o);
-  out = bigger;
+  if (o + n > out.length) out = withRoom(out, o, o + n);
 }
 
 function putInt32(v: number): void {
@@ -282,6 +278,6 @@ export function serializeDocument(doc: Document | Map<string, unknown>): Uint8Ar
   o = 0;
   putDocument(doc);
   const bytes = Buffer.from(out.subarray(0, o));
-  if (out.length > 16 * 1024 * 1024) out = Buffer.allocUnsafe(64 * 1024);
+  if (out.length > KEEP_AT_MOST) out = Buffer.allocUnsafe(64 * 1024);
   return bytes;
 }

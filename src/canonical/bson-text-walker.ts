@@ -20,6 +20,7 @@ import { decimalText, doubleText } from './scalar-text.js';
 import { EMPTY, HEX2, MAX_INDENT, toBuffer, TWO_32, type SliceBuffer } from './bson-text-tables.js';
 import { int32At, valueSize } from './bson-value-bytes.js';
 import { MAX_ISO_DATE_MS } from './scalar-text.js';
+import { KEEP_AT_MOST, withRoom } from './byte-buffer.js';
 import { fail, under, walkFormatError, WalkError } from './walk-error.js';
 
 let buf = EMPTY;
@@ -37,15 +38,14 @@ let extra = 0;
 
 /** Makes room for `n` more bytes. */
 function room(n: number): void {
-  if (o + n > out.length) grow(o + n);
+  if (o + n > out.length) out = withRoom(out, o, o + n);
 }
 
-function grow(need: number): void {
-  let size = out.length * 2;
-  while (size < need) size *= 2;
-  const bigger = Buffer.allocUnsafeSlow(size) as OutBuffer;
-  out.copy(bigger, 0, 0, o);
-  out = bigger;
+/** After a walk: a buffer one large document grew is not kept (its bytes stay valid for the caller). */
+function release(): void {
+  // Drop the reference so a large input buffer can be collected.
+  buf = EMPTY;
+  if (out.length > KEEP_AT_MOST) out = Buffer.allocUnsafeSlow(1 << 16) as OutBuffer;
 }
 
 /** Writes a JS string as UTF-8 (ASCII, the usual case, byte by byte). */
@@ -723,9 +723,9 @@ function writeSortedDocument(depth: number, compact: boolean, top: boolean): voi
 function readKeyTextAt(p: number): string {
   const saved = pos;
   pos = p;
-  const text = readKeyText();
+  const keyText = readKeyText();
   pos = saved;
-  return text;
+  return keyText;
 }
 
 /** The `_id` text written so far ('' when none). */
@@ -772,8 +772,7 @@ export function writeDocumentBytes(bson: Uint8Array, opts?: WriteDocumentOptions
     if (err instanceof WalkError) throw walkFormatError(err, idTextWritten());
     throw err;
   } finally {
-    // Drop the reference so a large input buffer can be collected.
-    buf = EMPTY;
+    release();
   }
 }
 
@@ -799,6 +798,6 @@ export function writeDocument(bson: Uint8Array, opts?: WriteDocumentOptions): Do
     if (err instanceof WalkError) throw walkFormatError(err, idTextWritten());
     throw err;
   } finally {
-    buf = EMPTY;
+    release();
   }
 }

@@ -7,6 +7,7 @@ import { createMd5, createSha256, sha256Hex } from '../crypto/hash.js';
 import type { Document } from 'bson';
 import { serializeDocument } from './bson-serializer.js';
 import { writeDocumentBytes } from './bson-text-walker.js';
+import { withRoom } from './byte-buffer.js';
 import type { PartEntries } from './format.js';
 import { PartCutter, type CutPart } from './parts.js';
 
@@ -127,12 +128,8 @@ class PartText {
   private documents = 0;
 
   add(doc: Uint8Array): void {
-    const need = this.length + doc.length + 2;
-    if (need + 4 > this.buf.length) {
-      const bigger = Buffer.allocUnsafeSlow(Math.max(this.buf.length * 2, need + 4));
-      this.buf.copy(bigger, 0, 0, this.length);
-      this.buf = bigger;
-    }
+    // The document, its separator before it, and room for the closing '\n]\n'.
+    this.buf = withRoom(this.buf, this.length, this.length + doc.length + 2 + 3);
     // '[\n' before the first document, ',\n' before the others.
     this.buf[this.length++] = this.documents === 0 ? 0x5b : 0x2c;
     this.buf[this.length++] = 0x0a;

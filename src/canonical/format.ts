@@ -12,6 +12,7 @@
  * the same tree hash anywhere; when, from where and by which server lives in the commit message.
  */
 import { parseSensitiveFields } from '../crypto/paths.js';
+import { withRoom } from './byte-buffer.js';
 import { validateConfig } from './config-schema.js';
 import { CorruptSnapshotError, InvalidArgumentError, UnsupportedFormatError } from '../errors/index.js';
 import type { CollectionType } from '../mongo/reader.js';
@@ -232,12 +233,7 @@ export function collectionEntryBytes(entry: WritableCollectionEntry): Buffer {
   let out = Buffer.allocUnsafe(head.length + parts.length * 200);
   let at = 0;
   const put = (text: string) => {
-    const need = Buffer.byteLength(text, 'utf8');
-    if (at + need > out.length) {
-      const bigger = Buffer.allocUnsafe(Math.max(out.length * 2, at + need));
-      out.copy(bigger, 0, 0, at);
-      out = bigger;
-    }
+    out = withRoom(out, at, at + Buffer.byteLength(text, 'utf8'));
     at += out.write(text, at, 'utf8');
   };
   put(head.slice(0, head.length - emptyParts.length));

@@ -5,6 +5,7 @@
  * (docs/FORMAT.md).
  */
 import { EJSON, type Document } from 'bson';
+import { withRoom } from '../canonical/byte-buffer.js';
 import { encodeCollection, type EncodedCollection, type EncodeOptions, type RawDocuments } from '../canonical/encode-collection.js';
 import {
   ATTRIBUTES_FILE,
@@ -63,11 +64,7 @@ export async function writeCollectionParts(
   let count = 0;
   const encoded = await encodeCollection(docs, opts, async (part) => {
     const oid = await repo.writeBlob(part.data);
-    if (count * 20 === oids.length) {
-      const bigger = Buffer.allocUnsafeSlow(oids.length * 2);
-      oids.copy(bigger);
-      oids = bigger;
-    }
+    oids = withRoom(oids, count * 20, count * 20 + 20);
     oids.write(oid, count++ * 20, 20, 'hex');
   });
   if (count === 0) return { encoded, partsTree: null };
