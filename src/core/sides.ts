@@ -12,7 +12,7 @@ import { readPartFile } from '../canonical/document-reader.js';
 import { encodeCollection } from '../canonical/encode-collection.js';
 import { collectionDir, collectionHeadOf, scanPartList, type CollectionEntry, type CollectionHead, type Manifest, type RepositoryConfig } from '../canonical/format.js';
 import { partEntries } from '../canonical/part-entries.js';
-import { CorruptSnapshotError, InternalError } from '../errors/index.js';
+import { InternalError } from '../errors/index.js';
 import type { CollectionSide, DocumentEntry, PartRef, SidesOf } from '../diff/index.js';
 import type { Connection } from '../mongo/connection.js';
 import { estimatedCount, listCollections, listIndexes, readRawDocuments, type CollectionInfo } from '../mongo/reader.js';
@@ -20,7 +20,20 @@ import { SnapshotRepository, TreeIndex } from '../store/index.js';
 import { unchangedCollections, type ChangeDetection } from './unchanged-collections.js';
 import type { ProgressCallback } from './progress.js';
 import { buildDocumentTransform } from './sensitive.js';
-import { collectionTreeOf, decodeMeta, hasManifest, partBlobs, partsTreeOf, readCollectionEntry, readCollectionHead, readManifest, withParts, type SnapshotRef } from './snapshot.js';
+import {
+  collectionTreeOf,
+  decodeMeta,
+  hasManifest,
+  missingPart,
+  partBlobs,
+  partsTreeOf,
+  readCollectionBytes,
+  readCollectionEntry,
+  readCollectionHead,
+  readManifest,
+  withParts,
+  type SnapshotRef,
+} from './snapshot.js';
 
 function asEntry(doc: Document): DocumentEntry {
   return { id: documentId(doc), doc: () => doc };
@@ -72,13 +85,18 @@ function partsSource(snap: SnapshotRef, collection: string): PartsSource {
   return { repo: snap.repo, commit: snap.commit, dir: `${collectionDir(collection)}/` };
 }
 
+/** A collection.json entry's type, options and indexes as a diff side's meta. */
+function sideMeta(entry: CollectionHead): CollectionSide['meta'] {
+  const { options, indexes } = decodeMeta(entry);
+  return { type: entry.type, options, indexes };
+}
+
 /** One collection of a snapshot as a diff side; its parts load lazily from git. */
 export function snapshotSide(snap: SnapshotRef, entry: CollectionEntry): CollectionSide {
-  const meta = decodeMeta(entry);
   const source = partsSource(snap, entry.name);
   return {
     name: entry.name,
-    meta: { type: entry.type, options: meta.options, indexes: meta.indexes },
+    meta: sideMeta(entry),
     parts: partBlobs(snap, entry).map((p) => new SnapshotPart(source, p.file, p.oid, p.documents)),
   };
 }
@@ -140,8 +158,7 @@ export async function snapshotPairSides(
   };
   const countedIn = async (s: SnapshotRef, name: string): Promise<CollectionSide> => {
     const head = await readCollectionHead(s, name);
-    const meta = decodeMeta(head);
-    return { name, meta: { type: head.type, options: meta.options, indexes: meta.indexes }, parts: head.documents > 0 ? [new CountedPart(head.documents)] : [] };
+    return { name, meta: sideMeta(head), parts: head.documents > 0 ? [new CountedPart(head.documents)] : [] };
   };
   const sidesOf: SidesOf = async (name) => {
     const inA = Boolean(a && ma?.collections[name]);
@@ -187,11 +204,9 @@ interface RawSide {
  * @throws CorruptSnapshotError when collection.json lists a part its parts tree lacks.
  */
 async function differingSides(a: SnapshotRef, b: SnapshotRef, name: string): Promise<[CollectionSide, CollectionSide] | null> {
-  const path = `${collectionDir(name)}/collection.json`;
   const open = async (s: SnapshotRef): Promise<{ bytes: Buffer; head: CollectionHead; tree: TreeIndex } | null> => {
-    const oid = s.files.get(path);
-    if (!oid) return null;
-    const bytes = await s.repo.readBlob(oid);
+    const bytes = await readCollectionBytes(s, name);
+    if (!bytes) return null;
     const head = collectionHeadOf(bytes);
     if (!head) return null;
     const treeOid = await partsTreeOf(s, name);
@@ -216,13 +231,7 @@ async function differingSides(a: SnapshotRef, b: SnapshotRef, name: string): Pro
       side.listed[i] = 1;
     });
     if (!ok) return null;
-    if (missing !== undefined) {
-      const where = `${collectionDir(name)}/${missing}`;
-      throw new CorruptSnapshotError(
-        `snapshot ${s.commit.slice(0, 7)}: ${where} is listed in collection.json but missing from the tree; run dbsnap verify ${s.commit.slice(0, 7)}.`,
-        { commit: s.commit, path: where },
-      );
-    }
+    if (missing !== undefined) throw missingPart(s, `${collectionDir(name)}/${missing}`);
     return side;
   };
   const sa = scan(a, oa, ob.tree);
@@ -237,8 +246,7 @@ async function differingSides(a: SnapshotRef, b: SnapshotRef, name: string): Pro
       if (j >= 0 && theirs.listed[j] === 1 && mine.tree.sameOid(i, theirs.tree, j)) continue;
       parts.push(new SnapshotPart(source, `parts/${mine.tree.name(i)}`, mine.tree.oid(i), mine.documents[k]!));
     }
-    const meta = decodeMeta(mine.head);
-    return { name, meta: { type: mine.head.type, options: meta.options, indexes: meta.indexes }, parts };
+    return { name, meta: sideMeta(mine.head), parts };
   };
   return [sideOf(sa, sb), sideOf(sb, sa)];
 }

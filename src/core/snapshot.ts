@@ -193,14 +193,19 @@ export async function readCollectionEntry(s: SnapshotRef, name: string): Promise
   return (await readJson(s, `${collectionDir(name)}/collection.json`)) as CollectionEntry;
 }
 
+/** A collection's collection.json as stored, or null when the snapshot lacks it. */
+export async function readCollectionBytes(s: SnapshotRef, name: string): Promise<Buffer | null> {
+  const oid = s.files.get(`${collectionDir(name)}/collection.json`);
+  return oid ? s.repo.readBlob(oid) : null;
+}
+
 /**
  * A collection's collection.json without its part list (collectionHeadOf), for a caller that
  * needs its counts, options and indexes only; a file laid out otherwise is parsed whole.
  */
 export async function readCollectionHead(s: SnapshotRef, name: string): Promise<CollectionHead> {
-  const path = `${collectionDir(name)}/collection.json`;
-  const oid = s.files.get(path);
-  const head = oid ? collectionHeadOf(await s.repo.readBlob(oid)) : null;
+  const bytes = await readCollectionBytes(s, name);
+  const head = bytes ? collectionHeadOf(bytes) : null;
   if (head) return head;
   const { parts: _parts, ...rest } = await readCollectionEntry(s, name);
   return rest;
@@ -221,14 +226,17 @@ export function partBlobs(s: SnapshotRef, entry: CollectionEntry): { path: strin
   return entry.parts.map((p) => {
     const path = `${dir}/${p.file}`;
     const oid = s.files.get(path);
-    if (!oid) {
-      throw new CorruptSnapshotError(
-        `snapshot ${s.commit.slice(0, 7)}: ${path} is listed in collection.json but missing from the tree; run dbsnap verify ${s.commit.slice(0, 7)}.`,
-        { commit: s.commit, path },
-      );
-    }
+    if (!oid) throw missingPart(s, path);
     return { path, file: p.file, oid, documents: p.documents, sha256: p.sha256 };
   });
+}
+
+/** The error for a part file collection.json lists and the snapshot's tree lacks (`path` from the root). */
+export function missingPart(s: SnapshotRef, path: string): CorruptSnapshotError {
+  return new CorruptSnapshotError(
+    `snapshot ${s.commit.slice(0, 7)}: ${path} is listed in collection.json but missing from the tree; run dbsnap verify ${s.commit.slice(0, 7)}.`,
+    { commit: s.commit, path },
+  );
 }
 
 /** Reads and decodes one part file. */

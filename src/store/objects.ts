@@ -153,6 +153,17 @@ function eachTreeEntry(content: Buffer, oid: string, each: (start: number, space
   }
 }
 
+const TREE_MODE = Buffer.from('40000');
+const SUBMODULE_MODE = Buffer.from('160000');
+
+/** What the entry whose mode is `content[start, space)` is: its mode without leading zeros is 40000 for a tree, 160000 for a submodule, anything else a blob. */
+function entryType(content: Buffer, start: number, space: number): TreeEntry['type'] {
+  while (start < space && content[start] === 0x30) start++;
+  if (content.compare(TREE_MODE, 0, TREE_MODE.length, start, space) === 0) return 'tree';
+  if (content.compare(SUBMODULE_MODE, 0, SUBMODULE_MODE.length, start, space) === 0) return 'commit';
+  return 'blob';
+}
+
 export function parseTree(content: Buffer, oid: string): TreeEntry[] {
   const entries: TreeEntry[] = [];
   eachTreeEntry(content, oid, (i, space, nul) => {
@@ -160,8 +171,7 @@ export function parseTree(content: Buffer, oid: string): TreeEntry[] {
     const mode = content.toString('latin1', i, space).replace(/^0+/, '');
     const name = content.toString('utf8', space + 1, nul);
     const entryOid = content.toString('hex', nul + 1, nul + 21);
-    const type = mode === '40000' ? 'tree' : mode === '160000' ? 'commit' : 'blob';
-    entries.push({ mode, name, oid: entryOid, type });
+    entries.push({ mode, name, oid: entryOid, type: entryType(content, i, space) });
   });
   return entries;
 }
@@ -184,13 +194,9 @@ export class TreeIndex {
     const names: number[] = [];
     const nuls: number[] = [];
     eachTreeEntry(content, oid, (i, space, nul) => {
-      // Files as parseTree types them: anything but a tree (40000, old 040000) or a submodule (160000).
-      const c0 = content[i];
-      const file = !(c0 === 0x34 || (c0 === 0x30 && content[i + 1] === 0x34) || (c0 === 0x31 && content[i + 1] === 0x36));
-      if (file) {
-        names.push(space + 1);
-        nuls.push(nul);
-      }
+      if (entryType(content, i, space) !== 'blob') return;
+      names.push(space + 1);
+      nuls.push(nul);
     });
     this.names = Uint32Array.from(names);
     this.nuls = Uint32Array.from(nuls);
