@@ -203,13 +203,13 @@ export async function encodeCollection(
   };
   for await (const item of docs) {
     if (item instanceof Uint8Array) {
-      const cut = push(item);
-      if (cut) await emit(cut);
+      const done = push(item);
+      if (done) await emit(done);
       continue;
     }
     for (const raw of item) {
-      const cut = push(raw);
-      if (cut) await emit(cut);
+      const done = push(raw);
+      if (done) await emit(done);
     }
   }
   const last = cutter.finish();

@@ -13,6 +13,7 @@ import { snapshotPairSides, snapshotSides } from '../../src/core/sides.js';
 import { commitChanges } from '../../src/core/commit-changes.js';
 import { openSnapshot, partBlobs, readCollectionEntry, withParts } from '../../src/core/snapshot.js';
 import { SnapshotRepository } from '../../src/store/index.js';
+import { CorruptSnapshotError } from '../../src/errors/index.js';
 import { FIXED, useRepositoryAndDatabase } from '../support/temp-repo.js';
 import type { TestDatabase } from '../support/test-db.js';
 import { loadShop } from '../support/shop.js';
@@ -175,4 +176,22 @@ describe('collections compared by their trees', () => {
     expect(d).toEqual(full);
     expect(c.changes!.totals).toEqual(full.totals);
   });
+
+  it('a part collection.json lists and the tree lacks fails the diff as a damaged snapshot, naming the file', async () => {
+    const s = await SnapshotRepository.open(repo);
+    const head = await s.resolveCommit('HEAD');
+    const files = await s.listFiles(head);
+    const gone = [...files.keys()].find((p) => p.startsWith('collections/orders/parts/'))!;
+    const tree = await s.writeTree([...files].filter(([p]) => p !== gone).map(([path, oid]) => ({ path, oid })));
+    const damaged = await s.writeCommit({ tree, parents: [head], message: 'damaged\n', author: { name: 'Test', email: 'test@example.com', timestamp: 1735787045, timezoneOffset: 0 } });
+    const [a, b] = await Promise.all([openSnapshot(s, 'HEAD~1', { parts: false }), openSnapshot(s, damaged, { parts: false })]);
+    const err = await (await snapshotPairSides(a, b)).sidesOf('orders').then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(CorruptSnapshotError);
+    expect((err as CorruptSnapshotError).message).toContain(`${gone} is listed in collection.json but missing from the tree`);
+    await s.close();
+  });
 });
+
