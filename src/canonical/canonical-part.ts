@@ -1,29 +1,39 @@
 /**
- * An exact check that part-file text is in dbsnap's canonical form (docs/FORMAT.md, "Document
- * encoding"), without re-serialising: one pass over the text that accepts only what the document
- * writer emits, token by token (layout, separators, indentation, type wrappers), and compares each
- * scalar with the writer's own text for the value it stands for (`String(n)`, doubleText,
- * the writer's ISO date, decimalText, base64 of the decoded bytes).
+ * Canonical part bytes -> BSON, in one pass: accepts only the UTF-8 bytes of part-file text in
+ * dbsnap's canonical form (docs/FORMAT.md, "Document encoding"), token by token (layout,
+ * separators, indentation, type wrappers), compares each scalar with the writer's own text for
+ * the value it stands for (`String(n)`, doubleText, the writer's ISO date, decimalText, base64 of
+ * the decoded bytes), and writes each document's BSON as it goes.
  *
- * Verify used to parse every part into documents, serialise them to BSON and write them back to
- * text to compare (about half of its CPU). The check here answers only "yes, canonical" or "cannot
- * tell" (null): anything it does not recognise (an escaped document, a rare type, a backslash in a
- * field name, any edit) sends the caller to the full reader and writer, which also say what is
- * wrong. So it may refuse canonical text, never accept other text.
+ * Two callers. Verify asks only "is this canonical, and what are the `_id`s": it used to parse
+ * every part into documents, serialise them and write them back to text to compare. Restore
+ * wants each document's BSON: it used to parse the text (JSON.parse, then a walk turning type
+ * wrappers into BSON values) and have the driver serialise the values again.
  *
- * Like the writer, the scanner keeps its cursor in module state; its entry point is synchronous.
+ * The answer is exact or nothing: anything the scanner does not recognise (an escaped document, a
+ * rare type, a backslash in a field name, any edit, bytes that are not UTF-8) gives null, and the
+ * caller goes the full way (readPartFile and the writer), which also says what is wrong. So it may
+ * refuse canonical text, never accept other text, and what it gives is what
+ * `serializeDocument(readPartFile(text))` gives, byte for byte.
+ *
+ * Like the writer, the scanner keeps its cursor and output buffer in module state; its entry point
+ * is synchronous.
  */
+import { isUtf8 } from 'node:buffer';
 import { Int32, ObjectId } from 'bson';
+import { MAX_JS_DATE_MS } from './bson-special-values.js';
+import { KEEP_AT_MOST, withRoom } from './byte-buffer.js';
 import { decimalValue } from './extended-json-values.js';
 import { decimalText, doubleText, MAX_ISO_DATE_MS } from './scalar-text.js';
 
 /** Deeper than this, the scanner gives up (the writer refuses 254 levels). */
 const MAX_DEPTH = 200;
-const INDENT: string[] = [];
-for (let i = 0, s = ''; i <= MAX_DEPTH + 2; i++, s += '  ') INDENT.push(s);
 
-let text = '';
+const NO_BYTES = Buffer.alloc(0);
+let src: Buffer = NO_BYTES;
 let pos = 0;
+let out: Buffer = Buffer.allocUnsafe(64 * 1024);
+let o = 0;
 
 /** Thrown (as a value) when the text is not what the scanner accepts. */
 const UNSURE = Symbol('unsure');
@@ -31,59 +41,126 @@ function unsure(): never {
   throw UNSURE;
 }
 
-function expect(literal: string): void {
-  if (!text.startsWith(literal, pos)) unsure();
-  pos += literal.length;
+function room(n: number): void {
+  if (o + n > out.length) out = withRoom(out, o, o + n);
 }
 
-// Field names already seen in the object open at each depth (the writer refuses duplicates).
-const keyLists: string[][] = [];
-function keysAt(depth: number): string[] {
+function putInt32(v: number): void {
+  out[o] = v;
+  out[o + 1] = v >>> 8;
+  out[o + 2] = v >>> 16;
+  out[o + 3] = v >>> 24;
+  o += 4;
+}
+
+/** An Int64 whose value is a safe integer: low word, then high word. */
+function putInt64(n: number): void {
+  const high = Math.floor(n / 4294967296);
+  putInt32(n - high * 4294967296);
+  putInt32(high);
+}
+
+const bytesOf = (s: string) => Buffer.from(s, 'latin1');
+
+/** Advances past `literal` if the bytes at `pos` are exactly it; else false, nothing consumed. */
+function at(literal: Uint8Array): boolean {
+  const n = literal.length;
+  if (pos + n > src.length) return false;
+  for (let i = 0; i < n; i++) if (src[pos + i] !== literal[i]) return false;
+  pos += n;
+  return true;
+}
+
+function expect(literal: Uint8Array): void {
+  if (!at(literal)) unsure();
+}
+
+function expectByte(c: number): void {
+  if (src[pos] !== c) unsure();
+  pos++;
+}
+
+function expectIndent(depth: number): void {
+  for (let end = pos + 2 * depth; pos < end; pos++) if (src[pos] !== 0x20) unsure();
+}
+
+const COLON = bytesOf(': ');
+const COMMA = bytesOf(', ');
+const COMMA_LINE = bytesOf(',\n');
+
+// Field names seen in the object open at each depth (the writer refuses duplicates), as
+// start offsets and lengths in `src`.
+const keyLists: number[][] = [];
+function keysAt(depth: number): number[] {
   const keys = (keyLists[depth] ??= []);
   keys.length = 0;
   return keys;
 }
 
+function sameBytes(a: number, b: number, n: number): boolean {
+  for (let i = 0; i < n; i++) if (src[a + i] !== src[b + i]) return false;
+  return true;
+}
+
 /**
- * A field name: only names the writer emits as they are (no backslash, no control character).
- * The writer writes a name as its JSON.stringify, which leaves every other character alone.
+ * A field name: only names the writer emits as they are (no backslash, no control character, so
+ * no NUL either), written as a BSON cstring. Returns its length in bytes.
  */
-function key(keys: string[]): string {
-  if (text.charCodeAt(pos) !== 0x22) unsure();
+function key(keys: number[]): number {
+  if (src[pos] !== 0x22) unsure();
   const start = pos + 1;
   let p = start;
   for (;;) {
-    const c = text.charCodeAt(p);
+    const c = src[p];
     if (c === 0x22) break;
-    if (c === 0x5c || c < 0x20 || p >= text.length) unsure();
+    if (c === 0x5c || c === undefined || c < 0x20) unsure();
     p++;
   }
-  const name = text.slice(start, p);
-  if (keys.includes(name)) unsure();
-  keys.push(name);
+  const n = p - start;
+  for (let i = 0; i < keys.length; i += 2) if (keys[i + 1] === n && sameBytes(keys[i]!, start, n)) unsure();
+  keys.push(start, n);
+  room(n + 1);
+  src.copy(out, o, start, p);
+  o += n;
+  out[o++] = 0;
   pos = p + 1;
-  return name;
+  return n;
 }
 
-/** A string value; returns it decoded. Text with escapes must be exactly JSON.stringify of its value. */
-function string(): string {
+/** An array index as a cstring. */
+function indexKey(i: number): void {
+  room(12);
+  o += out.write(String(i), o, 'latin1');
+  out[o++] = 0;
+}
+
+/** A string value, written as a BSON string. Text with escapes must be exactly JSON.stringify of its value. */
+function string(): void {
   const start = pos;
   let p = pos + 1;
   let escaped = false;
   for (;;) {
-    const c = text.charCodeAt(p);
+    const c = src[p];
     if (c === 0x22) break;
     if (c === 0x5c) {
       escaped = true;
       p += 2;
       continue;
     }
-    if (c < 0x20 || p >= text.length) unsure();
+    if (c === undefined || c < 0x20) unsure();
     p++;
   }
   pos = p + 1;
-  if (!escaped) return text.slice(start + 1, p);
-  const token = text.slice(start, pos);
+  if (!escaped) {
+    const n = p - start - 1;
+    room(n + 5);
+    putInt32(n + 1);
+    src.copy(out, o, start + 1, p);
+    o += n;
+    out[o++] = 0;
+    return;
+  }
+  const token = src.toString('utf8', start, pos);
   let value: unknown;
   try {
     value = JSON.parse(token);
@@ -91,38 +168,69 @@ function string(): string {
     unsure();
   }
   if (typeof value !== 'string' || JSON.stringify(value) !== token) unsure();
-  return value;
+  room(value.length * 3 + 5);
+  const lengthAt = o;
+  o += 4;
+  o += out.write(value, o, 'utf8');
+  out[o++] = 0;
+  out.writeInt32LE(o - lengthAt - 4, lengthAt);
 }
 
 /** The text up to the next `"` (inside a wrapper's string, where the writer never escapes). */
 function plainUntilQuote(): string {
-  const end = text.indexOf('"', pos);
+  const end = src.indexOf(0x22, pos);
   if (end < 0) unsure();
-  const s = text.slice(pos, end);
+  const s = src.toString('latin1', pos, end);
   pos = end + 1;
   return s;
 }
 
-/** A bare number: an Int32 or a non-integral finite double, exactly as String() writes it. */
+const isNumberByte = (c: number) => (c >= 0x30 && c <= 0x39) || c === 0x2d || c === 0x2b || c === 0x2e || c === 0x65 || c === 0x45;
+
+/** A bare number: an Int32 or a non-integral finite double, exactly as String() writes it. Returns its BSON type. */
 function number(): number {
   const start = pos;
-  let c = text.charCodeAt(pos);
-  while ((c >= 0x30 && c <= 0x39) || c === 0x2d || c === 0x2b || c === 0x2e || c === 0x65 || c === 0x45) c = text.charCodeAt(++pos);
-  const token = text.slice(start, pos);
-  const n = Number(token);
-  if (Number.isInteger(n) ? n < -2147483648 || n > 2147483647 : !Number.isFinite(n)) unsure();
-  if (String(n) !== token) unsure();
-  return n;
+  let c = src[pos]!;
+  const negative = c === 0x2d;
+  if (negative) c = src[++pos]!;
+  const digitsStart = pos;
+  let n = 0;
+  while (c >= 0x30 && c <= 0x39) {
+    n = n * 10 + (c - 0x30);
+    c = src[++pos]!;
+  }
+  if (!isNumberByte(c)) {
+    // An integer: digits without a leading zero, no "-0", in the Int32 range.
+    const count = pos - digitsStart;
+    if (count === 0 || count > 10 || (count > 1 && src[digitsStart] === 0x30) || (negative && n === 0)) unsure();
+    if (negative) n = -n;
+    if (n < -2147483648 || n > 2147483647) unsure();
+    lastInt32 = n;
+    room(4);
+    putInt32(n);
+    return 0x10;
+  }
+  while (isNumberByte(c)) c = src[++pos]!;
+  const token = src.toString('latin1', start, pos);
+  const x = Number(token);
+  if (Number.isInteger(x) || !Number.isFinite(x) || String(x) !== token) unsure();
+  room(8);
+  o = out.writeDoubleLE(x, o);
+  return 0x01;
 }
 
 /** An unsigned 32-bit integer as the writer writes a timestamp's parts. */
-function uint32Text(): void {
+function uint32Text(): number {
   const start = pos;
-  let c = text.charCodeAt(pos);
-  while (c >= 0x30 && c <= 0x39) c = text.charCodeAt(++pos);
-  const token = text.slice(start, pos);
-  const n = Number(token);
-  if (token.length === 0 || token.length > 10 || n > 4294967295 || String(n) !== token) unsure();
+  let n = 0;
+  let c = src[pos]!;
+  while (c >= 0x30 && c <= 0x39) {
+    n = n * 10 + (c - 0x30);
+    c = src[++pos]!;
+  }
+  const count = pos - start;
+  if (count === 0 || count > 10 || n > 4294967295 || (count > 1 && src[start] === 0x30)) unsure();
+  return n;
 }
 
 const INT64_MIN = -(2n ** 63n);
@@ -130,9 +238,9 @@ const INT64_MAX = 2n ** 63n - 1n;
 
 /**
  * The decimal text of an Int64 inside a wrapper, exactly as the writer gives it (no sign on zero,
- * no leading zeros); returns its value (beyond 2^53 only roughly, which is enough for range checks).
+ * no leading zeros), up to its closing quote.
  */
-function int64Text(): number {
+function int64Text(): number | bigint {
   const s = plainUntilQuote();
   if (s.length < 16) {
     const n = Number(s);
@@ -146,17 +254,14 @@ function int64Text(): number {
     unsure();
   }
   if (b < INT64_MIN || b > INT64_MAX || b.toString() !== s) unsure();
-  return Number(b);
+  return b;
 }
 
-// What a value turned out to be; the scanner needs to know only for a document's `_id`.
-const OTHER = 0;
-const OBJECT_ID = 1;
-const INT32 = 2;
-const STRING = 3;
-let lastHexAt = 0;
-let lastNumber = 0;
-let lastString = '';
+function putInt64Value(v: number | bigint): void {
+  room(8);
+  if (typeof v === 'number') putInt64(v);
+  else o = out.writeBigInt64LE(v, o);
+}
 
 const DAYS_IN_MONTH = [0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 
@@ -164,7 +269,7 @@ const DAYS_IN_MONTH = [0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 function digits(count: number): number {
   let n = 0;
   for (let end = pos + count; pos < end; pos++) {
-    const d = text.charCodeAt(pos) - 0x30;
+    const d = src[pos]! - 0x30;
     if (!(d >= 0 && d <= 9)) return -1;
     n = n * 10 + d;
   }
@@ -173,281 +278,367 @@ function digits(count: number): number {
 
 /**
  * A date as the writer writes one from 1970 to 9999: `YYYY-MM-DDTHH:MM:SS.mmmZ`, every field in
- * range (what the writer gives for exactly one instant, read back by Date.parse to that instant).
+ * range (what the writer gives for exactly one instant). Returns its epoch milliseconds.
  */
-function isoDate(): void {
+function isoDate(): number {
   const year = digits(4);
-  if (year < 1970 || text.charCodeAt(pos++) !== 0x2d) unsure();
+  if (year < 1970 || src[pos++] !== 0x2d) unsure();
   const month = digits(2);
-  if (month < 1 || month > 12 || text.charCodeAt(pos++) !== 0x2d) unsure();
+  if (month < 1 || month > 12 || src[pos++] !== 0x2d) unsure();
   const day = digits(2);
   const leap = month === 2 && year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
-  if (day < 1 || day > DAYS_IN_MONTH[month]! + (leap ? 1 : 0) || text.charCodeAt(pos++) !== 0x54) unsure();
+  if (day < 1 || day > DAYS_IN_MONTH[month]! + (leap ? 1 : 0) || src[pos++] !== 0x54) unsure();
   const hour = digits(2);
-  if (hour < 0 || hour > 23 || text.charCodeAt(pos++) !== 0x3a) unsure();
+  if (hour < 0 || hour > 23 || src[pos++] !== 0x3a) unsure();
   const minute = digits(2);
-  if (minute < 0 || minute > 59 || text.charCodeAt(pos++) !== 0x3a) unsure();
+  if (minute < 0 || minute > 59 || src[pos++] !== 0x3a) unsure();
   const second = digits(2);
-  if (second < 0 || second > 59 || text.charCodeAt(pos++) !== 0x2e) unsure();
-  if (digits(3) < 0 || text.charCodeAt(pos++) !== 0x5a) unsure();
+  if (second < 0 || second > 59 || src[pos++] !== 0x2e) unsure();
+  const ms = digits(3);
+  if (ms < 0 || src[pos++] !== 0x5a) unsure();
+  return Date.UTC(year, month - 1, day, hour, minute, second, ms);
 }
 
-function digitsEnd(p: number): number {
-  let c = text.charCodeAt(p);
-  while (c >= 0x30 && c <= 0x39) c = text.charCodeAt(++p);
-  return p;
-}
+// Hex digit values, lowercase only (the writer's ObjectId text); -1 for anything else.
+const HEX = new Int8Array(256).fill(-1);
+for (let i = 0; i < 16; i++) HEX['0123456789abcdef'.charCodeAt(i)] = i;
 
-/**
- * A Decimal128 in the plain form the writer gives values with at most 15 digits on either side
- * of the point (`-?I(.F)?`, I without leading zeros, not 7 or more zeros after the point before
- * the first digit): advances past its closing quote and returns true. False (nothing consumed)
- * for every other text, which the general check then compares with decimalText.
- */
-function plainDecimal(): boolean {
-  let p = pos;
-  if (text.charCodeAt(p) === 0x2d) p++;
-  const intStart = p;
-  p = digitsEnd(p);
-  const intLength = p - intStart;
-  let fractionStart = p;
-  if (text.charCodeAt(p) === 0x2e) {
-    fractionStart = p + 1;
-    p = digitsEnd(fractionStart);
-    if (p === fractionStart) return false;
-  }
-  const fractionLength = p - fractionStart;
-  if (text.charCodeAt(p) !== 0x22 || intLength === 0 || intLength + fractionLength > 15) return false;
-  if (text.charCodeAt(intStart) === 0x30) {
-    if (intLength > 1) return false;
-    // 0.000000d...: bson writes 7 or more leading zeros in exponent form.
-    let k = fractionStart;
-    while (k < p && text.charCodeAt(k) === 0x30) k++;
-    const significant = k === p ? 1 : p - k;
-    if (significant - 1 - fractionLength <= -7) return false;
-  }
-  pos = p + 1;
-  return true;
-}
+const OID = bytesOf('{"$oid": "');
+const DATE = bytesOf('{"$date": "');
+const DATE_LONG = bytesOf('{"$date": {"$numberLong": "');
+const DECIMAL = bytesOf('{"$numberDecimal": "');
+const LONG = bytesOf('{"$numberLong": "');
+const DOUBLE = bytesOf('{"$numberDouble": "');
+const BINARY = bytesOf('{"$binary": {"base64": "');
+const SUBTYPE = bytesOf(', "subType": "');
+const TIMESTAMP = bytesOf('{"$timestamp": {"t": ');
+const TIMESTAMP_I = bytesOf(', "i": ');
+const MIN_KEY = bytesOf('{"$minKey": 1}');
+const MAX_KEY = bytesOf('{"$maxKey": 1}');
+const REF = bytesOf('"$ref"');
+const CLOSE = bytesOf('"}');
+const CLOSE2 = bytesOf('"}}');
+const CLOSE_NESTED = bytesOf('}}');
 
 /**
  * A type wrapper at `pos` (a `{` followed by `"$`, not `"$ref"`): the exact one-line text the
- * writer gives its value. Rare types (regex, code, symbol, DBPointer, Undefined, out-of-range
- * dates, escaped documents) are left to the full check.
+ * writer gives its value, written as that value. Returns its BSON type. Rare types (regex, code,
+ * symbol, DBPointer, Undefined, dates beyond a JS Date, escaped documents) are left to the full way.
  */
 function wrapper(): number {
-  // The common wrappers first, told apart by one character, checked where they stand.
-  if (text.startsWith('{"$oid": "', pos)) {
-    pos += 10;
-    lastHexAt = pos;
-    for (let end = pos + 24; pos < end; pos++) {
-      const c = text.charCodeAt(pos);
-      if (!((c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66))) unsure();
-    }
-    expect('"}');
-    return OBJECT_ID;
-  }
-  if (text.startsWith('{"$date": "', pos)) {
-    pos += 11;
-    isoDate();
-    expect('"}');
-    return OTHER;
-  }
-  if (text.startsWith('{"$numberDecimal": "', pos)) {
-    pos += 20;
-    if (!plainDecimal()) {
-      const s = plainUntilQuote();
-      let bytes: Uint8Array;
-      try {
-        bytes = decimalValue(s).bytes;
-      } catch {
-        unsure();
+  switch (src[pos + 3]) {
+    case 0x6f: // o
+      if (!at(OID)) break;
+      room(12);
+      lastHexAt = pos;
+      for (let i = 0; i < 12; i++, pos += 2) {
+        const hi = HEX[src[pos]!]!;
+        const lo = HEX[src[pos + 1]!]!;
+        if (hi < 0 || lo < 0) unsure();
+        out[o++] = (hi << 4) | lo;
       }
-      if (decimalText(bytes, 0) !== s) unsure();
+      expect(CLOSE);
+      return 0x07;
+    case 0x64: // d
+      if (at(DATE)) {
+        const ms = isoDate();
+        expect(CLOSE);
+        room(8);
+        putInt64(ms);
+        return 0x09;
+      }
+      if (at(DATE_LONG)) {
+        // Dates before 1970 or after 9999 (the writer writes the others as ISO text); one a JS
+        // Date cannot hold is the reader's and restore's to refuse.
+        const ms = int64Text();
+        if (typeof ms !== 'number' || (ms >= 0 && ms <= MAX_ISO_DATE_MS) || Math.abs(ms) > MAX_JS_DATE_MS) unsure();
+        expect(CLOSE_NESTED);
+        room(8);
+        putInt64(ms);
+        return 0x09;
+      }
+      break;
+    case 0x6e: // n
+      if (at(DECIMAL)) {
+        const s = plainUntilQuote();
+        let bytes: Uint8Array;
+        try {
+          bytes = decimalValue(s).bytes;
+        } catch {
+          unsure();
+        }
+        if (decimalText(bytes, 0) !== s) unsure();
+        expectByte(0x7d);
+        room(16);
+        out.set(bytes, o);
+        o += 16;
+        return 0x13;
+      }
+      if (at(LONG)) {
+        const v = int64Text();
+        expectByte(0x7d);
+        putInt64Value(v);
+        return 0x12;
+      }
+      {
+        const start = pos;
+        if (!at(DOUBLE)) break;
+        const x = Number(plainUntilQuote());
+        expectByte(0x7d);
+        if (doubleText(x) !== src.toString('latin1', start, pos)) unsure();
+        room(8);
+        o = out.writeDoubleLE(x, o);
+        return 0x01;
+      }
+    case 0x62: {
+      // b
+      if (!at(BINARY)) break;
+      const base64 = plainUntilQuote();
+      const data = Buffer.from(base64, 'base64');
+      if (data.toString('base64') !== base64) unsure();
+      expect(SUBTYPE);
+      const hi = HEX[src[pos]!]!;
+      const lo = HEX[src[pos + 1]!]!;
+      if (hi < 0 || lo < 0) unsure();
+      pos += 2;
+      expect(CLOSE2);
+      const subtype = (hi << 4) | lo;
+      // Subtype 2 (the old binary) holds its length once more inside, as the serializer writes it.
+      const old = subtype === 0x02;
+      room(data.length + 9);
+      putInt32(data.length + (old ? 4 : 0));
+      out[o++] = subtype;
+      if (old) putInt32(data.length);
+      out.set(data, o);
+      o += data.length;
+      return 0x05;
     }
-    expect('}');
-    return OTHER;
-  }
-  if (text.startsWith('{"$numberLong": "', pos)) {
-    pos += 17;
-    int64Text();
-    expect('}');
-    return OTHER;
-  }
-  if (text.startsWith('{"$date": {"$numberLong": "', pos)) {
-    // Dates before 1970 or after 9999 (the writer writes the others as ISO text).
-    pos += 27;
-    const ms = int64Text();
-    if (ms >= 0 && ms <= MAX_ISO_DATE_MS) unsure();
-    expect('}}');
-    return OTHER;
-  }
-  if (text.startsWith('{"$numberDouble": "', pos)) {
-    const start = pos;
-    pos += 19;
-    const s = plainUntilQuote();
-    expect('}');
-    if (doubleText(Number(s)) !== text.slice(start, pos)) unsure();
-    return OTHER;
-  }
-  if (text.startsWith('{"$binary": {"base64": "', pos)) {
-    pos += 24;
-    const base64 = plainUntilQuote();
-    if (Buffer.from(base64, 'base64').toString('base64') !== base64) unsure();
-    expect(', "subType": "');
-    const subType = plainUntilQuote();
-    if (subType.length !== 2 || !/^[0-9a-f]{2}$/.test(subType)) unsure();
-    expect('}}');
-    return OTHER;
-  }
-  if (text.startsWith('{"$timestamp": {"t": ', pos)) {
-    pos += 21;
-    uint32Text();
-    expect(', "i": ');
-    uint32Text();
-    expect('}}');
-    return OTHER;
-  }
-  if (text.startsWith('{"$minKey": 1}', pos) || text.startsWith('{"$maxKey": 1}', pos)) {
-    pos += 14;
-    return OTHER;
+    case 0x74: {
+      // t
+      if (!at(TIMESTAMP)) break;
+      const t = uint32Text();
+      expect(TIMESTAMP_I);
+      const i = uint32Text();
+      expect(CLOSE_NESTED);
+      room(8);
+      putInt32(i);
+      putInt32(t);
+      return 0x11;
+    }
+    case 0x6d: // m
+      if (at(MIN_KEY)) return 0xff;
+      if (at(MAX_KEY)) return 0x7f;
+      break;
   }
   return unsure();
 }
 
+// The value just read, for a document's `_id`.
+let lastHexAt = 0;
+let lastInt32 = 0;
+
 /**
- * The value at `pos`. `depth` is the indentation level of the line it starts on; `compact`: the
- * writer puts it on one line (a top-level `_id`, and everything inside one).
+ * The value at `pos`, written as BSON; returns its type. `depth` is the indentation level of the
+ * line it starts on; `compact`: the writer puts it on one line (a top-level `_id`, and everything
+ * inside one).
  */
 function value(depth: number, compact: boolean): number {
-  const c = text.charCodeAt(pos);
+  const c = src[pos];
   if (c === 0x22) {
-    lastString = string();
-    return STRING;
+    string();
+    return 0x02;
   }
   if (c === 0x7b) {
-    if (text.charCodeAt(pos + 1) === 0x22 && text.charCodeAt(pos + 2) === 0x24 && !text.startsWith('"$ref"', pos + 1)) return wrapper();
+    if (src[pos + 1] === 0x22 && src[pos + 2] === 0x24 && !refAt(pos + 1)) return wrapper();
     members(depth, compact, false);
-    return OTHER;
+    return 0x03;
   }
   if (c === 0x5b) {
     members(depth, compact, true);
-    return OTHER;
+    return 0x04;
   }
   if (c === 0x74) {
-    expect('true');
-    return OTHER;
+    if (!at(TRUE)) unsure();
+    room(1);
+    out[o++] = 1;
+    return 0x08;
   }
   if (c === 0x66) {
-    expect('false');
-    return OTHER;
+    if (!at(FALSE)) unsure();
+    room(1);
+    out[o++] = 0;
+    return 0x08;
   }
   if (c === 0x6e) {
-    expect('null');
-    return OTHER;
+    if (!at(NULL)) unsure();
+    return 0x0a;
   }
-  lastNumber = number();
-  return Number.isInteger(lastNumber) ? INT32 : OTHER;
+  return number();
 }
+const TRUE = bytesOf('true');
+const FALSE = bytesOf('false');
+const NULL = bytesOf('null');
 
 /**
- * An embedded document (not a wrapper) or an array at `pos`, laid out as the writer lays it out:
- * members one per line at `depth + 1`, or (`compact`) on one line.
+ * An embedded document (not a wrapper) or an array at `pos`, laid out as the writer lays it out
+ * (members one per line at `depth + 1`, or with `compact` on one line), written as its BSON body.
  */
 function members(depth: number, compact: boolean, array: boolean): void {
   if (depth >= MAX_DEPTH) unsure();
   const close = array ? 0x5d : 0x7d;
   pos++;
-  if (text.charCodeAt(pos) === close) {
+  room(5);
+  const start = o;
+  o += 4;
+  if (src[pos] === close) {
     pos++;
+    out[o++] = 0;
+    out.writeInt32LE(o - start, start);
     return;
   }
   const keys = array ? null : keysAt(depth);
-  const inner = INDENT[depth + 1];
   if (!compact) {
-    expect('\n');
-    expect(inner);
+    expectByte(0x0a);
+    expectIndent(depth + 1);
   }
   // A first name starting with "$" (other than $ref) is escaped by the writer: not handled here.
-  if (keys && text.charCodeAt(pos + 1) === 0x24 && !text.startsWith('"$ref"', pos)) unsure();
-  for (;;) {
+  if (keys && src[pos + 1] === 0x24 && !refAt(pos)) unsure();
+  for (let i = 0; ; i++) {
+    room(1);
+    const typeAt = o++;
     if (keys) {
       key(keys);
-      expect(': ');
-    }
-    value(depth + 1, compact);
-    if (compact) {
-      if (text.charCodeAt(pos) === close) break;
-      expect(', ');
+      expect(COLON);
     } else {
-      if (text.charCodeAt(pos) !== 0x2c) break;
-      expect(',\n');
-      expect(inner);
+      indexKey(i);
+    }
+    // Not `out[typeAt] = value(...)`: that takes `out` before value() may replace it with a larger buffer.
+    const type = value(depth + 1, compact);
+    out[typeAt] = type;
+    if (compact) {
+      if (src[pos] === close) break;
+      expect(COMMA);
+    } else {
+      if (src[pos] !== 0x2c) break;
+      expect(COMMA_LINE);
+      expectIndent(depth + 1);
     }
   }
   if (!compact) {
-    expect('\n');
-    expect(INDENT[depth]);
+    expectByte(0x0a);
+    expectIndent(depth);
   }
-  if (text.charCodeAt(pos) !== close) unsure();
-  pos++;
+  expectByte(close);
+  room(1);
+  out[o++] = 0;
+  out.writeInt32LE(o - start, start);
 }
 
-/** A part file's document (starts with `  {`); returns its `_id` as the reader would give it. */
+/** The bytes at `p` are the field name `"$ref"` (a DBRef-like document, not a wrapper). */
+function refAt(p: number): boolean {
+  for (let i = 0; i < REF.length; i++) if (src[p + i] !== REF[i]) return false;
+  return true;
+}
+
+const DOCUMENT_OPEN = bytesOf('  {\n    ');
+const DOCUMENT_CLOSE = bytesOf('\n  }');
+const ID = bytesOf('_id');
+
+/** A part file's document (starts with `  {`), written as BSON; returns its `_id` as the reader gives it. */
 function topDocument(): unknown {
-  expect('  {\n    ');
+  expect(DOCUMENT_OPEN);
   // A top-level document whose first name starts with "$" is escaped by the writer, or invalid.
-  if (text.charCodeAt(pos + 1) === 0x24) unsure();
+  if (src[pos + 1] === 0x24) unsure();
   const keys = keysAt(1);
+  room(4);
+  const start = o;
+  o += 4;
   let id: unknown;
   for (;;) {
-    if (key(keys) === '_id') {
-      expect(': ');
-      const kind = value(2, true);
-      if (kind === OBJECT_ID) id = ObjectId.createFromHexString(text.slice(lastHexAt, lastHexAt + 24));
-      else if (kind === INT32) id = new Int32(lastNumber);
-      else if (kind === STRING) id = lastString;
+    room(1);
+    const typeAt = o++;
+    const nameAt = pos + 1;
+    const isId = key(keys) === 3 && sameId(nameAt);
+    expect(COLON);
+    if (isId) {
+      const valueAt = pos;
+      const type = value(2, true);
+      out[typeAt] = type;
+      if (type === 0x07) id = ObjectId.createFromHexString(src.toString('latin1', lastHexAt, lastHexAt + 24));
+      else if (type === 0x10) id = new Int32(lastInt32);
+      else if (type === 0x02) id = JSON.parse(src.toString('utf8', valueAt, pos)) as string;
       else unsure(); // other _id types: the full reader decodes them
     } else {
-      expect(': ');
-      value(2, false);
+      const type = value(2, false);
+      out[typeAt] = type;
     }
-    if (text.charCodeAt(pos) !== 0x2c) break;
-    expect(',\n    ');
+    if (src[pos] !== 0x2c) break;
+    expect(COMMA_LINE);
+    expectIndent(2);
   }
-  expect('\n  }');
+  expect(DOCUMENT_CLOSE);
   if (id === undefined) unsure(); // no _id: the full check names the document
+  room(1);
+  out[o++] = 0;
+  out.writeInt32LE(o - start, start);
   return id;
 }
 
+function sameId(p: number): boolean {
+  return src[p] === ID[0] && src[p + 1] === ID[1] && src[p + 2] === ID[2];
+}
+
+/** A part's documents as BSON, from {@link readCanonicalPart}. */
+export interface CanonicalPart {
+  /** Each document's `_id` as readPartFile gives it (only ObjectId, Int32 and string `_id`s are accepted). */
+  ids: unknown[];
+  /** The documents' BSON, one after the other. */
+  bson: Buffer;
+  /** Where each document starts in `bson`, and (last) where the last one ends: `ids.length + 1` offsets. */
+  starts: number[];
+}
+
+const PART_OPEN = bytesOf('[\n');
+const PART_SEPARATOR = bytesOf(',\n');
+const PART_CLOSE = bytesOf('\n]\n');
+
 /**
- * The `_id` of each document when `partText` is exactly what dbsnap writes for the documents it
- * holds (the reader would read it without error and the writer would write them back to the same
- * text, in stored key order); null when it cannot tell: then check with readPartFile and the writer.
- * The `_id`s are the values readPartFile gives (only ObjectId, Int32 and string `_id`s are accepted).
+ * The documents of a part file when its bytes are exactly what dbsnap writes for them (the
+ * reader would read the text without error and the writer would write them back to the same
+ * text, in stored key order): their `_id`s and BSON, which is what `serializeDocument` gives for
+ * each document readPartFile reads. Null when it cannot tell: then use readPartFile. Without
+ * `withBson` only the `_id`s and offsets are kept (`bson` is empty).
  *
  * @example
- * canonicalPartIds('[\n  {\n    "_id": 1\n  }\n]\n'); // [Int32 { value: 1 }]
- * canonicalPartIds('[\n  {\n    "_id": 1.0\n  }\n]\n'); // null (the writer writes 1)
+ * readCanonicalPart(Buffer.from('[\n  {\n    "_id": 1\n  }\n]\n'))!.ids; // [Int32 { value: 1 }]
+ * readCanonicalPart(Buffer.from('[\n  {\n    "_id": 1.0\n  }\n]\n')); // null (the writer writes 1)
  */
-export function canonicalPartIds(partText: string): unknown[] | null {
-  if (partText === '[]\n') return [];
-  text = partText;
+export function readCanonicalPart(bytes: Uint8Array, withBson = true): CanonicalPart | null {
+  src = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   pos = 0;
+  o = 0;
   try {
-    expect('[\n');
+    if (src.length === 3 && src[0] === 0x5b && src[1] === 0x5d && src[2] === 0x0a) return { ids: [], bson: NO_BYTES, starts: [0] };
+    // Text is decoded as UTF-8 on the full way: bytes that are not UTF-8 would read differently.
+    if (!isUtf8(src)) return null;
+    expect(PART_OPEN);
     const ids: unknown[] = [];
+    const starts: number[] = [];
     for (;;) {
+      starts.push(o);
       ids.push(topDocument());
-      if (text.charCodeAt(pos) !== 0x2c) break;
-      expect(',\n');
+      if (src[pos] !== 0x2c) break;
+      expect(PART_SEPARATOR);
     }
-    expect('\n]\n');
-    return pos === text.length ? ids : null;
+    expect(PART_CLOSE);
+    if (pos !== src.length) return null;
+    starts.push(o);
+    return { ids, bson: withBson ? Buffer.from(out.subarray(0, o)) : NO_BYTES, starts };
   } catch (err) {
     if (err === UNSURE) return null;
     throw err;
   } finally {
-    text = '';
+    src = NO_BYTES;
+    if (out.length > KEEP_AT_MOST) out = Buffer.allocUnsafe(64 * 1024);
   }
 }

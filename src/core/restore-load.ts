@@ -30,7 +30,9 @@ import {
   dropCollection,
   findRawByIds,
   insertBatch,
+  insertRawBatch,
   listTempCollections,
+  rawInsertAvailable,
   renameCollection,
   TEMP_PREFIX,
   upsertBatch,
@@ -53,23 +55,25 @@ export interface LoadContext {
   verifyTransform?: (collection: string) => ((doc: Uint8Array) => Document | Uint8Array) | undefined;
 }
 
+/** Where loaded batches go: documents for the driver to serialise, or ready BSON. */
+type BatchSink = { bson: false; write: (docs: Document[]) => Promise<void> } | { bson: true; write: (docs: Uint8Array[]) => Promise<void> };
+
 /**
- * Streams the snapshot's documents (checked, then decrypted/masked) into `write` in batches, in
+ * Streams the snapshot's documents (checked, then decrypted/masked) into `sink` in batches, in
  * `_id` order. Returns the count and the MD5 of the BSON bytes sent, in order: what the server's
  * `dbHash` reports for a collection holding exactly those documents.
+ *
+ * A BSON sink gets each canonical part's documents as the bytes read straight from its text
+ * (readCanonicalPart), with no decoding into values and no serialising by the driver; other parts
+ * (encrypted values, rare types, or a snapshot written otherwise) are decoded and serialised here.
  */
-async function loadDocuments(
-  ctx: LoadContext,
-  entry: CollectionEntry,
-  write: (docs: Document[]) => Promise<void>,
-  onPart?: (docs: Document[]) => Promise<void>,
-): Promise<{ documents: number; md5: string }> {
+async function loadDocuments(ctx: LoadContext, entry: CollectionEntry, sink: BatchSink): Promise<{ documents: number; md5: string }> {
   const transform = ctx.restoreTransform(entry.name);
   // Documents written unchanged are the source's own bytes, whose MD5 commit recorded; only
   // rewritten (decrypted, masked) ones need hashing here.
   const recorded = transform ? undefined : entry.bsonMd5;
   const md5 = recorded ? null : createMd5();
-  let batch: Document[] = [];
+  let batch: (Document | Uint8Array)[] = [];
   let bytes = 0;
   let done = 0;
   // One batch is written while the next is decoded, so the client and the server work at once.
@@ -87,7 +91,8 @@ async function loadDocuments(
     const docs = batch;
     batch = [];
     bytes = 0;
-    inFlight = write(docs).then(
+    const written = sink.bson ? sink.write(docs as Uint8Array[]) : sink.write(docs as Document[]);
+    inFlight = written.then(
       () => {
         done += docs.length;
         ctx.opts.onProgress?.({ phase: 'restore', collection: entry.name, done, total: entry.documents });
@@ -99,13 +104,23 @@ async function loadDocuments(
   };
   ctx.opts.onProgress?.({ phase: 'restore', collection: entry.name, done: 0, total: entry.documents });
   // The bytes of every part were checked against their hashes just before (validateCollection).
-  for await (const part of checkedParts(ctx.snap, entry, { hashChecked: true })) {
-    for (const doc of part.docs!) checkWritable(entry, doc);
-    const docs = transform ? part.docs!.map(transform) : part.docs!;
-    await onPart?.(docs);
-    for (const doc of docs) {
-      md5?.update(serializeDocument(doc));
-      batch.push(doc);
+  for await (const part of checkedParts(ctx.snap, entry, { hashChecked: true, bson: sink.bson && !transform })) {
+    if (part.bson) {
+      // Canonical text holds nothing checkWritable refuses: the reader leaves such values to the full way.
+      const { bson, starts } = part.bson;
+      for (let i = 0; i + 1 < starts.length; i++) {
+        const doc = bson.subarray(starts[i], starts[i + 1]);
+        md5?.update(doc);
+        batch.push(doc);
+      }
+    } else {
+      for (const doc of part.docs!) checkWritable(entry, doc);
+      const docs = transform ? part.docs!.map(transform) : part.docs!;
+      for (const doc of docs) {
+        const serialized = md5 || sink.bson ? serializeDocument(doc) : undefined;
+        if (md5) md5.update(serialized!);
+        batch.push(sink.bson ? serialized! : doc);
+      }
     }
     bytes += part.bytes;
     if (batch.length >= BATCH_DOCS || bytes >= BATCH_BYTES) await flush();
@@ -182,7 +197,11 @@ export async function replaceCollections(ctx: LoadContext, selected: SelectedCol
       const live = inPlace ? planned.name : `${TEMP_PREFIX}${runId}_${n}`;
       loaded.push({ name: planned.name, live, inPlace });
       await createCollection(ctx.conn, live, s.meta.options);
-      const sent = await loadDocuments(ctx, s.entry, (docs) => insertBatch(ctx.conn, live, docs));
+      const sink: BatchSink =
+        ctx.opts.rawInsert !== false && rawInsertAvailable()
+          ? { bson: true, write: (docs) => insertRawBatch(ctx.conn, live, docs) }
+          : { bson: false, write: (docs) => insertBatch(ctx.conn, live, docs) };
+      const sent = await loadDocuments(ctx, s.entry, sink);
       await createIndexes(ctx.conn, live, s.meta.indexes);
       const check = await verifyLoaded(ctx, s.entry, live, sent);
       result.restored.push({ name: planned.name, type: s.entry.type, action: planned.action, documents: s.entry.documents, check });
@@ -228,7 +247,7 @@ export async function mergeCollections(ctx: LoadContext, selected: SelectedColle
       current = planned.name;
       const s = byName.get(planned.name)!;
       if (planned.existingDocuments === undefined) await createCollection(ctx.conn, planned.name, s.meta.options);
-      await loadDocuments(ctx, s.entry, (docs) => upsertBatch(ctx.conn, planned.name, docs, docs.map(documentId)));
+      await loadDocuments(ctx, s.entry, { bson: false, write: (docs) => upsertBatch(ctx.conn, planned.name, docs, docs.map(documentId)) });
       await createIndexes(ctx.conn, planned.name, s.meta.indexes);
       // The target holds other documents too: check the restored ones, part by part, against
       // the snapshot's own bytes (read back, written as commit writes them, hashed), never

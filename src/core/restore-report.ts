@@ -38,6 +38,13 @@ export interface RestoreOptions {
    * a server on this machine.
    */
   useServerHashes?: boolean;
+  /**
+   * Send documents as the BSON read straight from the snapshot's canonical text (default true,
+   * where the driver can send ready BSON); false has the driver serialise decoded documents.
+   * Both write the same bytes; this is for comparing them, or for a proxy that refuses OP_MSG
+   * document sequences.
+   */
+  rawInsert?: boolean;
   /** Restore into a host listed in `protectedHosts`. */
   force?: boolean;
   /** Key material for encrypted fields (DBSNAP_KEY or a key file's contents). */

@@ -6,7 +6,7 @@
 import { ENCRYPTED_MARKER_FIELD } from '../crypto/field-cipher.js';
 import type { Document } from 'bson';
 import { compareBsonValues } from '../canonical/bson-order.js';
-import { canonicalPartIds } from '../canonical/canonical-part.js';
+import { readCanonicalPart, type CanonicalPart } from '../canonical/canonical-part.js';
 import { documentId } from '../canonical/document-id.js';
 import { serializeDocument } from '../canonical/bson-serializer.js';
 import { readPartFile } from '../canonical/document-reader.js';
@@ -58,6 +58,8 @@ export interface CheckedPart {
    * not needed: a `canonical` check of a part without encrypted values reads only their `_id`s.
    */
   docs: Document[] | null;
+  /** With the `bson` option: the documents as BSON, read straight from canonical text (then `docs` is null). */
+  bson?: CanonicalPart;
   /** Documents decoded, or the count collection.json gives when not decoded. */
   documents: number;
   /**
@@ -84,6 +86,11 @@ export interface PartCheckOptions {
   gitObjects?: boolean;
   /** Check that each part's text is exactly what dbsnap writes for its documents. */
   canonical?: { sortKeys: boolean };
+  /**
+   * Give the documents of a canonical part without encrypted values as BSON (`CheckedPart.bson`)
+   * instead of decoding them; other parts are decoded as usual.
+   */
+  bson?: boolean;
   signal?: AbortSignal;
 }
 
@@ -253,17 +260,18 @@ export async function* checkParts(snap: SnapshotRef, entry: CollectionEntry, opt
       yield { part: { index: i, file, bytes: buf.length, docs: null, documents: part.documents, encrypted: mentionsEncryption(buf) } };
       continue;
     }
-    const text = buf.toString('utf8');
     const encrypted = mentionsEncryption(buf);
-    // Verify asks only whether the text is canonical and its _ids ascend: the exact one-pass
-    // check answers that for ordinary parts without decoding them; the reader and writer run
-    // when it cannot tell (and say what is wrong), or when the documents are wanted.
-    const fastIds = opts.canonical && !encrypted ? canonicalPartIds(text) : null;
+    // Verify asks only whether the text is canonical and its _ids ascend, restore for BSON: the
+    // exact one-pass reader of canonical bytes answers both for ordinary parts; the reader and
+    // writer run when it cannot tell (and say what is wrong), or when the documents are wanted.
+    const fast = (opts.canonical || opts.bson) && !encrypted ? readCanonicalPart(buf, opts.bson === true) : null;
     let docs: Document[] | null = null;
+    let text = '';
     let ids: unknown[];
-    if (fastIds) {
-      ids = fastIds;
+    if (fast) {
+      ids = fast.ids;
     } else {
+      text = buf.toString('utf8');
       try {
         docs = readPartFile(text, file);
       } catch (err) {
@@ -305,7 +313,7 @@ export async function* checkParts(snap: SnapshotRef, entry: CollectionEntry, opt
         },
       };
     }
-    yield { part: { index: i, file, bytes: buf.length, docs, documents: ids.length, encrypted } };
+    yield { part: { index: i, file, bytes: buf.length, docs, ...(fast && opts.bson ? { bson: fast } : {}), documents: ids.length, encrypted } };
   }
   if (!wholeKnown) return;
   if (whole) {

@@ -3,7 +3,8 @@
  * batches, the renameCollection swap, views and temporary-collection cleanup. Driver errors
  * become MongoOperationError naming the collection and what was being done.
  */
-import type { AnyBulkWriteOperation, Document, Filter } from 'mongodb';
+import { createRequire } from 'node:module';
+import { WriteConcern, type AnyBulkWriteOperation, type Document, type Filter } from 'mongodb';
 import type { DbsnapError } from '../errors/index.js';
 import type { Connection } from './connection.js';
 import { driverError } from './errors.js';
@@ -61,6 +62,70 @@ export async function insertBatch(conn: Connection, name: string, docs: Document
   } catch (err) {
     throw fail('inserting into', name, err);
   }
+}
+
+/**
+ * The driver's OP_MSG document sequence (payload type 1): a command field whose value is one
+ * travels as the documents' own bytes, not serialised again. The driver uses it for its own
+ * inserts (bulk writes hand it the bytes they serialised to measure a document); it is not public
+ * API, so it is looked up once here and, when this driver version has no such class, raw inserts
+ * are reported unavailable and restore hands the driver documents.
+ */
+interface DocumentSequenceLike {
+  push(document: unknown, bytes: Uint8Array): number;
+}
+const documentSequence: (new (field: string) => DocumentSequenceLike) | undefined = (() => {
+  try {
+    const commands = createRequire(import.meta.url)('mongodb/lib/cmap/commands.js') as { DocumentSequence?: unknown };
+    const ctor = commands.DocumentSequence;
+    if (typeof ctor !== 'function' || typeof (ctor.prototype as { push?: unknown } | undefined)?.push !== 'function') return undefined;
+    return ctor as new (field: string) => DocumentSequenceLike;
+  } catch {
+    return undefined;
+  }
+})();
+
+/** True when {@link insertRawBatch} can send ready BSON (the driver has document sequences). */
+export function rawInsertAvailable(): boolean {
+  return documentSequence !== undefined;
+}
+
+/**
+ * Inserts documents given as their BSON bytes, in the given order, without the driver decoding
+ * or serialising them: one `insert` command whose documents are an OP_MSG document sequence.
+ * Validation is bypassed as in {@link insertBatch}. Every document must have an `_id`. A write
+ * error, or a count inserted other than the count sent, fails the batch. Documents go in
+ * commands of at most `maxCommandBytes` (one document is never split).
+ */
+export async function insertRawBatch(conn: Connection, name: string, docs: Uint8Array[], maxCommandBytes = RAW_BATCH_BYTES): Promise<void> {
+  // One command stays well under the server's 48 MB message limit (the driver's own bulk
+  // writes split there too): a batch is cut before the document that would pass 32 MB.
+  for (let from = 0; from < docs.length; ) {
+    let to = from;
+    let bytes = 0;
+    while (to < docs.length && (to === from || bytes + docs[to]!.length <= maxCommandBytes)) bytes += docs[to++]!.length;
+    await insertRawCommand(conn, name, docs.slice(from, to));
+    from = to;
+  }
+}
+
+const RAW_BATCH_BYTES = 32 * 1024 * 1024;
+
+async function insertRawCommand(conn: Connection, name: string, docs: Uint8Array[]): Promise<void> {
+  if (!documentSequence) throw new Error('raw inserts are not available with this driver version');
+  const sequence = new documentSequence('documents');
+  for (const bytes of docs) sequence.push(bytes, bytes);
+  const command: Document = { insert: name, documents: sequence, ordered: true, bypassDocumentValidation: true };
+  if (conn.db.writeConcern) WriteConcern.apply(command, conn.db.writeConcern);
+  let reply: Document;
+  try {
+    reply = await conn.db.command(command);
+  } catch (err) {
+    throw fail('inserting into', name, err);
+  }
+  const writeError = (reply.writeErrors as Document[] | undefined)?.[0] ?? (reply.writeConcernError as Document | undefined);
+  if (writeError) throw fail('inserting into', name, { message: writeError.errmsg, code: writeError.code, codeName: writeError.codeName });
+  if (reply.n !== docs.length) throw fail('inserting into', name, { message: `the server inserted ${String(reply.n)} of ${docs.length} documents` });
 }
 
 /** Replaces each document by its `_id` (`ids[i]` is the `_id` of `docs[i]`), inserting those that are missing (merge restore). */

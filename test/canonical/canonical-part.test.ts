@@ -1,6 +1,6 @@
 import { Binary, BSON, BSONRegExp, Code, Decimal128, Double, Int32, Long, MaxKey, MinKey, ObjectId, Timestamp, type Document } from 'bson';
 import { describe, expect, it } from 'vitest';
-import { canonicalPartIds } from '../../src/canonical/canonical-part.js';
+import { readCanonicalPart } from '../../src/canonical/canonical-part.js';
 import { documentId } from '../../src/canonical/document-id.js';
 import { partFileText, readPartFile, serializeDocument, writeDocument } from '../../src/canonical/index.js';
 import { sampleDocuments } from './sample-documents.js';
@@ -22,6 +22,12 @@ function fullCheck(text: string): unknown[] | null {
     return null;
   }
 }
+
+const fast = (text: string) => readCanonicalPart(Buffer.from(text, 'utf8'));
+const canonicalPartIds = (text: string): unknown[] | null => fast(text)?.ids ?? null;
+
+/** The full way's BSON for a part: each document readPartFile reads, serialised. */
+const fullBson = (text: string) => Buffer.concat(readPartFile(text, 't.json').map((d) => serializeDocument(d)));
 
 const ejson = (ids: unknown[] | null) => (ids === null ? null : BSON.EJSON.stringify(ids as Document[], { relaxed: false }));
 
@@ -62,7 +68,7 @@ const handled: [string, unknown][] = [
   ['integer-like keys', { b: 1, '2': 2, '1': 3 }],
 ];
 
-describe('canonicalPartIds', () => {
+describe('readCanonicalPart', () => {
   it('accepts the text of realistic documents and gives the reader\'s _ids', () => {
     const docs = sampleDocuments(300);
     const text = partOf(docs);
@@ -75,9 +81,14 @@ describe('canonicalPartIds', () => {
 
   for (const [name, value] of handled) {
     it(`accepts ${name} as a value, in an array and in a nested document`, () => {
-      const text = partOf([{ _id: new Int32(1), v: value, list: [value, value], deep: { v: value } }, { _id: 'two', v: value }]);
+      const docs: Document[] = [{ _id: new Int32(1), v: value, list: [value, value], deep: { v: value } }, { _id: 'two', v: value }];
+      const text = partOf(docs);
       expect(fullCheck(text)).not.toBeNull();
       expect(ejson(canonicalPartIds(text))).toBe(ejson(fullCheck(text)));
+      // The BSON is the full way's, and the documents' own bytes.
+      const part = fast(text)!;
+      expect(part.bson.equals(fullBson(text))).toBe(true);
+      expect(part.bson.equals(Buffer.concat(docs.map((d) => BSON.serialize(d))))).toBe(true);
     });
   }
 
@@ -159,10 +170,68 @@ describe('canonicalPartIds', () => {
         continue;
       }
       accepted++;
-      // Accepted: the full check must agree, with the same _ids.
+      // Accepted: the full check must agree, with the same _ids and the same BSON.
       expect(ejson(fullCheck(edited)), edited).toBe(ejson(fast));
+      expect(readCanonicalPart(Buffer.from(edited))!.bson.equals(fullBson(edited)), edited).toBe(true);
     }
     expect(accepted).toBeGreaterThan(100);
     expect(refused).toBeGreaterThan(1000);
+  });
+
+  it('gives each document\'s BSON at its offset, as serializeDocument gives the reader\'s document', () => {
+    const docs = sampleDocuments(200);
+    const text = partOf(docs);
+    const part = fast(text)!;
+    const read = readPartFile(text, 't.json');
+    expect(part.starts).toHaveLength(docs.length + 1);
+    expect(part.starts[docs.length]).toBe(part.bson.length);
+    for (let i = 0; i < docs.length; i++) {
+      const bytes = part.bson.subarray(part.starts[i], part.starts[i + 1]);
+      expect(Buffer.compare(bytes, serializeDocument(read[i]!))).toBe(0);
+      expect(Buffer.compare(bytes, BSON.serialize(docs[i]!))).toBe(0);
+    }
+    // Without BSON: the same _ids and offsets, no bytes kept.
+    const idsOnly = readCanonicalPart(Buffer.from(text), false)!;
+    expect(idsOnly.bson.length).toBe(0);
+    expect(idsOnly.starts).toEqual(part.starts);
+    expect(ejson(idsOnly.ids)).toBe(ejson(part.ids));
+    const empty = fast('[]\n')!;
+    expect(empty.ids).toEqual([]);
+    expect(empty.starts).toEqual([0]);
+  });
+
+  it('refuses bytes that are not UTF-8, which the full way would read as U+FFFD', () => {
+    const bytes = Buffer.from(partOf([{ _id: new Int32(1), s: 'caf\u00e9' }]), 'utf8');
+    expect(readCanonicalPart(bytes)).not.toBeNull();
+    const at = bytes.indexOf(0xc3);
+    for (const bad of [[0xff], [0xc3, 0x28], [0xed, 0xa0]]) {
+      const edited = Buffer.from(bytes);
+      edited.set(bad, at);
+      expect(readCanonicalPart(edited)).toBeNull();
+    }
+  });
+
+  it('leaves dates a JS Date cannot hold, Undefined and DBPointer to the full way (restore refuses them there)', () => {
+    const far = partOf([{ _id: new Int32(1), d: new Date(0) }]).replace('"1970-01-01T00:00:00.000Z"', '{"$numberLong": "9000000000000000"}');
+    const farText = far.replace('{"$date": "', '{"$date": ').replace('{"$numberLong": "9000000000000000"}"}', '{"$numberLong": "9000000000000000"}}');
+    expect(farText).toContain('{"$date": {"$numberLong": "9000000000000000"}}');
+    expect(readPartFile(farText, 't.json')).toHaveLength(1);
+    expect(fast(farText)).toBeNull();
+    // Before 1970, within a JS Date: read here.
+    const early = partOf([{ _id: new Int32(1), d: new Date(-86400000) }]);
+    expect(fast(early)!.bson.equals(fullBson(early))).toBe(true);
+    const undef = '[\n  {\n    "_id": 1,\n    "u": {"$undefined": true}\n  }\n]\n';
+    expect(readPartFile(undef, 't.json')).toHaveLength(1);
+    expect(fast(undef)).toBeNull();
+  });
+
+  it('gives the same BSON when a document outgrows the output buffer in the middle of a value', () => {
+    // Over 16 MB: the reader drops its buffer afterwards, so the second call grows it again from
+    // its small start, inside nested values and strings.
+    const docs: Document[] = [];
+    for (let i = 0; i < 6; i++) docs.push({ _id: new Int32(i), a: { b: ['x'.repeat(3_000_000), { c: 'y'.repeat(500_000), n: new Int32(i) }] }, z: 'end' });
+    const text = partOf(docs);
+    const expected = Buffer.concat(docs.map((d) => BSON.serialize(d)));
+    for (let round = 0; round < 2; round++) expect(fast(text)!.bson.equals(expected)).toBe(true);
   });
 });

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { EJSON, Int32, type Document } from 'bson';
+import { Code, Decimal128, EJSON, Int32, Long, Timestamp, type Document } from 'bson';
 import type { Db } from 'mongodb';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { commit, init } from '../../src/index.js';
@@ -136,6 +136,24 @@ describe('restore', () => {
     // orders was absent before the first restore, so the safety snapshot does not cover it.
     const { orders: _o, ...now } = await dump(t.db);
     expect(now).toEqual(before);
+  });
+
+  it('writes the same bytes whether it sends the snapshot\'s BSON as read (default) or has the driver serialise documents', async () => {
+    const t = await testDb('rawsrc');
+    await richDatabase(t, 400);
+    // Values the fast reader leaves to the full way, beside the ones it reads.
+    await t.db.collection('odd').insertMany([
+      { _id: 1, re: /a.b/i, code: new Code('f()'), n: new Int32(1) },
+      { _id: 2, big: Long.fromString('9007199254740993'), ts: new Timestamp({ t: 5, i: 6 }), d: new Date(-1), dec: Decimal128.fromString('1.50') },
+    ]);
+    await commit({ repo, uri: t.dbUri, ...FIXED });
+    const source = await dump(t.db);
+    for (const rawInsert of [true, false]) {
+      const target = await testDb(rawInsert ? 'raw' : 'driver');
+      const r = await restore({ repo, ref: 'HEAD', uri: target.dbUri, rawInsert, backup: false, confirm: yes, ...FIXED });
+      expect(r.verified.documents).toBe(400 + 5 + 2);
+      expect(await dump(target.db)).toEqual(source);
+    }
   });
 
   it('restores into another database name, and reports dangling references after a partial restore', async () => {
