@@ -97,6 +97,16 @@ function keysAt(depth: number): number[] {
   return keys;
 }
 
+/** Copies `src[start, end)` to the output (room made by the caller); a loop for short runs, where Buffer#copy's call costs more. */
+function copyOut(start: number, end: number): void {
+  if (end - start > 32) {
+    src.copy(out, o, start, end);
+    o += end - start;
+  } else {
+    for (let p = start; p < end; p++) out[o++] = src[p]!;
+  }
+}
+
 function sameBytes(a: number, b: number, n: number): boolean {
   for (let i = 0; i < n; i++) if (src[a + i] !== src[b + i]) return false;
   return true;
@@ -120,8 +130,7 @@ function key(keys: number[]): number {
   for (let i = 0; i < keys.length; i += 2) if (keys[i + 1] === n && sameBytes(keys[i]!, start, n)) unsure();
   keys.push(start, n);
   room(n + 1);
-  src.copy(out, o, start, p);
-  o += n;
+  copyOut(start, p);
   out[o++] = 0;
   pos = p + 1;
   return n;
@@ -155,8 +164,7 @@ function string(): void {
     const n = p - start - 1;
     room(n + 5);
     putInt32(n + 1);
-    src.copy(out, o, start + 1, p);
-    o += n;
+    copyOut(start + 1, p);
     out[o++] = 0;
     return;
   }
@@ -321,6 +329,55 @@ const CLOSE2 = bytesOf('"}}');
 const CLOSE_NESTED = bytesOf('}}');
 
 /**
+ * A Decimal128 in the plain form the writer gives values with at most 15 digits on either side
+ * of the point (`-?I(.F)?`, I without leading zeros, not 7 or more zeros after the point before
+ * the first digit): writes its 16 bytes (coefficient I F, exponent minus the length of F, as
+ * decimalValue builds them), advances past the closing quote and returns true. False, nothing
+ * consumed or written, for every other text, which the general way compares with decimalText.
+ */
+function plainDecimal(): boolean {
+  let p = pos;
+  const negative = src[p] === 0x2d;
+  if (negative) p++;
+  const intStart = p;
+  let coefficient = 0;
+  let c = src[p]!;
+  while (c >= 0x30 && c <= 0x39) {
+    coefficient = coefficient * 10 + (c - 0x30);
+    c = src[++p]!;
+  }
+  const intLength = p - intStart;
+  let fractionStart = p;
+  if (c === 0x2e) {
+    fractionStart = ++p;
+    c = src[p]!;
+    while (c >= 0x30 && c <= 0x39) {
+      coefficient = coefficient * 10 + (c - 0x30);
+      c = src[++p]!;
+    }
+    if (p === fractionStart) return false;
+  }
+  const fractionLength = p - fractionStart;
+  if (c !== 0x22 || intLength === 0 || intLength + fractionLength > 15) return false;
+  if (src[intStart] === 0x30) {
+    if (intLength > 1) return false;
+    // 0.000000d...: bson writes 7 or more leading zeros in exponent form.
+    let k = fractionStart;
+    while (k < p && src[k] === 0x30) k++;
+    const significant = k === p ? 1 : p - k;
+    if (significant - 1 - fractionLength <= -7) return false;
+  }
+  room(16);
+  const high = Math.floor(coefficient / 4294967296);
+  putInt32(coefficient - high * 4294967296);
+  putInt32(high);
+  putInt32(0);
+  putInt32((negative ? 0x80000000 : 0) | ((6176 - fractionLength) << 17));
+  pos = p + 1;
+  return true;
+}
+
+/**
  * A type wrapper at `pos` (a `{` followed by `"$`, not `"$ref"`): the exact one-line text the
  * writer gives its value, written as that value. Returns its BSON type. Rare types (regex, code,
  * symbol, DBPointer, Undefined, dates beyond a JS Date, escaped documents) are left to the full way.
@@ -360,6 +417,10 @@ function wrapper(): number {
       break;
     case 0x6e: // n
       if (at(DECIMAL)) {
+        if (plainDecimal()) {
+          expectByte(0x7d);
+          return 0x13;
+        }
         const s = plainUntilQuote();
         let bytes: Uint8Array;
         try {

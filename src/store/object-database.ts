@@ -335,11 +335,13 @@ export class ObjectDatabase {
     }
     let raw: Buffer;
     try {
+      // One output chunk of the exact size: no list of 16 KB chunks to concatenate (that copy
+      // was most of the time a part took to inflate) and no second copy at peak.
+      const size = inflatedSize(compressed);
       raw =
         compressed.length <= SYNC_ZLIB_LIMIT
-          ? zlib.inflateSync(compressed)
-          : // One output chunk of the exact size: no chunk list plus concatenated copy at peak.
-            await inflateAsync(compressed, { chunkSize: Math.max(64 * 1024, inflatedSize(compressed)) });
+          ? zlib.inflateSync(compressed, { chunkSize: Math.max(zlib.constants.Z_MIN_CHUNK, size) })
+          : await inflateAsync(compressed, { chunkSize: Math.max(64 * 1024, size) });
     } catch (err) {
       throw new CorruptSnapshotError(`git object ${oid} cannot be decompressed (${(err as Error).message}); the repository is damaged.`, { oid, file: this.loosePath(oid) });
     }

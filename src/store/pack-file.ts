@@ -357,7 +357,7 @@ export class PackFile {
     try {
       out =
         header.size <= SYNC_ZLIB_LIMIT
-          ? zlib.inflateSync(data, { maxOutputLength: Math.max(1, header.size) })
+          ? zlib.inflateSync(data, { chunkSize: Math.max(zlib.constants.Z_MIN_CHUNK, header.size), maxOutputLength: Math.max(1, header.size) })
           : await inflateAsync(data, { chunkSize: Math.max(64 * 1024, header.size), maxOutputLength: header.size });
     } catch (err) {
       return this.damaged(`entry at offset ${offset} cannot be decompressed: ${(err as Error).message}`, { offset });

@@ -234,4 +234,24 @@ describe('readCanonicalPart', () => {
     const expected = Buffer.concat(docs.map((d) => BSON.serialize(d)));
     for (let round = 0; round < 2; round++) expect(fast(text)!.bson.equals(expected)).toBe(true);
   });
+
+  it('writes every Decimal128 as its own bytes, plain and exponent forms, signs and zeros', () => {
+    let seed = 5;
+    const next = (n: number) => {
+      seed = (Math.imul(seed, 1103515245) + 12345) | 0;
+      return (seed >>> 0) % n;
+    };
+    const texts: string[] = ['0', '-0', '0.0', '-0.00', '0.000001', '0.0000001', '1E+3', '123456789012345', '1234567890123456', '0.123456789012345'];
+    for (let i = 0; i < 400; i++) {
+      const digits = Array.from({ length: 1 + next(18) }, () => String(next(10))).join('');
+      const point = next(digits.length + 1);
+      const text = (next(2) ? '-' : '') + digits.slice(0, point) + (point < digits.length ? '.' + digits.slice(point) : '');
+      texts.push(text.startsWith('.') || text.startsWith('-.') ? text.replace('.', '0.') : text);
+    }
+    const docs: Document[] = texts.map((t, i) => ({ _id: new Int32(i), d: Decimal128.fromString(t) }));
+    const text = partOf(docs);
+    const part = fast(text);
+    expect(part).not.toBeNull();
+    expect(part!.bson.equals(Buffer.concat(docs.map((d) => BSON.serialize(d))))).toBe(true);
+  });
 });
