@@ -34,6 +34,7 @@ import {
   listTempCollections,
   rawInsertAvailable,
   renameCollection,
+  type BsonDocuments,
   TEMP_PREFIX,
   upsertBatch,
 } from '../mongo/writer.js';
@@ -56,7 +57,7 @@ export interface LoadContext {
 }
 
 /** Where loaded batches go: documents for the driver to serialise, or ready BSON. */
-type BatchSink = { bson: false; write: (docs: Document[]) => Promise<void> } | { bson: true; write: (docs: Uint8Array[]) => Promise<void> };
+type BatchSink = { bson: false; write: (docs: Document[]) => Promise<void> } | { bson: true; write: (runs: BsonDocuments[]) => Promise<void> };
 
 /**
  * Streams the snapshot's documents (checked, then decrypted/masked) into `sink` in batches, in
@@ -73,7 +74,9 @@ async function loadDocuments(ctx: LoadContext, entry: CollectionEntry, sink: Bat
   // rewritten (decrypted, masked) ones need hashing here.
   const recorded = transform ? undefined : entry.bsonMd5;
   const md5 = recorded ? null : createMd5();
-  let batch: (Document | Uint8Array)[] = [];
+  // Documents (for the driver) or runs of BSON documents (for a BSON sink), and how many documents.
+  let batch: (Document | BsonDocuments)[] = [];
+  let batchDocuments = 0;
   let bytes = 0;
   let done = 0;
   // One batch is written while the next is decoded, so the client and the server work at once.
@@ -85,16 +88,18 @@ async function loadDocuments(ctx: LoadContext, entry: CollectionEntry, sink: Bat
     if (writeError) throw writeError;
   };
   const flush = async () => {
-    if (batch.length === 0) return;
+    if (batchDocuments === 0) return;
     checkAborted(ctx.opts.signal, 'every target collection is as it was');
     await settle();
-    const docs = batch;
+    const items = batch;
+    const count = batchDocuments;
     batch = [];
+    batchDocuments = 0;
     bytes = 0;
-    const written = sink.bson ? sink.write(docs as Uint8Array[]) : sink.write(docs as Document[]);
+    const written = sink.bson ? sink.write(items as BsonDocuments[]) : sink.write(items as Document[]);
     inFlight = written.then(
       () => {
-        done += docs.length;
+        done += count;
         ctx.opts.onProgress?.({ phase: 'restore', collection: entry.name, done, total: entry.documents });
       },
       (err: unknown) => {
@@ -107,23 +112,21 @@ async function loadDocuments(ctx: LoadContext, entry: CollectionEntry, sink: Bat
   for await (const part of checkedParts(ctx.snap, entry, { hashChecked: true, bson: sink.bson && !transform })) {
     if (part.bson) {
       // Canonical text holds nothing checkWritable refuses: the reader leaves such values to the full way.
-      const { bson, starts } = part.bson;
-      for (let i = 0; i + 1 < starts.length; i++) {
-        const doc = bson.subarray(starts[i], starts[i + 1]);
-        md5?.update(doc);
-        batch.push(doc);
-      }
+      if (md5) md5.update(part.bson.bson);
+      batch.push(part.bson);
+      batchDocuments += part.bson.ids.length;
     } else {
       for (const doc of part.docs!) checkWritable(entry, doc);
       const docs = transform ? part.docs!.map(transform) : part.docs!;
       for (const doc of docs) {
         const serialized = md5 || sink.bson ? serializeDocument(doc) : undefined;
         if (md5) md5.update(serialized!);
-        batch.push(sink.bson ? serialized! : doc);
+        batch.push(sink.bson ? { bson: serialized!, starts: [0, serialized!.length] } : doc);
       }
+      batchDocuments += docs.length;
     }
     bytes += part.bytes;
-    if (batch.length >= BATCH_DOCS || bytes >= BATCH_BYTES) await flush();
+    if (batchDocuments >= BATCH_DOCS || bytes >= BATCH_BYTES) await flush();
   }
   await flush();
   await settle();

@@ -90,32 +90,55 @@ export function rawInsertAvailable(): boolean {
   return documentSequence !== undefined;
 }
 
-/**
- * Inserts documents given as their BSON bytes, in the given order, without the driver decoding
- * or serialising them: one `insert` command whose documents are an OP_MSG document sequence.
- * Validation is bypassed as in {@link insertBatch}. Every document must have an `_id`. A write
- * error, or a count inserted other than the count sent, fails the batch. Documents go in
- * commands of at most `maxCommandBytes` (one document is never split).
- */
-export async function insertRawBatch(conn: Connection, name: string, docs: Uint8Array[], maxCommandBytes = RAW_BATCH_BYTES): Promise<void> {
-  // One command stays well under the server's 48 MB message limit (the driver's own bulk
-  // writes split there too): a batch is cut before the document that would pass 32 MB.
-  for (let from = 0; from < docs.length; ) {
-    let to = from;
-    let bytes = 0;
-    while (to < docs.length && (to === from || bytes + docs[to]!.length <= maxCommandBytes)) bytes += docs[to++]!.length;
-    await insertRawCommand(conn, name, docs.slice(from, to));
-    from = to;
-  }
+/** Documents as BSON one after another: document i is `bson[starts[i], starts[i + 1])`. */
+export interface BsonDocuments {
+  bson: Uint8Array;
+  starts: readonly number[];
 }
 
-const RAW_BATCH_BYTES = 32 * 1024 * 1024;
-
-async function insertRawCommand(conn: Connection, name: string, docs: Uint8Array[]): Promise<void> {
+/**
+ * Inserts documents given as their BSON bytes, in the given order, without the driver decoding
+ * or serialising them: `insert` commands whose documents are an OP_MSG document sequence, each
+ * run of consecutive documents passed as one slice. Validation is bypassed as in
+ * {@link insertBatch}. Every document must have an `_id`. A write error, or a count inserted
+ * other than the count sent, fails the batch. Commands hold at most `maxCommandBytes` (a larger
+ * document goes alone) and 100,000 documents, the server's limits being 48 MB and 100,000.
+ */
+export async function insertRawBatch(conn: Connection, name: string, runs: readonly BsonDocuments[], maxCommandBytes = RAW_COMMAND_BYTES): Promise<void> {
   if (!documentSequence) throw new Error('raw inserts are not available with this driver version');
-  const sequence = new documentSequence('documents');
-  for (const bytes of docs) sequence.push(bytes, bytes);
-  const command: Document = { insert: name, documents: sequence, ordered: true, bypassDocumentValidation: true };
+  let sequence = new documentSequence('documents');
+  let bytes = 0;
+  let count = 0;
+  const send = async () => {
+    if (count > 0) await insertRawCommand(conn, name, sequence, count);
+    sequence = new documentSequence('documents');
+    bytes = 0;
+    count = 0;
+  };
+  for (const { bson, starts } of runs) {
+    const n = starts.length - 1;
+    for (let from = 0; from < n; ) {
+      let to = from;
+      while (to < n && (count + to - from === 0 || (bytes + starts[to + 1]! - starts[from]! <= maxCommandBytes && count + to - from < RAW_COMMAND_DOCUMENTS))) to++;
+      if (to === from) {
+        await send();
+        continue;
+      }
+      const slice = bson.subarray(starts[from], starts[to]);
+      sequence.push(slice, slice);
+      bytes += slice.length;
+      count += to - from;
+      from = to;
+    }
+  }
+  await send();
+}
+
+const RAW_COMMAND_BYTES = 32 * 1024 * 1024;
+const RAW_COMMAND_DOCUMENTS = 100_000;
+
+async function insertRawCommand(conn: Connection, name: string, documents: DocumentSequenceLike, count: number): Promise<void> {
+  const command: Document = { insert: name, documents, ordered: true, bypassDocumentValidation: true };
   if (conn.db.writeConcern) WriteConcern.apply(command, conn.db.writeConcern);
   let reply: Document;
   try {
@@ -125,7 +148,7 @@ async function insertRawCommand(conn: Connection, name: string, docs: Uint8Array
   }
   const writeError = (reply.writeErrors as Document[] | undefined)?.[0] ?? (reply.writeConcernError as Document | undefined);
   if (writeError) throw fail('inserting into', name, { message: writeError.errmsg, code: writeError.code, codeName: writeError.codeName });
-  if (reply.n !== docs.length) throw fail('inserting into', name, { message: `the server inserted ${String(reply.n)} of ${docs.length} documents` });
+  if (reply.n !== count) throw fail('inserting into', name, { message: `the server inserted ${String(reply.n)} of ${count} documents` });
 }
 
 /** Replaces each document by its `_id` (`ids[i]` is the `_id` of `docs[i]`), inserting those that are missing (merge restore). */

@@ -3,7 +3,7 @@ import { afterEach, expect, it } from 'vitest';
 import { serializeDocument } from '../../src/canonical/bson-serializer.js';
 import { DbPointer } from '../../src/canonical/bson-special-values.js';
 import { connect, type Connection } from '../../src/mongo/connection.js';
-import { insertRawBatch, rawInsertAvailable } from '../../src/mongo/writer.js';
+import { insertRawBatch, rawInsertAvailable, type BsonDocuments } from '../../src/mongo/writer.js';
 import { useTestDatabase, type TestDatabase } from '../support/test-db.js';
 
 const open: { t: TestDatabase; conn: Connection }[] = [];
@@ -19,6 +19,13 @@ async function target(): Promise<{ t: TestDatabase; conn: Connection }> {
   const conn = await connect({ uri: t.dbUri });
   open.push({ t, conn });
   return { t, conn };
+}
+
+/** Documents as one run: their bytes one after another, with offsets. */
+function run(docs: Uint8Array[]): BsonDocuments {
+  const starts = [0];
+  for (const d of docs) starts.push(starts[starts.length - 1]! + d.length);
+  return { bson: Buffer.concat(docs), starts };
 }
 
 async function stored(t: TestDatabase, name: string): Promise<Buffer[]> {
@@ -39,23 +46,24 @@ it('stores the bytes it is given, including values the driver would rewrite', as
     serializeDocument(new Map<string, unknown>([['_id', new Int32(2)], ['b', 1], ['2', 2], ['1', 3]])),
     BSON.serialize({ _id: new Int32(3), s: 'Zürich' }),
   ];
-  await insertRawBatch(conn, 'c', docs);
+  await insertRawBatch(conn, 'c', [run(docs)]);
   const back = await stored(t, 'c');
   expect(back.map((b) => b.toString('hex'))).toEqual(docs.map((d) => Buffer.from(d).toString('hex')));
 });
 
-it('splits a batch past the command size into several commands, in order, a document larger than it alone', async () => {
+it('splits runs past the command size into several commands, in order, a document larger than it alone', async () => {
   const { t, conn } = await target();
   const doc = (i: number, pad: number) => BSON.serialize({ _id: new Int32(i), pad: 'x'.repeat(pad) });
   const docs = [doc(1, 100), doc(2, 100), doc(3, 500), doc(4, 10), doc(5, 10)];
-  await insertRawBatch(conn, 'split', docs, 300);
+  // Commands: 1 and 2 (one slice), 3 alone, then 4 and 5 from two runs.
+  await insertRawBatch(conn, 'split', [run(docs.slice(0, 4)), run([]), run(docs.slice(4))], 300);
   const back = await stored(t, 'split');
   expect(back).toHaveLength(5);
   for (let i = 0; i < 5; i++) expect(Buffer.compare(back[i]!, docs[i]!)).toBe(0);
   // A refused document in a later command: the commands before it are in, nothing after it.
   await t.db.collection('split2').insertOne({ _id: 4 });
   const more = [1, 2, 3, 4, 5].map((i) => doc(i, 200));
-  await expect(insertRawBatch(conn, 'split2', more, 300)).rejects.toMatchObject({ code: 'EMONGO' });
+  await expect(insertRawBatch(conn, 'split2', [run(more)], 300)).rejects.toMatchObject({ code: 'EMONGO' });
   expect((await stored(t, 'split2')).map((b) => BSON.deserialize(b)._id)).toEqual([1, 2, 3, 4]);
 });
 
@@ -63,7 +71,7 @@ it('fails with EMONGO naming the collection when the server refuses a document, 
   const { t, conn } = await target();
   await t.db.collection('dup').insertOne({ _id: 2 });
   const docs = [1, 2, 3].map((i) => BSON.serialize({ _id: i }));
-  await expect(insertRawBatch(conn, 'dup', docs)).rejects.toMatchObject({
+  await expect(insertRawBatch(conn, 'dup', [run(docs)])).rejects.toMatchObject({
     code: 'EMONGO',
     data: { collection: 'dup', serverCode: 11000 },
     message: expect.stringContaining('inserting into "dup" failed'),
