@@ -139,7 +139,14 @@ function key(keys: number[]): number {
 /** An array index as a cstring. */
 function indexKey(i: number): void {
   room(12);
-  o += out.write(String(i), o, 'latin1');
+  if (i < 10) {
+    out[o++] = 0x30 + i;
+  } else {
+    let digits = 1;
+    for (let n = i; n >= 10; n = Math.floor(n / 10)) digits++;
+    o += digits;
+    for (let n = i, p = o - 1; digits > 0; digits--, n = Math.floor(n / 10)) out[p--] = 0x30 + (n % 10);
+  }
   out[o++] = 0;
 }
 
@@ -249,6 +256,22 @@ const INT64_MAX = 2n ** 63n - 1n;
  * no leading zeros), up to its closing quote.
  */
 function int64Text(): number | bigint {
+  // Up to 15 digits: read here, without a string.
+  let p = pos;
+  const negative = src[p] === 0x2d;
+  if (negative) p++;
+  const start = p;
+  let n = 0;
+  let c = src[p]!;
+  while (c >= 0x30 && c <= 0x39 && p - start < 15) {
+    n = n * 10 + (c - 0x30);
+    c = src[++p]!;
+  }
+  const count = p - start;
+  if (c === 0x22 && count > 0 && (count === 1 || src[start] !== 0x30) && !(negative && n === 0)) {
+    pos = p + 1;
+    return negative ? -n : n;
+  }
   const s = plainUntilQuote();
   if (s.length < 16) {
     const n = Number(s);
@@ -387,7 +410,6 @@ function wrapper(): number {
     case 0x6f: // o
       if (!at(OID)) break;
       room(12);
-      lastHexAt = pos;
       for (let i = 0; i < 12; i++, pos += 2) {
         const hi = HEX[src[pos]!]!;
         const lo = HEX[src[pos + 1]!]!;
@@ -494,9 +516,10 @@ function wrapper(): number {
   return unsure();
 }
 
-// The value just read, for a document's `_id`.
-let lastHexAt = 0;
+// The value just read, for a document's `_id`: an Int32's value; an ObjectId's bytes are the
+// last 12 written, copied here for the ObjectId to read (it keeps numbers, not the array).
 let lastInt32 = 0;
+const OID_BYTES = new Uint8Array(12);
 
 /**
  * The value at `pos`, written as BSON; returns its type. `depth` is the indentation level of the
@@ -625,10 +648,16 @@ function topDocument(): unknown {
       const valueAt = pos;
       const type = value(2, true);
       out[typeAt] = type;
-      if (type === 0x07) id = ObjectId.createFromHexString(src.toString('latin1', lastHexAt, lastHexAt + 24));
-      else if (type === 0x10) id = new Int32(lastInt32);
-      else if (type === 0x02) id = JSON.parse(src.toString('utf8', valueAt, pos)) as string;
-      else unsure(); // other _id types: the full reader decodes them
+      if (type === 0x07) {
+        for (let i = 0; i < 12; i++) OID_BYTES[i] = out[o - 12 + i]!;
+        id = new ObjectId(OID_BYTES);
+      } else if (type === 0x10) {
+        id = new Int32(lastInt32);
+      } else if (type === 0x02) {
+        id = JSON.parse(src.toString('utf8', valueAt, pos)) as string;
+      } else {
+        unsure(); // other _id types: the full reader decodes them
+      }
     } else {
       const type = value(2, false);
       out[typeAt] = type;

@@ -254,4 +254,16 @@ describe('readCanonicalPart', () => {
     expect(part).not.toBeNull();
     expect(part!.bson.equals(Buffer.concat(docs.map((d) => BSON.serialize(d))))).toBe(true);
   });
+
+  it('writes array indexes past one digit and Int64s of every length as their own bytes', () => {
+    const longs = ['0', '7', '-7', '123456789012345', '-123456789012345', '1234567890123456', '-9223372036854775808', '9223372036854775807'];
+    const docs: Document[] = [
+      { _id: new Int32(1), list: Array.from({ length: 1234 }, (_, i) => new Int32(i)) },
+      { _id: new Int32(2), longs: longs.map((l) => Long.fromString(l)), nested: [[...Array(12).keys()].map((i) => ({ i: new Int32(i) }))] },
+    ];
+    const text = partOf(docs);
+    expect(fast(text)!.bson.equals(Buffer.concat(docs.map((d) => BSON.serialize(d))))).toBe(true);
+    // Leading zeros and "-0" are not the writer's: refused.
+    for (const bad of ['07', '-0', '00']) expect(fast(text.replace('{"$numberLong": "7"}', `{"$numberLong": "${bad}"}`))).toBeNull();
+  });
 });
