@@ -111,12 +111,12 @@ async function loadDocuments(ctx: LoadContext, entry: CollectionEntry, sink: Bat
   // The bytes of every part were checked against their hashes just before (validateCollection).
   for await (const part of checkedParts(ctx.snap, entry, { hashChecked: true, bson: sink.bson && !transform })) {
     if (part.bson) {
-      // Canonical text holds nothing checkWritable refuses: the reader leaves such values to the full way.
       if (md5) md5.update(part.bson.bson);
       batch.push(part.bson);
       batchDocuments += part.bson.ids.length;
     } else {
-      for (const doc of part.docs!) checkWritable(entry, doc);
+      // Ready BSON is written exactly, deprecated types too; the driver would alter them.
+      if (!sink.bson) for (const doc of part.docs!) checkWritable(entry, doc);
       const docs = transform ? part.docs!.map(transform) : part.docs!;
       for (const doc of docs) {
         const serialized = md5 || sink.bson ? serializeDocument(doc) : undefined;

@@ -119,15 +119,18 @@ function unwritablePath(doc: Document): { path: string; what: string } | null {
   return found && { path: found.keys.reverse().join('.'), what: found.what };
 }
 
-/** Throws UnsupportedFeatureError for a document holding a value the driver would silently alter. */
+/**
+ * Throws UnsupportedFeatureError for a document holding a value the driver would silently alter
+ * when handed documents (merge restores); a replace restore sends BSON bytes and needs no check.
+ */
 export function checkWritable(entry: CollectionEntry, doc: Document): void {
   const unwritable = unwritablePath(doc);
   if (!unwritable) return;
   const id = EJSON.stringify({ _id: documentId(doc) } as Document);
   throw new UnsupportedFeatureError(
     `${entry.name} document ${id} holds ${unwritable.what} at ${unwritable.path}, ` +
-      'a deprecated BSON type the MongoDB Node.js driver cannot write; nothing was changed. ' +
-      'Restore this collection with mongorestore, or exclude it with --collections.',
+      'a deprecated BSON type the MongoDB Node.js driver cannot write as a document (a merge restore hands it documents); nothing was changed. ' +
+      'A replace restore (the default mode) sends the snapshot\'s own bytes and writes it exactly; or exclude this collection with --collections.',
     { collection: entry.name, path: unwritable.path },
   );
 }

@@ -1,6 +1,6 @@
 /**
- * A replace restore that stops on the snapshot itself (a value the driver cannot write, found while
- * loading) after its temporary collection was created: the message keeps the error's code but says
+ * A replace restore that stops on the snapshot itself (a part whose hashes agree but whose text
+ * names a field twice, found only while loading) after its temporary collection was created: the message keeps the error's code but says
  * what is true of the target now, checked. "Nothing was changed" only when the temporary
  * collection was dropped and listed gone; when it could not be dropped, its name and the command
  * that removes it (issue #10).
@@ -10,7 +10,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BSON } from 'bson';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { serializeDocument } from '../../src/canonical/bson-serializer.js';
 import { init } from '../../src/index.js';
 import { TEMP_PREFIX } from '../../src/mongo/writer.js';
 import { commitHandmadeSnapshot } from '../support/handmade-snapshot.js';
@@ -29,8 +28,11 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'dbsnap-loadfail-'));
   repo = join(dir, 'backup-repo');
   await init({ repo, ...FIXED });
-  // Sound bytes and hashes; the second document holds Undefined, which only the load refuses in replace mode.
-  await commitHandmadeSnapshot(repo, 'legacy', [BSON.serialize({ _id: 1, ok: true }), serializeDocument({ _id: 2, legacy: { gone: undefined } })]);
+  // Hashes that agree with the bytes; the second document names a field twice, which only the load
+  // reads (validation checks the bytes against their hashes).
+  await commitHandmadeSnapshot(repo, 'legacy', [BSON.serialize({ _id: 1, ok: true }), BSON.serialize({ _id: 2, gone: 1 })], (text) =>
+    text.replace('"gone": 1', '"gone": 1,\n    "gone": 2'),
+  );
   t = await useTestDatabase('loadfail');
   await t.db.collection('legacy').insertOne({ _id: 1, before: 'restore' });
   proxy = await startFaultProxy(t.uri);
@@ -50,8 +52,8 @@ describe('a replace restore refused by the snapshot while loading', () => {
     const r = await runDbsnap(['restore', 'HEAD', '--repo', repo, '--uri', viaProxy, '--yes', '--no-backup', '--json']);
     expect(r.code).toBe(2);
     const error = JSON.parse(r.stdout).error as { code: string; message: string };
-    expect(error.code).toBe('EUNSUPPORTED');
-    expect(error.message).toMatch(/legacy document \{"_id":2\} holds Undefined at legacy\.gone, [^;]*; every target collection is as it was; its temporary collection was dropped\. Restore this collection with mongorestore/);
+    expect(error.code).toBe('EFORMAT');
+    expect(error.message).toMatch(/the field name "gone" appears twice[^\n]*\. Every target collection is as it was; its temporary collection was dropped\.$/);
     expect(await temps()).toEqual([]);
     expect(await t.db.collection('legacy').find().toArray()).toEqual([{ _id: 1, before: 'restore' }]);
   });
@@ -64,7 +66,7 @@ describe('a replace restore refused by the snapshot while loading', () => {
     expect(r.stderr).not.toMatch(/nothing was changed/i);
     const left = await temps();
     expect(left).toHaveLength(1);
-    expect(r.stderr).toMatch(/^error: legacy document [^\n]* holds Undefined at legacy\.gone, [^\n]*; every target collection is as it was; 1 temporary collection could not be dropped or checked \(__dbsnap_tmp_\w+\); the next dbsnap restore into \w+ drops it, or run: dbsnap restore --cleanup --db \w+\. Restore this collection with mongorestore/);
+    expect(r.stderr).toMatch(/^error: [^\n]*the field name "gone" appears twice[^\n]*\. Every target collection is as it was; 1 temporary collection could not be dropped or checked \(__dbsnap_tmp_\w+\); the next dbsnap restore into \w+ drops it, or run: dbsnap restore --cleanup --db \w+\.\n$/);
     expect(r.stderr).toContain(`(${left[0]})`);
     expect(r.stderr).toContain(`--cleanup --db ${t.dbName}.`);
     expect(await t.db.collection('legacy').find().toArray()).toEqual([{ _id: 1, before: 'restore' }]);
