@@ -4,7 +4,7 @@
  * become MongoOperationError naming the collection and what was being done.
  */
 import { createRequire } from 'node:module';
-import { WriteConcern, type AnyBulkWriteOperation, type Document, type Filter } from 'mongodb';
+import type { AnyBulkWriteOperation, Document, Filter } from 'mongodb';
 import type { DbsnapError } from '../errors/index.js';
 import type { Connection } from './connection.js';
 import { driverError } from './errors.js';
@@ -74,20 +74,26 @@ export async function insertBatch(conn: Connection, name: string, docs: Document
 interface DocumentSequenceLike {
   push(document: unknown, bytes: Uint8Array): number;
 }
-const documentSequence: (new (field: string) => DocumentSequenceLike) | undefined = (() => {
-  try {
-    const commands = createRequire(import.meta.url)('mongodb/lib/cmap/commands.js') as { DocumentSequence?: unknown };
-    const ctor = commands.DocumentSequence;
-    if (typeof ctor !== 'function' || typeof (ctor.prototype as { push?: unknown } | undefined)?.push !== 'function') return undefined;
-    return ctor as new (field: string) => DocumentSequenceLike;
-  } catch {
-    return undefined;
+type DocumentSequenceClass = new (field: string) => DocumentSequenceLike;
+// Looked up on first use, not at import: the driver is loaded on the first connection only.
+let documentSequenceClass: DocumentSequenceClass | null | undefined;
+function documentSequence(): DocumentSequenceClass | null {
+  if (documentSequenceClass === undefined) {
+    documentSequenceClass = null;
+    try {
+      const commands = createRequire(import.meta.url)('mongodb/lib/cmap/commands.js') as { DocumentSequence?: unknown };
+      const ctor = commands.DocumentSequence;
+      if (typeof ctor === 'function' && typeof (ctor.prototype as { push?: unknown } | undefined)?.push === 'function') documentSequenceClass = ctor as DocumentSequenceClass;
+    } catch {
+      // another driver layout: documents go to the driver
+    }
   }
-})();
+  return documentSequenceClass;
+}
 
 /** True when {@link insertRawBatch} can send ready BSON (the driver has document sequences). */
 export function rawInsertAvailable(): boolean {
-  return documentSequence !== undefined;
+  return documentSequence() !== null;
 }
 
 /** Documents as BSON one after another: document i is `bson[starts[i], starts[i + 1])`. */
@@ -105,13 +111,14 @@ export interface BsonDocuments {
  * document goes alone) and 100,000 documents, the server's limits being 48 MB and 100,000.
  */
 export async function insertRawBatch(conn: Connection, name: string, runs: readonly BsonDocuments[], maxCommandBytes = RAW_COMMAND_BYTES): Promise<void> {
-  if (!documentSequence) throw new Error('raw inserts are not available with this driver version');
-  let sequence = new documentSequence('documents');
+  const Sequence = documentSequence();
+  if (!Sequence) throw new Error('raw inserts are not available with this driver version');
+  let sequence = new Sequence('documents');
   let bytes = 0;
   let count = 0;
   const send = async () => {
     if (count > 0) await insertRawCommand(conn, name, sequence, count);
-    sequence = new documentSequence('documents');
+    sequence = new Sequence('documents');
     bytes = 0;
     count = 0;
   };
@@ -139,7 +146,9 @@ const RAW_COMMAND_DOCUMENTS = 100_000;
 
 async function insertRawCommand(conn: Connection, name: string, documents: DocumentSequenceLike, count: number): Promise<void> {
   const command: Document = { insert: name, documents, ordered: true, bypassDocumentValidation: true };
-  if (conn.db.writeConcern) WriteConcern.apply(command, conn.db.writeConcern);
+  // The connection's write concern, as the driver adds it to its own writes (WriteConcern.apply).
+  const wc = conn.db.writeConcern;
+  if (wc) command.writeConcern = { ...(wc.w != null ? { w: wc.w } : {}), ...(wc.wtimeoutMS != null ? { wtimeout: wc.wtimeoutMS } : {}), ...(wc.journal != null ? { j: wc.journal } : {}) };
   let reply: Document;
   try {
     reply = await conn.db.command(command);
