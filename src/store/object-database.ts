@@ -15,12 +15,12 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import * as zlib from 'node:zlib';
 import { promisify } from 'node:util';
-import * as git from 'isomorphic-git';
 import { CorruptSnapshotError, InternalError } from '../errors/index.js';
 import { ensureDir, FILE_MODE, isErrno, pathExists, writeFileViaTempSync, writeViaTemp } from './files.js';
 import { hashObject, objectHeader, parseLooseObject, type ObjectType } from './objects.js';
 import { IDX_MAGIC, PackFile } from './pack-file.js';
 import { ObjectBatch } from './object-batch.js';
+import { loadGit } from './isomorphic-git.js';
 
 const inflateAsync = promisify(zlib.inflate);
 const deflateAsync = promisify(zlib.deflate);
@@ -349,6 +349,7 @@ export class ObjectDatabase {
   }
 
   private async readOldPack(oid: string): Promise<{ type: ObjectType; content: Buffer }> {
+    const git = await loadGit();
     try {
       const result = await git.readObject({ fs, gitdir: this.gitdir, oid, format: 'content', cache: this.gitCache });
       const object = result.object as Uint8Array;
@@ -376,6 +377,7 @@ export class ObjectDatabase {
       if (!isErrno(err, 'ENOENT')) throw err;
     }
     if ([...this.packs.values()].includes(null)) {
+      const git = await loadGit();
       try {
         found.add(await git.expandOid({ fs, gitdir: this.gitdir, oid: prefix, cache: this.gitCache }));
       } catch (err) {

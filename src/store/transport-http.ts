@@ -12,8 +12,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import * as git from 'isomorphic-git';
-import httpClient from 'isomorphic-git/http/node';
+import { loadGit, loadHttpClient } from './isomorphic-git.js';
 import { AuthenticationError, PushRejectedError, RemoteUnreachableError } from '../errors/index.js';
 import { writeFileAtomic } from './files.js';
 import { credentialFill } from './native-git.js';
@@ -80,6 +79,7 @@ export class HttpTransport implements Transport {
 
   /** One request, answering a 401 once with credentials; the body is returned whole. */
   private async request(method: 'GET' | 'POST', url: string, headers: Record<string, string>, body?: () => AsyncIterable<Uint8Array>): Promise<{ status: number; type: string; body: Buffer }> {
+    const httpClient = await loadHttpClient();
     for (;;) {
       let res;
       try {
@@ -188,6 +188,8 @@ export class HttpTransport implements Transport {
     const before = new Map((await local.listRefs('refs/')).map((r) => [r.ref, r.oid] as const));
     const staged = stagedRefsFs(local.dir);
     if (remoteRefs.size > 0) {
+      const git = await loadGit();
+      const httpClient = await loadHttpClient();
       const auth = this.auth;
       let refused = false;
       try {

@@ -8,13 +8,13 @@ import { describe, expect, it } from 'vitest';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 
-/** Runs `script` (an ES module) in a fresh node and says whether the driver's files were loaded. */
-function driverLoadedAfter(script: string): boolean {
+/** Runs `script` (an ES module) in a fresh node and says whether a package's files (the driver's by default) were loaded. */
+function driverLoadedAfter(script: string, pkg = 'mongodb'): boolean {
   const probe = `
     import { createRequire } from 'node:module';
     ${script}
     const require = createRequire(import.meta.url);
-    const loaded = Object.keys(require.cache).some((f) => f.includes('/node_modules/mongodb/'));
+    const loaded = Object.keys(require.cache).some((f) => f.includes('/node_modules/${pkg}/'));
     process.stdout.write(loaded ? 'loaded' : 'not loaded');
   `;
   return execFileSync(process.execPath, ['--input-type=module', '-e', probe], { cwd: ROOT, encoding: 'utf8' }) === 'loaded';
@@ -40,5 +40,31 @@ describe('the driver is loaded lazily', () => {
 
   it('the probe does see the driver once something imports it', () => {
     expect(driverLoadedAfter(`await import('mongodb');`)).toBe(true);
+  });
+});
+
+describe('isomorphic-git is loaded lazily', () => {
+  it('commands that read and write the repository load none of it (dbsnap reads objects and packs itself)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dbsnap-lazy-'));
+    try {
+      const script = `
+        import { runCli } from '${ROOT}dist/cli/run.js';
+        await import('${ROOT}dist/index.js');
+        const io = { stdout: () => {}, stderr: () => {}, env: {}, isTTY: false };
+        const repo = ${JSON.stringify(join(dir, 'r'))};
+        // verify of a repository without a snapshot exits 2; it still opened and read the repository.
+        for (const [argv, want] of [[['init', '--repo', repo], 0], [['log', '--repo', repo], 0], [['verify', '--repo', repo], 2], [['gc', '--repo', repo], 0]]) {
+          const code = await runCli(argv, io);
+          if (code !== want) throw new Error(argv[0] + ' exited ' + code);
+        }
+      `;
+      expect(driverLoadedAfter(script, 'isomorphic-git')).toBe(false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('the probe does see isomorphic-git once something imports it', () => {
+    expect(driverLoadedAfter(`await import('isomorphic-git');`, 'isomorphic-git')).toBe(true);
   });
 });
