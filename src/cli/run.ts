@@ -94,6 +94,7 @@ export async function runCli(rawArgv: string[], rawIO: CliIO, core: Core = defau
     .help()
     .alias('h', 'help')
     .version(defaultCore.DBSNAP_VERSION);
+  helpOnlyWhenShown(parser);
   for (const factory of commands) {
     const cmd = factory(ctx);
     const name = String([cmd.command].flat()[0]).split(' ')[0]!;
@@ -126,6 +127,22 @@ export async function runCli(rawArgv: string[], rawIO: CliIO, core: Core = defau
   if (failure) return reportError(failure, io, debug, flags.json);
   if (helpShown) return EXIT.ok;
   return ctx.exitCode;
+}
+
+/**
+ * yargs renders a command's whole help text as its handler starts (command.js calls
+ * usage.cacheHelpMessage()), so that a showHelp() or a failure after the handler's first await
+ * still shows that command's help. dbsnap never shows help once a handler runs (--help and usage
+ * errors are settled before, and a handler's error is reported by runCli), so that rendering was
+ * pure cost on every run: ~55 ms of string-width and wrap-ansi in a CPU profile of `dbsnap log`.
+ * With nothing cached, yargs renders help when it shows it (--help, before any handler): the same
+ * text. yargs has no option for this and the usage instance is internal, hence the guarded lookup;
+ * should it move, test/cli/help-rendering.test.ts fails.
+ */
+function helpOnlyWhenShown(parser: object): void {
+  const internal = parser as { getInternalMethods?: () => { getUsageInstance?: () => { cacheHelpMessage?: () => void } } };
+  const usage = internal.getInternalMethods?.().getUsageInstance?.();
+  if (typeof usage?.cacheHelpMessage === 'function') usage.cacheHelpMessage = () => {};
 }
 
 /** `{"error": {"code", "message"}}` on stdout, where a script reading --json output looks. */
