@@ -167,6 +167,7 @@ function string(): void {
     p++;
   }
   pos = p + 1;
+  lastEscaped = escaped;
   if (!escaped) {
     const n = p - start - 1;
     room(n + 5);
@@ -519,6 +520,7 @@ function wrapper(): number {
 // The value just read, for a document's `_id`: an Int32's value; an ObjectId's bytes are the
 // last 12 written, copied here for the ObjectId to read (it keeps numbers, not the array).
 let lastInt32 = 0;
+let lastEscaped = false;
 const OID_BYTES = new Uint8Array(12);
 
 /**
@@ -628,8 +630,61 @@ const DOCUMENT_OPEN = bytesOf('  {\n    ');
 const DOCUMENT_CLOSE = bytesOf('\n  }');
 const ID = bytesOf('_id');
 
-/** A part file's document (starts with `  {`), written as BSON; returns its `_id` as the reader gives it. */
-function topDocument(): unknown {
+// Each document's `_id` so far, kept as numbers until one is wanted as a value: its BSON type
+// and where its value is (an ObjectId's bytes in `out`, an Int32's value, a string token's start
+// and end in `src`), and whether they strictly ascend, compared here as MongoDB orders them.
+const idType: number[] = [];
+const idAt: number[] = [];
+const idEnd: number[] = [];
+let ascending = true;
+
+function recordId(type: number, at: number, end: number, comparable: boolean): void {
+  const n = idType.length;
+  if (ascending && n > 0) ascending = comparable && idType[n - 1] === type && idBefore(type, idAt[n - 1]!, idEnd[n - 1]!, at, end);
+  else if (n === 0) ascending = comparable;
+  idType.push(type);
+  idAt.push(at);
+  idEnd.push(end);
+}
+
+/** The `_id` at `a` is smaller than the one at `b`, both of BSON type `type`. */
+function idBefore(type: number, a: number, aEnd: number, b: number, bEnd: number): boolean {
+  if (type === 0x10) return a < b;
+  if (type === 0x07) {
+    for (let i = 0; i < 12; i++) {
+      const x = out[a + i]!;
+      const y = out[b + i]!;
+      if (x !== y) return x < y;
+    }
+    return false;
+  }
+  // Unescaped strings: their UTF-8 bytes between the quotes, in byte order (compareStrings').
+  const aLength = aEnd - a - 2;
+  const bLength = bEnd - b - 2;
+  for (let i = 0, n = Math.min(aLength, bLength); i < n; i++) {
+    const x = src[a + 1 + i]!;
+    const y = src[b + 1 + i]!;
+    if (x !== y) return x < y;
+  }
+  return aLength < bLength;
+}
+
+/** The `_id` of document `i` as readPartFile gives it. */
+function idValue(i: number): unknown {
+  const at = idAt[i]!;
+  switch (idType[i]) {
+    case 0x07:
+      for (let k = 0; k < 12; k++) OID_BYTES[k] = out[at + k]!;
+      return new ObjectId(OID_BYTES);
+    case 0x10:
+      return new Int32(at);
+    default:
+      return JSON.parse(src.toString('utf8', at, idEnd[i])) as string;
+  }
+}
+
+/** A part file's document (starts with `  {`), written as BSON, its `_id` recorded. */
+function topDocument(): void {
   expect(DOCUMENT_OPEN);
   // A top-level document whose first name starts with "$" is escaped by the writer, or invalid.
   if (src[pos + 1] === 0x24) unsure();
@@ -637,7 +692,7 @@ function topDocument(): unknown {
   room(4);
   const start = o;
   o += 4;
-  let id: unknown;
+  let found = false;
   for (;;) {
     room(1);
     const typeAt = o++;
@@ -648,16 +703,11 @@ function topDocument(): unknown {
       const valueAt = pos;
       const type = value(2, true);
       out[typeAt] = type;
-      if (type === 0x07) {
-        for (let i = 0; i < 12; i++) OID_BYTES[i] = out[o - 12 + i]!;
-        id = new ObjectId(OID_BYTES);
-      } else if (type === 0x10) {
-        id = new Int32(lastInt32);
-      } else if (type === 0x02) {
-        id = JSON.parse(src.toString('utf8', valueAt, pos)) as string;
-      } else {
-        unsure(); // other _id types: the full reader decodes them
-      }
+      if (type === 0x07) recordId(type, o - 12, 0, true);
+      else if (type === 0x10) recordId(type, lastInt32, 0, true);
+      else if (type === 0x02) recordId(type, valueAt, pos, !lastEscaped);
+      else unsure(); // other _id types: the full reader decodes them
+      found = true;
     } else {
       const type = value(2, false);
       out[typeAt] = type;
@@ -667,11 +717,10 @@ function topDocument(): unknown {
     expectIndent(2);
   }
   expect(DOCUMENT_CLOSE);
-  if (id === undefined) unsure(); // no _id: the full check names the document
+  if (!found) unsure(); // no _id: the full check names the document
   room(1);
   out[o++] = 0;
   out.writeInt32LE(o - start, start);
-  return id;
 }
 
 function sameId(p: number): boolean {
@@ -680,11 +729,20 @@ function sameId(p: number): boolean {
 
 /** A part's documents as BSON, from {@link readCanonicalPart}. */
 export interface CanonicalPart {
-  /** Each document's `_id` as readPartFile gives it (only ObjectId, Int32 and string `_id`s are accepted). */
-  ids: unknown[];
-  /** The documents' BSON, one after the other. */
+  /** The number of documents. */
+  documents: number;
+  /** The first and the last document's `_id` as readPartFile gives them (undefined when there are none). */
+  firstId: unknown;
+  lastId: unknown;
+  /**
+   * Each document's `_id` as readPartFile gives it (only ObjectId, Int32 and string `_id`s are
+   * accepted); null when they strictly ascend, all of one type, as dbsnap writes them, unless
+   * asked for (`ids: true`).
+   */
+  ids: unknown[] | null;
+  /** The documents' BSON, one after the other (empty without the `bson` option). */
   bson: Buffer;
-  /** Where each document starts in `bson`, and (last) where the last one ends: `ids.length + 1` offsets. */
+  /** Where each document starts in `bson`, and (last) where the last one ends: `documents + 1` offsets. */
   starts: number[];
 }
 
@@ -696,34 +754,54 @@ const PART_CLOSE = bytesOf('\n]\n');
  * The documents of a part file when its bytes are exactly what dbsnap writes for them (the
  * reader would read the text without error and the writer would write them back to the same
  * text, in stored key order): their `_id`s and BSON, which is what `serializeDocument` gives for
- * each document readPartFile reads. Null when it cannot tell: then use readPartFile. Without
- * `withBson` only the `_id`s and offsets are kept (`bson` is empty).
+ * each document readPartFile reads. Null when it cannot tell: then use readPartFile.
+ *
+ * Options: `bson` (default true) keeps the BSON, else only the offsets; `ids` (default false)
+ * lists every `_id` even when they ascend (checking their order is then the caller's).
  *
  * @example
- * readCanonicalPart(Buffer.from('[\n  {\n    "_id": 1\n  }\n]\n'))!.ids; // [Int32 { value: 1 }]
+ * readCanonicalPart(Buffer.from('[\n  {\n    "_id": 1\n  }\n]\n'))!.firstId; // Int32 { value: 1 }
  * readCanonicalPart(Buffer.from('[\n  {\n    "_id": 1.0\n  }\n]\n')); // null (the writer writes 1)
  */
-export function readCanonicalPart(bytes: Uint8Array, withBson = true): CanonicalPart | null {
+export function readCanonicalPart(bytes: Uint8Array, opts: { bson?: boolean; ids?: boolean } = {}): CanonicalPart | null {
   src = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   pos = 0;
   o = 0;
+  idType.length = 0;
+  idAt.length = 0;
+  idEnd.length = 0;
+  ascending = true;
   try {
-    if (src.length === 3 && src[0] === 0x5b && src[1] === 0x5d && src[2] === 0x0a) return { ids: [], bson: NO_BYTES, starts: [0] };
+    if (src.length === 3 && src[0] === 0x5b && src[1] === 0x5d && src[2] === 0x0a) {
+      return { documents: 0, firstId: undefined, lastId: undefined, ids: opts.ids ? [] : null, bson: NO_BYTES, starts: [0] };
+    }
     // Text is decoded as UTF-8 on the full way: bytes that are not UTF-8 would read differently.
     if (!isUtf8(src)) return null;
     expect(PART_OPEN);
-    const ids: unknown[] = [];
     const starts: number[] = [];
     for (;;) {
       starts.push(o);
-      ids.push(topDocument());
+      topDocument();
       if (src[pos] !== 0x2c) break;
       expect(PART_SEPARATOR);
     }
     expect(PART_CLOSE);
     if (pos !== src.length) return null;
     starts.push(o);
-    return { ids, bson: withBson ? Buffer.from(out.subarray(0, o)) : NO_BYTES, starts };
+    const n = idType.length;
+    let ids: unknown[] | null = null;
+    if (opts.ids || !ascending) {
+      ids = new Array<unknown>(n);
+      for (let i = 0; i < n; i++) ids[i] = idValue(i);
+    }
+    return {
+      documents: n,
+      firstId: ids ? ids[0] : idValue(0),
+      lastId: ids ? ids[n - 1] : idValue(n - 1),
+      ids,
+      bson: opts.bson === false ? NO_BYTES : Buffer.from(out.subarray(0, o)),
+      starts,
+    };
   } catch (err) {
     if (err === UNSURE) return null;
     throw err;

@@ -113,7 +113,7 @@ async function loadDocuments(ctx: LoadContext, entry: CollectionEntry, sink: Bat
     if (part.bson) {
       if (md5) md5.update(part.bson.bson);
       batch.push(part.bson);
-      batchDocuments += part.bson.ids.length;
+      batchDocuments += part.bson.documents;
     } else {
       // Ready BSON is written exactly, deprecated types too; the driver would alter them.
       if (!sink.bson) for (const doc of part.docs!) checkWritable(entry, doc);

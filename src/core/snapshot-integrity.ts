@@ -264,12 +264,16 @@ export async function* checkParts(snap: SnapshotRef, entry: CollectionEntry, opt
     // Verify asks only whether the text is canonical and its _ids ascend, restore for BSON: the
     // exact one-pass reader of canonical bytes answers both for ordinary parts; the reader and
     // writer run when it cannot tell (and say what is wrong), or when the documents are wanted.
-    const fast = (opts.canonical || opts.bson) && !encrypted ? readCanonicalPart(buf, opts.bson === true) : null;
+    const fast = (opts.canonical || opts.bson) && !encrypted ? readCanonicalPart(buf, { bson: opts.bson === true }) : null;
     let docs: Document[] | null = null;
     let text = '';
+    // The _ids to compare in order, from the part's first; `count` documents in all.
     let ids: unknown[];
+    let count: number;
     if (fast) {
-      ids = fast.ids;
+      count = fast.documents;
+      // Without a list the reader found them strictly ascending: only the first is compared, with the part before.
+      ids = fast.ids ?? (count > 0 ? [fast.firstId] : []);
     } else {
       text = buf.toString('utf8');
       try {
@@ -283,10 +287,11 @@ export async function* checkParts(snap: SnapshotRef, entry: CollectionEntry, opt
         continue;
       }
       ids = docs.map(documentId);
+      count = ids.length;
     }
-    documents += ids.length;
-    if (ids.length !== part.documents) {
-      yield { problem: { kind: 'count', collection: name, file, message: `${file} holds ${ids.length} documents, ${entryPath} says ${part.documents}.` } };
+    documents += count;
+    if (count !== part.documents) {
+      yield { problem: { kind: 'count', collection: name, file, message: `${file} holds ${count} documents, ${entryPath} says ${part.documents}.` } };
     }
     for (const [j, id] of ids.entries()) {
       const where = `${file} document ${j}`;
@@ -303,6 +308,7 @@ export async function* checkParts(snap: SnapshotRef, entry: CollectionEntry, opt
       }
       last = { id, where };
     }
+    if (fast && !fast.ids && count > 1) last = { id: fast.lastId, where: `${file} document ${count - 1}` };
     if (opts.canonical && docs && !isCanonical(docs, text, opts.canonical.sortKeys)) {
       yield {
         problem: {
@@ -313,7 +319,7 @@ export async function* checkParts(snap: SnapshotRef, entry: CollectionEntry, opt
         },
       };
     }
-    yield { part: { index: i, file, bytes: buf.length, docs, ...(fast && opts.bson ? { bson: fast } : {}), documents: ids.length, encrypted } };
+    yield { part: { index: i, file, bytes: buf.length, docs, ...(fast && opts.bson ? { bson: fast } : {}), documents: count, encrypted } };
   }
   if (!wholeKnown) return;
   if (whole) {

@@ -2,6 +2,7 @@ import { Binary, BSON, BSONRegExp, Code, Decimal128, Double, Int32, Long, MaxKey
 import { describe, expect, it } from 'vitest';
 import { readCanonicalPart } from '../../src/canonical/canonical-part.js';
 import { documentId } from '../../src/canonical/document-id.js';
+import { compareBsonValues } from '../../src/canonical/bson-order.js';
 import { partFileText, readPartFile, serializeDocument, writeDocument } from '../../src/canonical/index.js';
 import { sampleDocuments } from './sample-documents.js';
 
@@ -23,7 +24,7 @@ function fullCheck(text: string): unknown[] | null {
   }
 }
 
-const fast = (text: string) => readCanonicalPart(Buffer.from(text, 'utf8'));
+const fast = (text: string) => readCanonicalPart(Buffer.from(text, 'utf8'), { ids: true });
 const canonicalPartIds = (text: string): unknown[] | null => fast(text)?.ids ?? null;
 
 /** The full way's BSON for a part: each document readPartFile reads, serialised. */
@@ -191,7 +192,7 @@ describe('readCanonicalPart', () => {
       expect(Buffer.compare(bytes, BSON.serialize(docs[i]!))).toBe(0);
     }
     // Without BSON: the same _ids and offsets, no bytes kept.
-    const idsOnly = readCanonicalPart(Buffer.from(text), false)!;
+    const idsOnly = readCanonicalPart(Buffer.from(text), { bson: false, ids: true })!;
     expect(idsOnly.bson.length).toBe(0);
     expect(idsOnly.starts).toEqual(part.starts);
     expect(ejson(idsOnly.ids)).toBe(ejson(part.ids));
@@ -239,7 +240,7 @@ describe('readCanonicalPart', () => {
     let seed = 5;
     const next = (n: number) => {
       seed = (Math.imul(seed, 1103515245) + 12345) | 0;
-      return (seed >>> 0) % n;
+      return Math.floor(((seed >>> 0) / 4294967296) * n);
     };
     const texts: string[] = ['0', '-0', '0.0', '-0.00', '0.000001', '0.0000001', '1E+3', '123456789012345', '1234567890123456', '0.123456789012345'];
     for (let i = 0; i < 400; i++) {
@@ -265,5 +266,44 @@ describe('readCanonicalPart', () => {
     expect(fast(text)!.bson.equals(Buffer.concat(docs.map((d) => BSON.serialize(d))))).toBe(true);
     // Leading zeros and "-0" are not the writer's: refused.
     for (const bad of ['07', '-0', '00']) expect(fast(text.replace('{"$numberLong": "7"}', `{"$numberLong": "${bad}"}`))).toBeNull();
+  });
+
+  it('lists no _ids when they strictly ascend in one type (compared as MongoDB orders them), and every _id otherwise', () => {
+    let seed = 17;
+    const next = (n: number) => {
+      seed = (Math.imul(seed, 1103515245) + 12345) | 0;
+      return Math.floor(((seed >>> 0) / 4294967296) * n);
+    };
+    const pools: (() => unknown)[] = [
+      () => new ObjectId(Buffer.from(Array.from({ length: 12 }, () => [0, 1, 0x7f, 0x80, 0xff][next(5)]!))),
+      () => new Int32([-2147483648, -1, 0, 1, 2, 2147483647][next(6)]!),
+      () => ['', 'a', 'ab', 'b', 'é', 'z', '東', '😀', 'a\u0000', 'a"b'][next(10)]!,
+    ];
+    let ascendingSeen = 0;
+    let listedSeen = 0;
+    for (let round = 0; round < 600; round++) {
+      const mixed = next(10) === 0;
+      const pool = pools[next(3)]!;
+      let ids = Array.from({ length: 1 + next(4) }, () => (mixed ? pools[next(3)]!() : pool()));
+      // Half sorted without repeats (mostly strictly ascending), half as drawn.
+      if (next(2)) ids = ids.sort(compareBsonValues).filter((id, i, all) => i === 0 || compareBsonValues(all[i - 1], id) !== 0);
+      const text = partOf(ids.map((_id) => ({ _id })));
+      const part = readCanonicalPart(Buffer.from(text))!;
+      expect(part, text).not.toBeNull();
+      const strictly = ids.every((id, i) => i === 0 || (compareBsonValues(ids[i - 1], id) < 0 && typeof id === typeof ids[i - 1] && (id as object)?.constructor === (ids[i - 1] as object)?.constructor));
+      const escaped = ids.some((id) => typeof id === 'string' && JSON.stringify(id) !== `"${id}"`);
+      expect(ejson([part.firstId, part.lastId]), text).toBe(ejson([ids[0], ids[ids.length - 1]]));
+      expect(part.documents).toBe(ids.length);
+      if (part.ids === null) {
+        expect(strictly, text).toBe(true);
+        ascendingSeen++;
+      } else {
+        expect(ejson(part.ids)).toBe(ejson(ids));
+        expect(strictly && !escaped && !mixed, text).toBe(false);
+        listedSeen++;
+      }
+    }
+    expect(ascendingSeen).toBeGreaterThan(100);
+    expect(listedSeen).toBeGreaterThan(100);
   });
 });
