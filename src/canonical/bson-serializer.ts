@@ -22,6 +22,7 @@ import {
 } from 'bson';
 import { InvalidArgumentError } from '../errors/index.js';
 import { DbPointer, INT64_MAX, INT64_MIN, OUT_OF_RANGE_DATE_MS } from './bson-special-values.js';
+import { putBinaryAt, putInt32At, putStringAt } from './bson-value-bytes.js';
 import { KEEP_AT_MOST, withRoom } from './byte-buffer.js';
 
 let out: Buffer = Buffer.allocUnsafe(64 * 1024);
@@ -32,11 +33,7 @@ function ensure(n: number): void {
 }
 
 function putInt32(v: number): void {
-  out[o] = v;
-  out[o + 1] = v >>> 8;
-  out[o + 2] = v >>> 16;
-  out[o + 3] = v >>> 24;
-  o += 4;
+  o = putInt32At(out, o, v);
 }
 
 function putCString(s: string, what: string): void {
@@ -48,11 +45,7 @@ function putCString(s: string, what: string): void {
 
 function putString(s: string): void {
   ensure(s.length * 3 + 5);
-  const at = o;
-  o += 4;
-  o += out.write(s, o, 'utf8');
-  out[o++] = 0;
-  out.writeInt32LE(o - at - 4, at);
+  o = putStringAt(out, o, s);
 }
 
 function putElementHead(type: number, key: string): void {
@@ -157,13 +150,8 @@ function putElement(key: string, v: unknown): void {
 
 function putBinary(key: string, data: Uint8Array, subtype: number): void {
   putElementHead(0x05, key);
-  const old = subtype === 0x02;
   ensure(data.length + 9);
-  putInt32(data.length + (old ? 4 : 0));
-  out[o++] = subtype;
-  if (old) putInt32(data.length);
-  out.set(data, o);
-  o += data.length;
+  o = putBinaryAt(out, o, data, subtype);
 }
 
 function putBsonValue(key: string, v: unknown, bsontype: string): void {

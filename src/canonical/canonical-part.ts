@@ -22,6 +22,7 @@
 import { isUtf8 } from 'node:buffer';
 import { Int32, ObjectId } from 'bson';
 import { MAX_JS_DATE_MS } from './bson-special-values.js';
+import { putBinaryAt, putInt32At, putStringAt } from './bson-value-bytes.js';
 import { KEEP_AT_MOST, withRoom } from './byte-buffer.js';
 import { decimalValue } from './extended-json-values.js';
 import { decimalText, doubleText, MAX_ISO_DATE_MS } from './scalar-text.js';
@@ -46,11 +47,7 @@ function room(n: number): void {
 }
 
 function putInt32(v: number): void {
-  out[o] = v;
-  out[o + 1] = v >>> 8;
-  out[o + 2] = v >>> 16;
-  out[o + 3] = v >>> 24;
-  o += 4;
+  o = putInt32At(out, o, v);
 }
 
 /** An Int64 whose value is a safe integer: low word, then high word. */
@@ -185,11 +182,7 @@ function string(): void {
   }
   if (typeof value !== 'string' || JSON.stringify(value) !== token) unsure();
   room(value.length * 3 + 5);
-  const lengthAt = o;
-  o += 4;
-  o += out.write(value, o, 'utf8');
-  out[o++] = 0;
-  out.writeInt32LE(o - lengthAt - 4, lengthAt);
+  o = putStringAt(out, o, value);
 }
 
 /** The text up to the next `"` (inside a wrapper's string, where the writer never escapes). */
@@ -486,15 +479,8 @@ function wrapper(): number {
       if (hi < 0 || lo < 0) unsure();
       pos += 2;
       expect(CLOSE2);
-      const subtype = (hi << 4) | lo;
-      // Subtype 2 (the old binary) holds its length once more inside, as the serializer writes it.
-      const old = subtype === 0x02;
       room(data.length + 9);
-      putInt32(data.length + (old ? 4 : 0));
-      out[o++] = subtype;
-      if (old) putInt32(data.length);
-      out.set(data, o);
-      o += data.length;
+      o = putBinaryAt(out, o, data, (hi << 4) | lo);
       return 0x05;
     }
     case 0x74: {
