@@ -421,8 +421,9 @@ function wrapper(): number {
         return 0x09;
       }
       if (at(DATE_LONG)) {
-        // Dates before 1970 or after 9999 (the writer writes the others as ISO text); one a JS
-        // Date cannot hold is the reader's and restore's to refuse.
+        // Dates before 1970 or after 9999 (the writer writes the others as ISO text). One a JS
+        // Date cannot hold is left to the full way, which carries it exactly (OUT_OF_RANGE_DATE_MS):
+        // rare enough not to be worth reading here.
         const ms = int64Text();
         if (typeof ms !== 'number' || (ms >= 0 && ms <= MAX_ISO_DATE_MS) || Math.abs(ms) > MAX_JS_DATE_MS) unsure();
         expect(CLOSE_NESTED);

@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 const ROOT = new URL('../../', import.meta.url).pathname;
 
 /** Runs `script` (an ES module) in a fresh node and says whether a package's files (the driver's by default) were loaded. */
-function driverLoadedAfter(script: string, pkg = 'mongodb'): boolean {
+function packageLoadedAfter(script: string, pkg = 'mongodb'): boolean {
   const probe = `
     import { createRequire } from 'node:module';
     ${script}
@@ -20,51 +20,58 @@ function driverLoadedAfter(script: string, pkg = 'mongodb'): boolean {
   return execFileSync(process.execPath, ['--input-type=module', '-e', probe], { cwd: ROOT, encoding: 'utf8' }) === 'loaded';
 }
 
+/**
+ * Whether `pkg` was loaded after importing the library and running `commands` through runCli on a
+ * fresh repository (each `[argv, exit code]`; `--repo` is added), each exiting as expected.
+ */
+function loadedAfterCommands(pkg: string, commands: [string[], number][]): boolean {
+  const dir = mkdtempSync(join(tmpdir(), 'dbsnap-lazy-'));
+  try {
+    const script = `
+      import { runCli } from '${ROOT}dist/cli/run.js';
+      await import('${ROOT}dist/index.js');
+      const io = { stdout: () => {}, stderr: () => {}, env: {}, isTTY: false };
+      const repo = ${JSON.stringify(join(dir, 'r'))};
+      for (const [argv, want] of ${JSON.stringify(commands)}) {
+        const code = await runCli([...argv, '--repo', repo], io);
+        if (code !== want) throw new Error(argv[0] + ' exited ' + code);
+      }
+    `;
+    return packageLoadedAfter(script, pkg);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 describe('the driver is loaded lazily', () => {
   it('importing the library and running a command that does not connect loads no driver code', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'dbsnap-lazy-'));
-    try {
-      const script = `
-        import { runCli } from '${ROOT}dist/cli/run.js';
-        await import('${ROOT}dist/index.js');
-        const io = { stdout: () => {}, stderr: () => {}, env: {}, isTTY: false };
-        const code = await runCli(['init', '--repo', ${JSON.stringify(join(dir, 'r'))}], io);
-        if (code !== 0) throw new Error('init exited ' + code);
-        await runCli(['log', '--repo', ${JSON.stringify(join(dir, 'r'))}], io);
-      `;
-      expect(driverLoadedAfter(script)).toBe(false);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    expect(
+      loadedAfterCommands('mongodb', [
+        [['init'], 0],
+        [['log'], 0],
+      ]),
+    ).toBe(false);
   });
 
   it('the probe does see the driver once something imports it', () => {
-    expect(driverLoadedAfter(`await import('mongodb');`)).toBe(true);
+    expect(packageLoadedAfter(`await import('mongodb');`)).toBe(true);
   });
 });
 
 describe('isomorphic-git is loaded lazily', () => {
   it('commands that read and write the repository load none of it (dbsnap reads objects and packs itself)', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'dbsnap-lazy-'));
-    try {
-      const script = `
-        import { runCli } from '${ROOT}dist/cli/run.js';
-        await import('${ROOT}dist/index.js');
-        const io = { stdout: () => {}, stderr: () => {}, env: {}, isTTY: false };
-        const repo = ${JSON.stringify(join(dir, 'r'))};
-        // verify of a repository without a snapshot exits 2; it still opened and read the repository.
-        for (const [argv, want] of [[['init', '--repo', repo], 0], [['log', '--repo', repo], 0], [['verify', '--repo', repo], 2], [['gc', '--repo', repo], 0]]) {
-          const code = await runCli(argv, io);
-          if (code !== want) throw new Error(argv[0] + ' exited ' + code);
-        }
-      `;
-      expect(driverLoadedAfter(script, 'isomorphic-git')).toBe(false);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    // verify of a repository without a snapshot exits 2; it still opened and read the repository.
+    expect(
+      loadedAfterCommands('isomorphic-git', [
+        [['init'], 0],
+        [['log'], 0],
+        [['verify'], 2],
+        [['gc'], 0],
+      ]),
+    ).toBe(false);
   });
 
   it('the probe does see isomorphic-git once something imports it', () => {
-    expect(driverLoadedAfter(`await import('isomorphic-git');`, 'isomorphic-git')).toBe(true);
+    expect(packageLoadedAfter(`await import('isomorphic-git');`, 'isomorphic-git')).toBe(true);
   });
 });
