@@ -255,11 +255,11 @@ const LIST_END = Buffer.from('\n  ]\n}\n');
 
 /**
  * Reads collection.json's part list from its bytes without an object per part: calls `each`
- * with every part's file (`parts/<name>`) and document count, in list order. Only the layout
+ * with every part's file (`parts/<name>`), document count and size in bytes, in list order. Only the layout
  * collectionEntryBytes writes is read (keys in its order, no escapes in file names); for any
  * other returns false, possibly after some calls, and the caller parses the file whole.
  */
-export function scanPartList(bytes: Buffer, each: (file: string, documents: number) => void): boolean {
+export function scanPartList(bytes: Buffer, each: (file: string, documents: number, size: number) => void): boolean {
   const key = bytes.lastIndexOf(PARTS_KEY);
   if (key < 0) return false;
   let p = key + PARTS_KEY.length;
@@ -284,13 +284,15 @@ export function scanPartList(bytes: Buffer, each: (file: string, documents: numb
     const file = bytes.toString('utf8', start, p);
     if (!at(ENTRY_DOCUMENTS)) return false;
     const documents = digits();
-    if (documents < 0 || !at(ENTRY_BYTES) || digits() < 0 || !at(ENTRY_SHA256)) return false;
+    if (documents < 0 || !at(ENTRY_BYTES)) return false;
+    const size = digits();
+    if (size < 0 || !at(ENTRY_SHA256)) return false;
     for (const stop = p + 64; p < stop; p++) {
       const c = bytes[p];
       if (c === undefined || !((c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66))) return false;
     }
     if (!at(ENTRY_CLOSE)) return false;
-    each(file, documents);
+    each(file, documents, size);
     if (bytes[p] === 0x2c && bytes[p + 1] === 0x0a) {
       p += 2;
       continue;

@@ -11,7 +11,7 @@ import { documentId } from '../canonical/document-id.js';
 import { readPartFile } from '../canonical/document-reader.js';
 import { encodeCollection } from '../canonical/encode-collection.js';
 import { collectionDir, collectionHeadOf, scanPartList, type CollectionEntry, type CollectionHead, type Manifest, type RepositoryConfig } from '../canonical/format.js';
-import { partEntries } from '../canonical/part-entries.js';
+import { partEntries, type PartBytes } from '../canonical/part-entries.js';
 import { InternalError } from '../errors/index.js';
 import type { CollectionSide, DocumentEntry, PartRef, SidesOf } from '../diff/index.js';
 import type { Connection } from '../mongo/connection.js';
@@ -63,6 +63,7 @@ class SnapshotPart implements PartRef {
     private readonly file: string,
     readonly blobId: string,
     readonly count: number,
+    readonly size?: number,
   ) {
     this.name = basename(file);
   }
@@ -78,6 +79,10 @@ class SnapshotPart implements PartRef {
   async loadEntries(): Promise<DocumentEntry[]> {
     const text = (await this.source.repo.readBlob(this.blobId)).toString('utf8');
     return partEntries(text, this.where) ?? readPartFile(text, this.where).map(asEntry);
+  }
+
+  async loadBytes(): Promise<PartBytes> {
+    return { bytes: await this.source.repo.readBlob(this.blobId), source: this.where };
   }
 }
 
@@ -189,6 +194,7 @@ interface RawSide {
   own: number[];
   other: number[];
   documents: number[];
+  sizes: number[];
   /** Which entries of this side's tree collection.json lists. */
   listed: Uint8Array;
 }
@@ -216,9 +222,9 @@ async function differingSides(a: SnapshotRef, b: SnapshotRef, name: string): Pro
   const [oa, ob] = await Promise.all([open(a), open(b)]);
   if (!oa || !ob) return null;
   const scan = (s: SnapshotRef, mine: { bytes: Buffer; head: CollectionHead; tree: TreeIndex }, theirs: TreeIndex): RawSide | null => {
-    const side: RawSide = { snap: s, head: mine.head, tree: mine.tree, own: [], other: [], documents: [], listed: new Uint8Array(mine.tree.size) };
+    const side: RawSide = { snap: s, head: mine.head, tree: mine.tree, own: [], other: [], documents: [], sizes: [], listed: new Uint8Array(mine.tree.size) };
     let missing: string | undefined;
-    const ok = scanPartList(mine.bytes, (file, documents) => {
+    const ok = scanPartList(mine.bytes, (file, documents, size) => {
       const part = file.startsWith('parts/') ? file.slice(6) : '';
       const i = part ? mine.tree.find(part) : -1;
       if (i < 0) {
@@ -228,6 +234,7 @@ async function differingSides(a: SnapshotRef, b: SnapshotRef, name: string): Pro
       side.own.push(i);
       side.other.push(theirs.find(part));
       side.documents.push(documents);
+      side.sizes.push(size);
       side.listed[i] = 1;
     });
     if (!ok) return null;
@@ -244,7 +251,7 @@ async function differingSides(a: SnapshotRef, b: SnapshotRef, name: string): Pro
       const i = mine.own[k]!;
       const j = mine.other[k]!;
       if (j >= 0 && theirs.listed[j] === 1 && mine.tree.sameOid(i, theirs.tree, j)) continue;
-      parts.push(new SnapshotPart(source, `parts/${mine.tree.name(i)}`, mine.tree.oid(i), mine.documents[k]!));
+      parts.push(new SnapshotPart(source, `parts/${mine.tree.name(i)}`, mine.tree.oid(i), mine.documents[k]!, mine.sizes[k]!));
     }
     return { name, meta: sideMeta(mine.head), parts };
   };

@@ -10,6 +10,7 @@
 import type { Document } from 'bson';
 import { compareBsonValues } from '../canonical/bson-order.js';
 import { documentId } from '../canonical/document-id.js';
+import { partEntryPair, type PartBytes } from '../canonical/part-entries.js';
 import { CorruptSnapshotError, InvalidArgumentError } from '../errors/index.js';
 import { bsonEquals } from './bson-value.js';
 import { diffDocumentFields, diffValues, type FieldDiffContext } from './document-diff.js';
@@ -51,6 +52,9 @@ class PartCursor {
   private lastId: unknown;
   private hasLastId = false;
   private readonly indexByName = new Map<string, number>();
+  /** Parts whose bytes are being read ahead (readAhead), by index, and their listed sizes in all. */
+  private readonly ahead = new Map<number, { bytes: Promise<PartBytes>; size: number }>();
+  private aheadSize = 0;
 
   constructor(
     readonly collection: string,
@@ -83,11 +87,54 @@ class PartCursor {
 
   skipPart(): void {
     this.next++;
+    this.forgetBehind();
+  }
+
+  /** The bytes of `parts[i]` (which offers loadBytes), from the read ahead if it was started. */
+  bytesOf(i: number): Promise<PartBytes> {
+    const got = this.ahead.get(i);
+    if (!got) return this.parts[i]!.loadBytes!();
+    this.ahead.delete(i);
+    this.aheadSize -= got.size;
+    return got.bytes;
+  }
+
+  /** Whether `parts[i]` can still be read ahead within the budget. */
+  canReadAhead(i: number): boolean {
+    const size = this.parts[i]?.size;
+    return size !== undefined && this.ahead.size < READ_AHEAD_PARTS && this.aheadSize + size <= READ_AHEAD_BYTES;
+  }
+
+  /** Starts reading `parts[i]`'s bytes; bytesOf(i) takes them. */
+  readAhead(i: number): void {
+    if (this.ahead.has(i)) return;
+    const part = this.parts[i]!;
+    const bytes = part.loadBytes!();
+    bytes.catch(() => {}); // a failure surfaces where bytesOf is awaited
+    this.ahead.set(i, { bytes, size: part.size! });
+    this.aheadSize += part.size!;
+  }
+
+  /** Lets go of reads ahead of parts the cursor went past without taking their bytes. */
+  private forgetBehind(): void {
+    if (this.ahead.size === 0) return;
+    for (const [i, got] of this.ahead) {
+      if (i >= this.next) continue;
+      this.ahead.delete(i);
+      this.aheadSize -= got.size;
+    }
   }
 
   async loadPart(): Promise<void> {
-    const part = this.parts[this.next++]!;
-    this.buffer = part.loadEntries ? await part.loadEntries() : (await part.load()).map(decoded);
+    const part = this.parts[this.next]!;
+    this.usePart(part.loadEntries ? await part.loadEntries() : (await part.load()).map(decoded));
+  }
+
+  /** Stands at the start of `parts[next]` having read it: `entries` are what is left to take of it. */
+  usePart(entries: Buffered[]): void {
+    this.next++;
+    this.forgetBehind();
+    this.buffer = entries;
     this.pos = 0;
   }
 
@@ -209,6 +256,28 @@ function oneSidedRun(waiting: PartCursor, other: PartCursor): number {
   return k;
 }
 
+/** How many parts, and how many bytes of them, each side reads ahead of the pair it compares. */
+const READ_AHEAD_PARTS = 8;
+const READ_AHEAD_BYTES = 4 * 1024 * 1024;
+
+/**
+ * Starts reading the next pairs of parts the merge will compare byte for byte (the same name on
+ * both sides, different blob ids), so that the file reads overlap the comparing and one another
+ * instead of each pair waiting for its own. Parts whose size is not listed are not read ahead.
+ */
+function readPairsAhead(from: PartCursor, to: PartCursor): void {
+  for (let i = from.next + 1; i < from.parts.length && i <= from.next + READ_AHEAD_PARTS; i++) {
+    const a = from.parts[i]!;
+    const k = to.indexOf(a.name);
+    if (k <= to.next) continue;
+    const b = to.parts[k]!;
+    if (a.blobId === b.blobId || !a.loadBytes || !b.loadBytes) continue;
+    if (!from.canReadAhead(i) || !to.canReadAhead(k)) return;
+    from.readAhead(i);
+    to.readAhead(k);
+  }
+}
+
 async function mergeDocuments(from: PartCursor, to: PartCursor, sink: ChangeSink): Promise<void> {
   while (!(from.done && to.done)) {
     if (from.atBoundary && to.atBoundary && !from.done && !to.done) {
@@ -221,6 +290,18 @@ async function mergeDocuments(from: PartCursor, to: PartCursor, sink: ChangeSink
           continue;
         }
         // Both sides' reads (and inflates) overlap.
+        if (a.loadBytes && b.loadBytes) {
+          const read = Promise.all([from.bytesOf(from.next), to.bytesOf(to.next)]);
+          readPairsAhead(from, to);
+          const [x, y] = await read;
+          const pair = partEntryPair(x, y);
+          if (pair) {
+            // The documents both share at the start and at the end are equal: only the rest is compared.
+            from.usePart(pair[0]);
+            to.usePart(pair[1]);
+            continue;
+          }
+        }
         await Promise.all([from.loadPart(), to.loadPart()]);
         continue;
       }

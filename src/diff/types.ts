@@ -5,6 +5,7 @@
  */
 import type { Document } from 'bson';
 import type { CollectionType } from '../canonical/format.js';
+import type { PartBytes } from '../canonical/part-entries.js';
 
 /** One part file of a collection, loaded only when the diff needs its documents. */
 export interface PartRef {
@@ -14,6 +15,8 @@ export interface PartRef {
   blobId: string;
   /** Number of documents in the part. */
   count: number;
+  /** The part file's size in bytes as listed, when known: what reading it ahead costs in memory. */
+  size?: number;
   /** Reads the part's documents, sorted by `_id` in BSON order. */
   load(): Promise<Document[]>;
   /**
@@ -21,6 +24,12 @@ export interface PartRef {
    * demand. Two documents with equal text are equal, so the engine decodes only those that differ.
    */
   loadEntries?(): Promise<DocumentEntry[]>;
+  /**
+   * Optional: the part file's bytes as stored. When both parts of a pair with equal names offer
+   * them, the engine leaves out the documents whose bytes the two share at the start and at the
+   * end (partEntryPair) and decodes only the rest.
+   */
+  loadBytes?(): Promise<PartBytes>;
 }
 
 /** One document of a part, as its canonical text (absent if unknown); `doc()` decodes it (once). */
@@ -31,6 +40,7 @@ export interface DocumentEntry {
 }
 
 export type { CollectionType } from '../canonical/format.js';
+export type { PartBytes } from '../canonical/part-entries.js';
 
 export interface CollectionMeta {
   type: CollectionType;

@@ -95,19 +95,19 @@ describe('collectionHeadOf (collection.json without its part list)', () => {
 
 describe('scanPartList', () => {
   const scanned = (bytes: Buffer) => {
-    const out: { file: string; documents: number }[] = [];
-    const ok = scanPartList(bytes, (file, documents) => out.push({ file, documents }));
+    const out: { file: string; documents: number; bytes: number }[] = [];
+    const ok = scanPartList(bytes, (file, documents, size) => out.push({ file, documents, bytes: size }));
     return ok ? out : null;
   };
 
   it('reads every part file and count of what dbsnap writes, in order, for any number of parts', () => {
     for (const n of [0, 1, 2, 1000]) {
       const e = entry(n);
-      expect(scanned(collectionEntryBytes(e))).toEqual(e.parts.map((p) => ({ file: p.file, documents: p.documents })));
+      expect(scanned(collectionEntryBytes(e))).toEqual(e.parts.map((p) => ({ file: p.file, documents: p.documents, bytes: p.bytes })));
     }
     // A non-ASCII collection name and options holding the marker text change nothing.
     const odd = entry(3, { name: 'ünïcödé 😀 "x"', options: { comment: '\n  "parts": [' } as CollectionEntry['options'] });
-    expect(scanned(collectionEntryBytes(odd))).toEqual(odd.parts.map((p) => ({ file: p.file, documents: p.documents })));
+    expect(scanned(collectionEntryBytes(odd))).toEqual(odd.parts.map((p) => ({ file: p.file, documents: p.documents, bytes: p.bytes })));
   });
 
   it('refuses any other layout rather than guess (the caller parses the file whole)', () => {
@@ -116,6 +116,8 @@ describe('scanPartList', () => {
       good.replace('"documents": 1,', '"documents": 01,'),
       good.replace('"documents": 1,', '"documents": -1,'),
       good.replace('"bytes": 1000,', '"bytes": 1000.5,'),
+      good.replace('"bytes": 1000,', '"bytes": 01000,'),
+      good.replace('"bytes": 1000,', '"bytes": ,'),
       good.replace(/"sha256": "([0-9a-f]{64})"\n    }/, '"sha256": "$1", "extra": 1\n    }'),
       good.replace('"file": "parts/first.json"', '"file": "parts\\/first.json"'),
       good.replace(/("bytes": 1000,\n      "sha256": ")[0-9a-f]{3}/, '$1XYZ'),

@@ -230,3 +230,101 @@ describe('diffCollection: documents the reader returns as a Map', () => {
     });
   }
 });
+
+describe('diffCollection: parts compared by their bytes', () => {
+  const text = (d: Document) => writeDocument(BSON.serialize(d)).text;
+  interface Reads {
+    calls: string[];
+    outstanding: number;
+    most: number;
+  }
+  /** Parts cut where `_id % 50 === 0`, named by their first `_id` as the real cutter names them. */
+  const sideOf = (label: string, docs: Document[], mode: 'load' | 'entries' | 'bytes', reads: Reads, size?: (name: string) => number | undefined, fail?: string): CollectionSide => {
+    const groups: { name: string; docs: Document[] }[] = [];
+    for (const d of docs) {
+      const id = (d._id as Int32).value;
+      if (groups.length === 0 || id % 50 === 0) groups.push({ name: groups.length === 0 ? 'p-first' : `p-${id}`, docs: [] });
+      groups.at(-1)!.docs.push(d);
+    }
+    const parts = groups.map((g): PartRef => {
+      const partText = partFileText(g.docs.map(text));
+      return {
+        name: g.name,
+        blobId: createHash('sha1').update(partText).digest('hex'),
+        count: g.docs.length,
+        load: async () => readPartFile(partText),
+        ...(mode !== 'load' ? { loadEntries: async () => partEntries(partText, `${label}/${g.name}`)! } : {}),
+        ...(mode === 'bytes'
+          ? {
+              size: size?.(g.name),
+              loadBytes: async () => {
+                reads.calls.push(`${label}:${g.name}`);
+                reads.most = Math.max(reads.most, ++reads.outstanding);
+                await new Promise((r) => setTimeout(r, 1));
+                reads.outstanding--;
+                if (g.name === fail) throw new Error(`cannot read ${label}:${g.name}`);
+                return { bytes: Buffer.from(partText, 'utf8'), source: `${label}/${g.name}` };
+              },
+            }
+          : {}),
+      };
+    });
+    return { name: 'c', meta: { type: 'collection', options: {}, indexes: [] }, parts };
+  };
+  const rng = (seed: number) => () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+  const edited = (seed: number) => {
+    const r = rng(seed);
+    const before = Array.from({ length: 600 }, (_, i) => ({ _id: new Int32(i * 2), v: `v${i}`, n: new Int32(i % 9) }));
+    const after: Document[] = [];
+    for (const d of before) {
+      const x = r();
+      if (x < 0.01) continue; // removed
+      after.push(x < 0.03 ? { ...d, v: `changed ${seed}` } : d);
+      if (x > 0.985) after.push({ _id: new Int32((d._id as Int32).value + 1), v: 'added' });
+    }
+    return { before, after };
+  };
+  const fresh = (): Reads => ({ calls: [], outstanding: 0, most: 0 });
+
+  it('finds the same changes whether parts are read whole, as entries, or compared byte for byte', async () => {
+    for (let seed = 1; seed <= 25; seed++) {
+      const { before, after } = edited(seed);
+      const deltas = [];
+      for (const mode of ['load', 'entries', 'bytes'] as const) {
+        const reads = fresh();
+        deltas.push(await diffCollection(sideOf('from', before, mode, reads, () => 3000), sideOf('to', after, mode, reads, () => 3000), { limit: 10_000 }));
+        if (mode === 'bytes') {
+          // Every part is read at most once, and only where the two sides' blobs differ.
+          expect(new Set(reads.calls).size, `seed ${seed}`).toBe(reads.calls.length);
+          expect(reads.calls.length, `seed ${seed}`).toBeGreaterThan(0);
+        }
+      }
+      expect(deltas[0]!.counts.changed + deltas[0]!.counts.added + deltas[0]!.counts.removed, `seed ${seed}`).toBeGreaterThan(0);
+      expect(deltas[1], `seed ${seed}`).toEqual(deltas[0]);
+      expect(deltas[2], `seed ${seed}`).toEqual(deltas[0]);
+    }
+  });
+
+  it('reads the next differing pairs ahead within a budget of parts and bytes, and none whose size is unknown', async () => {
+    const { before, after } = edited(7);
+    const most = async (size?: (name: string) => number | undefined) => {
+      const reads = fresh();
+      await diffCollection(sideOf('from', before, 'bytes', reads, size), sideOf('to', after, 'bytes', reads, size));
+      return reads.most;
+    };
+    expect(await most(() => undefined)).toBe(2);
+    expect(await most(() => 3 * 1024 * 1024)).toBeLessThanOrEqual(4);
+    expect(await most(() => 1000)).toBeGreaterThan(4);
+    expect(await most(() => 1000)).toBeLessThanOrEqual(2 * 9);
+  });
+
+  it('fails with the read error of a part read ahead, when the merge comes to it', async () => {
+    const { before, after } = edited(7);
+    const reads = fresh();
+    const from = sideOf('from', before, 'bytes', reads, () => 1000);
+    const changed = from.parts.filter((p, i) => p.blobId !== sideOf('to', after, 'bytes', fresh(), () => 1000).parts[i]?.blobId);
+    const victim = changed.at(-1)!.name;
+    const to = sideOf('to', after, 'bytes', reads, () => 1000, victim);
+    await expect(diffCollection(from, to)).rejects.toThrow(`cannot read to:${victim}`);
+  });
+});
