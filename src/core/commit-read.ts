@@ -4,7 +4,7 @@
  * into parts (a few collections at once). Nothing here moves a ref.
  */
 import type { Document } from 'bson';
-import type { CollectionEntry } from '../canonical/format.js';
+import { collectionDir, type CollectionEntry } from '../canonical/format.js';
 import { FormatError, InterruptedError, isDbsnapError, MongoOperationError } from '../errors/index.js';
 import { connectionError, type Connection } from '../mongo/connection.js';
 import {
@@ -23,8 +23,8 @@ import type { SnapshotRepository } from '../store/index.js';
 import type { CommitOptions, CommitResult, CommittedCollection } from './commit.js';
 import { selectCollections, skippedCollections, type CommitPlan } from './commit-plan.js';
 import type { ProgressCallback } from './progress.js';
-import { partsTreeOf, readCollectionEntry, type SnapshotRef } from './snapshot.js';
-import { collectionEntry, writeCollection, writeCollectionDir, type CollectionSpec, type WrittenCollection } from './snapshot-writer.js';
+import { partsTreeOf, readCollectionBytes, readCollectionEntry, type SnapshotRef } from './snapshot.js';
+import { collectionEntry, rewriteCollectionDir, writeCollection, writeCollectionDir, type CollectionSpec, type WrittenCollection } from './snapshot-writer.js';
 import { unchangedCollections, type ChangeDetection } from './unchanged-collections.js';
 
 export interface CollectionResult extends WrittenCollection {
@@ -138,7 +138,7 @@ function readFailure(thrown: unknown, collection: string, uri: string): Error {
 interface CollectionJob {
   session?: SnapshotSession;
   transform?: (doc: Uint8Array) => Document | Uint8Array;
-  reuse?: { entry: CollectionEntry; partsTree: string | null; as: CommittedCollection['source'] };
+  reuse?: Reusable;
   serverHash?: string;
   onProgress?: ProgressCallback;
   signal?: AbortSignal;
@@ -155,10 +155,16 @@ async function snapshotCollection(
   const spec: CollectionSpec = { name: info.name, type: info.type, options: info.options, indexes };
   const extra = job.serverHash ? { serverHash: job.serverHash } : {};
   if (job.reuse) {
-    const { documents, sha256, bsonMd5, parts } = job.reuse.entry;
+    const { stored, partsTree, as } = job.reuse;
+    const written =
+      (stored && (await rewriteCollectionDir(repo, spec, stored, partsTree))) ??
+      (await (async () => {
+        const { documents, sha256, bsonMd5, parts } = await job.reuse!.entry();
+        return writeCollectionDir(repo, collectionEntry(spec, { documents, sha256, bsonMd5 }, parts), partsTree);
+      })());
+    const { documents } = written.record;
     job.onProgress?.({ phase: 'read', collection: info.name, done: documents, total: documents });
-    const written = await writeCollectionDir(repo, collectionEntry(spec, { documents, sha256, bsonMd5 }, parts), job.reuse.partsTree);
-    return { ...written, source: job.reuse.as, ...extra };
+    return { ...written, source: as, ...extra };
   }
   if (info.type === 'view') return { ...(await writeCollection(repo, spec, [], config)), source: 'read', ...extra };
   const total = await estimatedCount(conn, info.name);
@@ -186,10 +192,22 @@ async function snapshotCollection(
 }
 
 /** HEAD's copy of a collection, to stand for the live one (its documents are not read). */
-async function reusable(
-  headSnap: SnapshotRef,
-  name: string,
-  as: CommittedCollection['source'],
-): Promise<{ entry: CollectionEntry; partsTree: string | null; as: CommittedCollection['source'] }> {
-  return { entry: await readCollectionEntry(headSnap, name), partsTree: await partsTreeOf(headSnap, name), as };
+interface Reusable {
+  /** collection.json as HEAD stores it (null if HEAD lacks it: entry() then says what is wrong). */
+  stored: { bytes: Buffer; oid: string } | null;
+  /** collection.json parsed, for a file not laid out as dbsnap writes it. */
+  entry(): Promise<CollectionEntry>;
+  partsTree: string | null;
+  as: CommittedCollection['source'];
+}
+
+async function reusable(headSnap: SnapshotRef, name: string, as: CommittedCollection['source']): Promise<Reusable> {
+  const oid = headSnap.files.get(`${collectionDir(name)}/collection.json`);
+  const bytes = oid ? await readCollectionBytes(headSnap, name) : null;
+  return {
+    stored: oid && bytes ? { bytes, oid } : null,
+    entry: () => readCollectionEntry(headSnap, name),
+    partsTree: await partsTreeOf(headSnap, name),
+    as,
+  };
 }

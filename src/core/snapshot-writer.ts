@@ -11,6 +11,8 @@ import {
   ATTRIBUTES_FILE,
   collectionDir,
   collectionEntryBytes,
+  collectionEntryWithParts,
+  collectionHeadOf,
   COLLECTIONS_DIR,
   CONFIG_FILE,
   FORMAT_VERSION,
@@ -97,6 +99,36 @@ export async function writeCollectionDir(repo: SnapshotRepository, entry: Writab
   return {
     name: entry.name,
     record: { type: entry.type, documents: entry.documents, parts: entry.parts.length, sha256: entry.sha256 },
+    tree: await repo.writeTree(files),
+    partsTree,
+  };
+}
+
+/**
+ * Writes the directory of a collection whose documents are those of a snapshot's: collection.json
+ * with `spec`'s type, options and indexes and the snapshot's counts, hashes and part list, the
+ * list copied from its stored bytes (collectionEntryWithParts) rather than parsed and written
+ * again, beside the snapshot's parts tree. When the bytes come out as stored (nothing about the
+ * collection changed), the stored blob is the file and only the small directory tree is written.
+ * Null when `stored` is not laid out as dbsnap writes it: parse it and use writeCollectionDir.
+ */
+export async function rewriteCollectionDir(
+  repo: SnapshotRepository,
+  spec: CollectionSpec,
+  stored: { bytes: Buffer; oid: string },
+  partsTree: string | null,
+): Promise<WrittenCollection | null> {
+  const was = collectionHeadOf(stored.bytes);
+  if (!was) return null;
+  const { parts: _none, ...head } = collectionEntry(spec, was, []);
+  const made = collectionEntryWithParts(head, stored.bytes);
+  if (!made) return null;
+  const oid = made.bytes.equals(stored.bytes) ? stored.oid : await repo.writeBlob(made.bytes);
+  const files: TreeEntryInput[] = [{ path: 'collection.json', oid }];
+  if (partsTree) files.push({ path: 'parts', oid: partsTree, mode: '40000' });
+  return {
+    name: head.name,
+    record: { type: head.type, documents: head.documents, parts: made.parts, sha256: head.sha256 },
     tree: await repo.writeTree(files),
     partsTree,
   };
