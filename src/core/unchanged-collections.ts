@@ -100,12 +100,17 @@ export async function unchangedCollections(opts: DetectOptions): Promise<DetectR
     );
     return read(notes.join('; '));
   }
-  const hashes = await serverHashes(opts, plain);
+  // What the hashes are compared with is read while the server computes them.
+  // What the hashes are compared with is read while the server computes them (a damaged tree
+  // matters only once there are hashes to compare).
+  const trees = Promise.all(inSnapshot.map((name) => partsTreeOf(against, name)));
+  trees.catch(() => {});
+  const [hashes, cache] = await Promise.all([serverHashes(opts, plain), readServerHashCache(opts.repoDir)]);
   if (!hashes) return read([...notes, 'the server does not answer dbHash'].join('; '));
-  const cache = await readServerHashCache(opts.repoDir);
+  const partsTrees = await trees;
   const unchanged = new Set<string>();
-  for (const name of inSnapshot) {
-    if (serverHashMatches(cache, name, hashes[name], configKey, partsFingerprint(await partsTreeOf(against, name)))) unchanged.add(name);
+  for (const [i, name] of inSnapshot.entries()) {
+    if (serverHashMatches(cache, name, hashes[name], configKey, partsFingerprint(partsTrees[i]!))) unchanged.add(name);
   }
   const why = opts.serverHashes ? '--server-hashes' : opts.config.serverHashes ? 'serverHashes in dbsnap.json' : 'the server is on this machine';
   return {
