@@ -247,6 +247,11 @@ export function collectionEntryBytes(entry: WritableCollectionEntry): Buffer {
 }
 
 const ENTRY_OPEN = Buffer.from('    {\n      "file": "');
+const ENTRY_DOCUMENTS = Buffer.from('",\n      "documents": ');
+const ENTRY_BYTES = Buffer.from(',\n      "bytes": ');
+const ENTRY_SHA256 = Buffer.from(',\n      "sha256": "');
+const ENTRY_CLOSE = Buffer.from('"\n    }');
+const LIST_END = Buffer.from('\n  ]\n}\n');
 const EMPTY_LIST_END = Buffer.from('\n  "parts": []\n}\n');
 
 /**
@@ -268,11 +273,6 @@ export function collectionEntryWithParts(head: CollectionHead, stored: Buffer): 
   const prefix = text.slice(0, text.length - EMPTY_LIST_END.length + 1);
   return { bytes: Buffer.concat([Buffer.from(prefix, 'utf8'), stored.subarray(at + 1)]), parts };
 }
-const ENTRY_DOCUMENTS = Buffer.from('",\n      "documents": ');
-const ENTRY_BYTES = Buffer.from(',\n      "bytes": ');
-const ENTRY_SHA256 = Buffer.from(',\n      "sha256": "');
-const ENTRY_CLOSE = Buffer.from('"\n    }');
-const LIST_END = Buffer.from('\n  ]\n}\n');
 
 /**
  * Reads collection.json's part list from its bytes without an object per part: calls `each`

@@ -156,12 +156,12 @@ async function snapshotCollection(
   const extra = job.serverHash ? { serverHash: job.serverHash } : {};
   if (job.reuse) {
     const { stored, partsTree, as } = job.reuse;
-    const written =
-      (stored && (await rewriteCollectionDir(repo, spec, stored, partsTree))) ??
-      (await (async () => {
-        const { documents, sha256, bsonMd5, parts } = await job.reuse!.entry();
-        return writeCollectionDir(repo, collectionEntry(spec, { documents, sha256, bsonMd5 }, parts), partsTree);
-      })());
+    let written = stored ? await rewriteCollectionDir(repo, spec, stored, partsTree) : null;
+    if (!written) {
+      // HEAD's collection.json is not laid out as dbsnap writes it: parse it and write it anew.
+      const { documents, sha256, bsonMd5, parts } = await job.reuse.entry();
+      written = await writeCollectionDir(repo, collectionEntry(spec, { documents, sha256, bsonMd5 }, parts), partsTree);
+    }
     const { documents } = written.record;
     job.onProgress?.({ phase: 'read', collection: info.name, done: documents, total: documents });
     return { ...written, source: as, ...extra };
