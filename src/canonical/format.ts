@@ -219,6 +219,14 @@ export function collectionHeadOf(bytes: Buffer): CollectionHead | null {
   return rest;
 }
 
+const EMPTY_PARTS = '  "parts": []\n}\n';
+
+/** collection.json's text up to its part list (which dbsnap writes last): every line before `  "parts": [`. */
+function entryHeadText(head: CollectionHead): string {
+  const text = metadataText({ ...head, parts: [] });
+  return text.slice(0, text.length - EMPTY_PARTS.length);
+}
+
 /**
  * collection.json's bytes: `metadataText(entry)` byte for byte, but written part by part into
  * one buffer. A collection of millions of documents lists ~100,000 parts: neither a string of
@@ -228,15 +236,14 @@ export function collectionEntryBytes(entry: WritableCollectionEntry): Buffer {
   const { parts, ...rest } = entry;
   // `parts` last, as dbsnap writes it; anything else is written the plain way.
   if (Object.keys(entry).at(-1) !== 'parts' || parts.length === 0) return Buffer.from(metadataText({ ...entry, parts: [...parts] }), 'utf8');
-  const head = metadataText({ ...rest, parts: [] });
-  const emptyParts = '  "parts": []\n}\n';
+  const head = entryHeadText(rest);
   let out = Buffer.allocUnsafe(head.length + parts.length * 200);
   let at = 0;
   const put = (text: string) => {
     out = withRoom(out, at, at + Buffer.byteLength(text, 'utf8'));
     at += out.write(text, at, 'utf8');
   };
-  put(head.slice(0, head.length - emptyParts.length));
+  put(head);
   put('  "parts": [\n');
   let i = 0;
   for (const part of parts) {
@@ -252,7 +259,7 @@ const ENTRY_BYTES = Buffer.from(',\n      "bytes": ');
 const ENTRY_SHA256 = Buffer.from(',\n      "sha256": "');
 const ENTRY_CLOSE = Buffer.from('"\n    }');
 const LIST_END = Buffer.from('\n  ]\n}\n');
-const EMPTY_LIST_END = Buffer.from('\n  "parts": []\n}\n');
+const EMPTY_LIST_END = Buffer.from(`\n${EMPTY_PARTS}`);
 
 /**
  * collection.json with `head`'s fields and the part list of `stored` (a collection.json as
@@ -269,9 +276,7 @@ export function collectionEntryWithParts(head: CollectionHead, stored: Buffer): 
   let parts = 0;
   for (let p = stored.indexOf(ENTRY_OPEN, at); p >= 0; p = stored.indexOf(ENTRY_OPEN, p + ENTRY_OPEN.length)) parts++;
   if (empty !== (parts === 0)) return null;
-  const text = metadataText({ ...head, parts: [] });
-  const prefix = text.slice(0, text.length - EMPTY_LIST_END.length + 1);
-  return { bytes: Buffer.concat([Buffer.from(prefix, 'utf8'), stored.subarray(at + 1)]), parts };
+  return { bytes: Buffer.concat([Buffer.from(entryHeadText(head), 'utf8'), stored.subarray(at + 1)]), parts };
 }
 
 /**
