@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import type { EncodedPart, KnownPart, KnownParts } from '../canonical/encode-collection.js';
 import { createSha1 } from '../crypto/hash.js';
 import { ensureDir, writeFileAtomic, type SnapshotRepository } from '../store/index.js';
+import { DBSNAP_VERSION } from './version.js';
 
 const MAGIC = 'dbsnap part prints 1\n';
 /** name (zero-padded), documents, units, raw bytes, bytes, raw SHA-256, SHA-256, blob id. */
@@ -25,9 +26,12 @@ function printsFile(repoDir: string, collection: string): string {
   return join(repoDir, 'dbsnap', `prints-${createSha1().update(collection).digestHex()}.bin`);
 }
 
-/** The header: which collection, under which encoding settings (configDigest). */
+/**
+ * The header: which collection, under which encoding settings (configDigest), by which dbsnap (a
+ * record another version wrote is not used: its writer may have written other text).
+ */
 function header(collection: string, config: string): Buffer {
-  return Buffer.from(`${MAGIC}${JSON.stringify({ collection, config })}\n`, 'utf8');
+  return Buffer.from(`${MAGIC}${JSON.stringify({ collection, config, dbsnap: DBSNAP_VERSION })}\n`, 'utf8');
 }
 
 /** No known parts: every part is encoded. */

@@ -74,7 +74,8 @@ export interface ReadOptions {
  * Every document of a collection as raw BSON, in `_id` order, a server reply at a time. The sort
  * happens on the server (the `_id` index makes it a streaming scan), so memory does not grow with
  * the collection. Each yielded batch holds the documents the driver has buffered: taking them
- * together costs one step of the async iteration per reply instead of one per document.
+ * together costs one step of the async iteration per reply instead of one per document. The
+ * next reply is asked for before a batch is handed out, so the server works while it is encoded.
  */
 export async function* readRawDocuments(
   conn: Connection,
@@ -93,9 +94,14 @@ export async function* readRawDocuments(
   );
   let last: Uint8Array | undefined;
   try {
-    while (!opts.signal?.aborted && (await cursor.hasNext())) {
+    let more = cursor.hasNext();
+    while (!opts.signal?.aborted && (await more)) {
       if (opts.signal?.aborted) break;
       const batch = cursor.readBufferedDocuments() as unknown as Uint8Array[];
+      // The next reply is asked for now, with the cursor's buffer empty, so that the server
+      // makes it while this one is encoded (its failure is met at the await above).
+      more = cursor.hasNext();
+      more.catch(() => {});
       if (batch.length === 0) continue;
       last = batch[batch.length - 1];
       yield batch;
