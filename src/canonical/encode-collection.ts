@@ -3,7 +3,7 @@
  * commit (parts become blobs), live diff and verify (parts are only hashed and compared), so a
  * database and a snapshot of it always agree byte for byte.
  */
-import { createMd5, createSha256, sha256Hex, type Sha256 } from '../crypto/hash.js';
+import { createMd5, createSha256, sha256Hex } from '../crypto/hash.js';
 import type { Document } from 'bson';
 import { serializeDocument } from './bson-serializer.js';
 import { writeDocumentBytes } from './bson-text-walker.js';
@@ -24,12 +24,6 @@ export interface EncodedPart {
   sha256: string;
   /** idText of the first document. */
   firstId: string;
-  /** The part's size as the cutter counts it (CutPart.units). */
-  units: number;
-  /** What went into the part (with `opts.known` only). */
-  raw?: RawPrint;
-  /** The known part this one is, taken as stored instead of encoded (with `opts.known` only). */
-  reused?: KnownPart;
 }
 
 export interface EncodeOptions {
@@ -40,8 +34,6 @@ export interface EncodeOptions {
   transform?: (doc: Uint8Array) => Document | Uint8Array;
   /** Called after each document (for progress). */
   onDocument?: (count: number) => void;
-  /** Parts an earlier encoding made, to take as stored where the documents are the same (ignored with a transform). */
-  known?: KnownParts;
 }
 
 export interface EncodedCollection {
@@ -124,8 +116,6 @@ export class PartSummaries implements Iterable<EncodedPartSummary> {
 interface FinishedPart {
   cut: CutPart;
   buf: Buffer;
-  raw?: RawPrint;
-  reused?: KnownPart;
 }
 
 /**
@@ -148,12 +138,6 @@ class PartText {
     this.documents++;
   }
 
-  /** Drops what was added (the part is taken as stored instead). */
-  clear(): void {
-    this.length = 0;
-    this.documents = 0;
-  }
-
   /** The finished part file's bytes (a copy of their own); empties the buffer for the next part. */
   finish(): Buffer {
     const tail = this.documents === 0 ? '[]\n' : '\n]\n';
@@ -172,82 +156,7 @@ class PartText {
  */
 export type RawDocuments = AsyncIterable<Uint8Array | readonly Uint8Array[]> | Iterable<Uint8Array>;
 
-/** SHA-256 and length of a part's documents' BSON bytes, as read, in order. */
-export interface RawPrint {
-  bytes: number;
-  sha256: string;
-}
-
-/** The running RawPrint of the part being filled. */
-class RawPrinter {
-  private hash = createSha256();
-  private bytes = 0;
-
-  add(doc: Uint8Array): void {
-    this.hash.update(doc);
-    this.bytes += doc.length;
-  }
-
-  finish(): RawPrint {
-    const print = { bytes: this.bytes, sha256: this.hash.digestHex() };
-    this.clear();
-    return print;
-  }
-
-  clear(): void {
-    this.hash = createSha256();
-    this.bytes = 0;
-  }
-}
-
-/**
- * A part an earlier encoding of the collection made, under the same settings: its name, what
- * went into it (RawPrint of its documents, `units` as CutPart counts them) and what came out.
- */
-export interface KnownPart {
-  name: string;
-  documents: number;
-  units: number;
-  raw: RawPrint;
-  /** The part file's length and SHA-256. */
-  bytes: number;
-  sha256: string;
-  /** Where it is stored (for the caller: a blob id). */
-  id: string;
-  /** Reads the stored part file; encodeCollection checks it against `bytes` and `sha256`. */
-  load(): Promise<Uint8Array>;
-}
-
-/** The parts an earlier encoding made, looked up in part order. */
-export interface KnownParts {
-  /** The known part of this name, if any. Called with names in the order the parts are cut. */
-  find(name: string): KnownPart | undefined;
-}
-
-/** The state of a part being matched against a known one (see encodeCollection). */
-interface Guess {
-  part: KnownPart;
-  /** Documents after the first (the first was encoded as usual). */
-  docs: Uint8Array[];
-  hash: Sha256;
-  bytes: number;
-  /** All of the known part's documents arrived with its bytes: the part ends if the next document starts one. */
-  complete: boolean;
-  /** The stored file, read while the documents arrive (null if it cannot be read). */
-  stored: Promise<Uint8Array | null>;
-}
-
-/**
- * Encodes a `_id`-ordered stream of raw BSON documents, handing each finished part to `onPart`.
- *
- * With `opts.known` (and no transform), a part whose documents arrive with exactly the BSON bytes
- * of a known part of the same name is not encoded: the known part's file is read, checked against
- * its SHA-256, and handed on with `reused` set. Its first document is encoded as usual (it names
- * the part), the others are only hashed, and the document after them is encoded to see that it
- * starts the next part, as it did when the known part was cut. When anything differs, the
- * documents held back are encoded as usual: the result is always what encoding every document
- * gives.
- */
+/** Encodes a `_id`-ordered stream of raw BSON documents, handing each finished part to `onPart`. */
 export async function encodeCollection(
   docs: RawDocuments,
   opts: EncodeOptions,
@@ -259,12 +168,9 @@ export async function encodeCollection(
   const parts = new PartSummaries();
   let documents = 0;
   const writeOpts = { sortKeys: opts.sortKeys };
-  const known = opts.transform ? undefined : opts.known;
-  const raw = known ? new RawPrinter() : null;
-  let guess: Guess | null = null;
 
   const text = new PartText();
-  const emit = async ({ cut, buf, raw: print, reused }: FinishedPart) => {
+  const emit = async ({ cut, buf }: FinishedPart) => {
     whole.update(buf);
     const part: EncodedPart = {
       name: cut.name,
@@ -274,123 +180,39 @@ export async function encodeCollection(
       },
       documents: cut.documents,
       bytes: buf.length,
-      sha256: reused ? reused.sha256 : sha256Hex(buf),
+      sha256: sha256Hex(buf),
       firstId: cut.firstId,
-      units: cut.units,
-      ...(print ? { raw: print } : {}),
-      ...(reused ? { reused } : {}),
     };
     parts.add(part);
     await onPart(part);
   };
 
-  const encode = (doc: Uint8Array) => {
-    const source = opts.transform ? opts.transform(doc) : doc;
-    return writeDocumentBytes(source instanceof Uint8Array ? source : serializeDocument(source), writeOpts);
-  };
   // Synchronous per document; only a finished part is awaited (its blob being written).
-  const place = (doc: Uint8Array, encoded: ReturnType<typeof encode>): FinishedPart | null => {
-    const cut = cutter.push(encoded.idText, encoded.units);
+  const push = (raw: Uint8Array): FinishedPart | null => {
+    bson?.update(raw);
+    const source = opts.transform ? opts.transform(raw) : raw;
+    const doc = writeDocumentBytes(source instanceof Uint8Array ? source : serializeDocument(source), writeOpts);
+    documents++;
+    const cut = cutter.push(doc.idText, doc.units);
     // A document that completes a part is the first of the next one: the part's bytes are taken
     // before this document's are added.
-    const done = cut ? { cut, buf: text.finish(), ...(raw ? { raw: raw.finish() } : {}) } : null;
-    text.add(encoded.bytes);
-    raw?.add(doc);
-    return done;
-  };
-
-  // A part just begun by `first`: if a known part has its name, hold its documents back.
-  const startGuess = (first: Uint8Array) => {
-    const part = known!.find(cutter.filling!.name);
-    if (!part || part.documents < 1) return;
-    const stored = part.load().then(
-      (b) => b,
-      () => null,
-    );
-    const g: Guess = { part, docs: [], hash: createSha256().update(first), bytes: first.length, complete: false, stored };
-    guess = judge(g) ? g : null;
-  };
-  // Once as many documents as the known part holds have arrived, or as many bytes: same or not.
-  const judge = (g: Guess): boolean => {
-    const n = g.docs.length + 1;
-    if (n < g.part.documents && g.bytes < g.part.raw.bytes) return true;
-    g.complete = n === g.part.documents && g.bytes === g.part.raw.bytes && g.hash.digestHex() === g.part.raw.sha256;
-    return g.complete;
-  };
-  // The documents held back are encoded after all (nothing new starts a guess among them).
-  const abandon = async () => {
-    const g = guess!;
-    guess = null;
-    for (const doc of g.docs) {
-      const done = place(doc, encode(doc));
-      if (done) await emit(done);
-    }
-  };
-  // The known part's file, if it is there and is what the known part says.
-  const storedFile = async (g: Guess): Promise<Buffer | null> => {
-    const b = await g.stored;
-    if (!b || b.length !== g.part.bytes || sha256Hex(b) !== g.part.sha256) return null;
-    return Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.length);
-  };
-  // The document after a complete guess: it must start the next part, as it did after the known one.
-  const settle = async (doc: Uint8Array | null) => {
-    const g = guess!;
-    const stored = await storedFile(g);
-    if (stored) {
-      const encoded = doc ? encode(doc) : null;
-      if (!encoded || cutter.endsBefore(g.part.units, encoded.idText, encoded.units)) {
-        guess = null;
-        cutter.assume(g.part.documents, g.part.units);
-        text.clear();
-        raw!.clear();
-        const done = encoded ? place(doc!, encoded)! : { cut: cutter.finish()!, buf: text.finish() };
-        await emit({ cut: done.cut, buf: stored, raw: g.part.raw, reused: g.part });
-        if (doc) startGuess(doc);
-        return;
-      }
-    }
-    await abandon();
-    if (doc) await next(doc);
-  };
-  const next = (doc: Uint8Array): Promise<void> | void => {
-    const g = guess;
-    if (g && !g.complete) {
-      g.docs.push(doc);
-      g.hash.update(doc);
-      g.bytes += doc.length;
-      if (!judge(g)) return abandon();
-      return;
-    }
-    if (g) return settle(doc);
-    const done = place(doc, encode(doc));
-    if (known && cutter.filling!.documents === 1) startGuess(doc);
-    if (done) return emit(done);
-  };
-
-  const take = (doc: Uint8Array): Promise<void> | void => {
-    bson?.update(doc);
-    documents++;
+    const done = cut ? { cut, buf: text.finish() } : null;
+    text.add(doc.bytes);
     opts.onDocument?.(documents);
-    return next(doc);
+    return done;
   };
   for await (const item of docs) {
     if (item instanceof Uint8Array) {
-      const pending = take(item);
-      if (pending) await pending;
+      const done = push(item);
+      if (done) await emit(done);
       continue;
     }
-    for (const doc of item) {
-      const pending = take(doc);
-      if (pending) await pending;
+    for (const raw of item) {
+      const done = push(raw);
+      if (done) await emit(done);
     }
   }
-  if (guess) {
-    if ((guess as Guess).complete) await settle(null);
-    else await abandon();
-  }
-  if (cutter.filling) {
-    const last = cutter.finish()!;
-    await emit({ cut: last, buf: text.finish(), ...(raw ? { raw: raw.finish() } : {}) });
-  }
+  const last = cutter.finish();
+  if (last) await emit({ cut: last, buf: text.finish() });
   return { documents, sha256: whole.digestHex(), ...(bson ? { bsonMd5: bson.digestHex() } : {}), parts };
 }

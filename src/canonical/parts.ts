@@ -23,8 +23,6 @@ export interface CutPart {
   documents: number;
   /** idText of the first document. */
   firstId: string;
-  /** The part's size as the cutter counts it: each document's UTF-16 units plus 2. */
-  units: number;
 }
 
 /** FNV-1a over UTF-16 code units with a murmur3 finaliser: cheap, stable on every platform. */
@@ -53,6 +51,7 @@ export const FIRST_PART_NAME = 'first.json';
 export class PartCutter {
   private readonly mask: number;
   private current: CutPart | null = null;
+  private currentBytes = 0;
   private readonly used = new Set<string>();
 
   constructor(private readonly opts: PartCutterOptions) {
@@ -68,38 +67,19 @@ export class PartCutter {
     let done: CutPart | null = null;
     if (this.current === null) {
       const boundary = (idBoundaryHash(idText) & this.mask) === 0;
-      this.current = { name: this.unique(boundary ? partNameForId(idText) : FIRST_PART_NAME), documents: 0, firstId: idText, units: 0 };
-    } else if (this.endsBefore(this.current.units, idText, units)) {
+      this.current = { name: this.unique(boundary ? partNameForId(idText) : FIRST_PART_NAME), documents: 0, firstId: idText };
+      this.currentBytes = 0;
+    } else if (
+      (idBoundaryHash(idText) & this.mask) === 0 ||
+      this.currentBytes + units > this.opts.maxPartBytes
+    ) {
       done = this.current;
-      this.current = { name: this.unique(partNameForId(idText)), documents: 0, firstId: idText, units: 0 };
+      this.current = { name: this.unique(partNameForId(idText)), documents: 0, firstId: idText };
+      this.currentBytes = 0;
     }
     this.current.documents++;
-    this.current.units += units + 2;
+    this.currentBytes += units + 2;
     return done;
-  }
-
-  /**
-   * True when a part of `partUnits` (as CutPart.units counts them) ends before a document with
-   * this `_id` text and length: the document is a boundary, or would make the part too large.
-   */
-  endsBefore(partUnits: number, idText: string, units: number): boolean {
-    return (idBoundaryHash(idText) & this.mask) === 0 || partUnits + units > this.opts.maxPartBytes;
-  }
-
-  /** The part being filled (null before the first document and after finish). */
-  get filling(): Readonly<CutPart> | null {
-    return this.current;
-  }
-
-  /**
-   * Takes the part being filled, begun by one document, as holding `documents` documents of
-   * `units` in all: what pushing the rest of a part known to hold exactly these documents would
-   * have done (none of them starts a part: they did not, in the same order, when it was cut).
-   */
-  assume(documents: number, units: number): void {
-    if (!this.current || this.current.documents !== 1) throw new Error('PartCutter.assume: no part just begun');
-    this.current.documents = documents;
-    this.current.units = units;
   }
 
   /** Completes the last part (null for an empty collection). */

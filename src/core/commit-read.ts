@@ -26,13 +26,10 @@ import type { ProgressCallback } from './progress.js';
 import { partsTreeOf, readCollectionBytes, readCollectionEntry, type SnapshotRef } from './snapshot.js';
 import { collectionEntry, rewriteCollectionDir, writeCollection, writeCollectionDir, type CollectionSpec, type WrittenCollection } from './snapshot-writer.js';
 import { unchangedCollections, type ChangeDetection } from './unchanged-collections.js';
-import { configDigest } from './hash-cache.js';
-import { PartPrintWriter, readKnownParts } from './part-prints.js';
 
 export interface CollectionResult extends WrittenCollection {
   source: CommittedCollection['source'];
   serverHash?: string;
-  reusedParts?: number;
 }
 
 export interface DatabaseRead {
@@ -173,10 +170,6 @@ async function snapshotCollection(
   const total = await estimatedCount(conn, info.name);
   job.onProgress?.({ phase: 'read', collection: info.name, done: 0, total });
   let lastReport = 0;
-  // Parts whose documents arrive as the last read left them are taken from the object store.
-  const configKey = configDigest(config);
-  const known = job.transform ? undefined : await readKnownParts(repo, info.name, configKey);
-  const prints = job.transform ? undefined : new PartPrintWriter(repo, info.name, configKey);
   const written = await writeCollection(
     repo,
     spec,
@@ -184,8 +177,6 @@ async function snapshotCollection(
     config,
     {
       transform: job.transform,
-      known,
-      prints,
       onDocument: (n) => {
         if (n - lastReport >= 1000) {
           lastReport = n;
@@ -195,11 +186,9 @@ async function snapshotCollection(
     },
   );
   if (job.signal?.aborted) throw new InterruptedError('commit interrupted; HEAD was not moved.');
-  // Like the hash cache, the record only saves a later read: failing to write it fails nothing.
-  await prints?.save().catch(() => {});
   const { documents } = written.record;
   job.onProgress?.({ phase: 'read', collection: info.name, done: documents, total: documents });
-  return { ...written, source: 'read', ...extra, ...(prints ? { reusedParts: prints.reused } : {}) };
+  return { ...written, source: 'read', ...extra };
 }
 
 /** HEAD's copy of a collection, to stand for the live one (its documents are not read). */

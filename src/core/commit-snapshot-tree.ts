@@ -43,7 +43,6 @@ export async function writeCommitTree(
       parts: w.record.parts,
       changed: w.tree !== headTree,
       source: r?.source ?? 'kept',
-      ...(r?.reusedParts !== undefined ? { reusedParts: r.reusedParts } : {}),
     });
   }
   const { tree, manifest } = await writeSnapshotTree(repo, {

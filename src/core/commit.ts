@@ -85,11 +85,6 @@ export interface CommittedCollection {
    * it or because its server hash matched; or kept from HEAD (outside --collections).
    */
   source: 'read' | 'change-stream' | 'server-hash' | 'kept';
-  /**
-   * Of a collection read: how many of its parts were taken from the object store instead of
-   * encoded, their documents having been read with exactly the bytes the last read left in them.
-   */
-  reusedParts?: number;
 }
 
 export interface CommitResult {

@@ -28,7 +28,6 @@ import {
   type RepositoryConfig,
 } from '../canonical/format.js';
 import { SnapshotRepository, type TreeEntryInput } from '../store/index.js';
-import type { PartPrintWriter } from './part-prints.js';
 
 /** A collection as a snapshot records it, before its documents are encoded. */
 export interface CollectionSpec {
@@ -60,27 +59,19 @@ export const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca49
 export async function writeCollectionParts(
   repo: SnapshotRepository,
   docs: RawDocuments,
-  opts: EncodeOptions & WriteOptions,
+  opts: EncodeOptions,
 ): Promise<{ encoded: EncodedCollection; partsTree: string | null }> {
   // Blob ids as bytes, in part order (beside encoded.parts' names) until the tree is written.
   let oids = Buffer.allocUnsafeSlow(256 * 20);
   let count = 0;
   const encoded = await encodeCollection(docs, opts, async (part) => {
-    // A part taken as stored (opts.known) is already a blob: known parts' ids are blob ids.
-    const oid = part.reused ? part.reused.id : await repo.writeBlob(part.data);
-    opts.prints?.add(part, oid);
+    const oid = await repo.writeBlob(part.data);
     oids = withRoom(oids, count * 20, count * 20 + 20);
     oids.write(oid, count++ * 20, 20, 'hex');
   });
   if (count === 0) return { encoded, partsTree: null };
   const files = Array.from({ length: count }, (_, i) => ({ name: encoded.parts.name(i), oid: oids.toString('hex', i * 20, i * 20 + 20) }));
   return { encoded, partsTree: await repo.writeFileTree(files) };
-}
-
-/** What writing a collection's parts records besides the blobs. */
-export interface WriteOptions {
-  /** Records each part for the next commit's `known` (see part-prints.ts). */
-  prints?: PartPrintWriter;
 }
 
 /** The collection.json entry for a spec and its encoded documents. */
@@ -154,7 +145,7 @@ export async function writeCollection(
   spec: CollectionSpec,
   docs: RawDocuments,
   config: Pick<RepositoryConfig, 'partBits' | 'maxPartBytes' | 'sortKeys'>,
-  opts: Pick<EncodeOptions, 'transform' | 'onDocument' | 'known'> & WriteOptions = {},
+  opts: Pick<EncodeOptions, 'transform' | 'onDocument'> = {},
 ): Promise<WrittenCollection> {
   if (spec.type === 'view') return writeCollectionDir(repo, collectionEntry(spec, { documents: 0, sha256: EMPTY_SHA256 }, []), null);
   const { encoded, partsTree } = await writeCollectionParts(repo, docs, {
