@@ -23,7 +23,7 @@ import type { SnapshotRepository } from '../store/index.js';
 import type { CommitOptions, CommitResult, CommittedCollection } from './commit.js';
 import { selectCollections, skippedCollections, type CommitPlan } from './commit-plan.js';
 import type { ProgressCallback } from './progress.js';
-import { partsTreeOf, readCollectionBytes, readCollectionEntry, type SnapshotRef } from './snapshot.js';
+import { partsTreeOf, readCollectionEntry, type SnapshotRef } from './snapshot.js';
 import { collectionEntry, rewriteCollectionDir, writeCollection, writeCollectionDir, type CollectionSpec, type WrittenCollection } from './snapshot-writer.js';
 import { unchangedCollections, type ChangeDetection } from './unchanged-collections.js';
 
@@ -203,9 +203,8 @@ interface Reusable {
 
 async function reusable(headSnap: SnapshotRef, name: string, as: CommittedCollection['source']): Promise<Reusable> {
   const oid = headSnap.files.get(`${collectionDir(name)}/collection.json`);
-  const bytes = oid ? await readCollectionBytes(headSnap, name) : null;
   return {
-    stored: oid && bytes ? { bytes, oid } : null,
+    stored: oid ? { bytes: await headSnap.repo.readBlob(oid), oid } : null,
     entry: () => readCollectionEntry(headSnap, name),
     partsTree: await partsTreeOf(headSnap, name),
     as,

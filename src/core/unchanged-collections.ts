@@ -100,7 +100,6 @@ export async function unchangedCollections(opts: DetectOptions): Promise<DetectR
     );
     return read(notes.join('; '));
   }
-  // What the hashes are compared with is read while the server computes them.
   // What the hashes are compared with is read while the server computes them (a damaged tree
   // matters only once there are hashes to compare).
   const trees = Promise.all(inSnapshot.map((name) => partsTreeOf(against, name)));

@@ -3,10 +3,9 @@
  * makes it while the batch is encoded; the documents, their order and a failure of a later read
  * are what they were without it.
  */
-import { Int32 } from 'bson';
+import { BSON, Int32 } from 'bson';
 import { MongoClient } from 'mongodb';
 import { afterEach, expect, it } from 'vitest';
-import { BSON } from 'bson';
 import { connect, type Connection } from '../../src/mongo/connection.js';
 import { readRawDocuments } from '../../src/mongo/reader.js';
 import { useTestDatabase, type TestDatabase } from '../support/test-db.js';
@@ -58,6 +57,6 @@ it('stops cleanly when the consumer stops early, with a read still in flight', a
     if (n >= 1000) break;
   }
   expect(n).toBe(1000);
-  // The connection is still usable: the cursor was closed, nothing is left pending.
+  // The connection is still usable after the generator closed its cursor mid-read.
   expect(await conn.db.collection('c').countDocuments()).toBe(3000);
 });
